@@ -1,0 +1,303 @@
+"""The ``mixbench`` command line: parse arguments, call the Python API, render with rich.
+
+Exit codes: 0 all good, 1 differences found / verification failed, 2 bad input or usage,
+3 an internal error (a bug: please report it; ``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from mixbench import __version__
+from mixbench.diff import DiffReport, diff_sources
+from mixbench.errors import MixbenchError
+from mixbench.formatting import fmt_count, fmt_delta, fmt_percent, fmt_value
+from mixbench.index import ModelCard, check_index, load_index
+from mixbench.index.sources import NAMED_SOURCES, load_source
+from mixbench.report import render_markdown
+
+# Off a terminal (CI logs, pipes) rich would assume 80 columns and squeeze every table.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+EXIT_DIFFERENT = 1
+EXIT_INTERNAL = 3
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta["mixbench.debug"] = True
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    envvar="MIXBENCH_DEBUG",
+    help="Show Python tracebacks for errors.",
+)
+index_option = click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    envvar="MIXBENCH_INDEX",
+    help="Model-index file or directory (default: the published MixNet cards).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+class MixbenchGroup(click.Group):
+    """Turns project errors into one-line messages and exit codes instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except MixbenchError as error:
+            if ctx.meta.get("mixbench.debug"):
+                raise
+            for line in error.lines():
+                click.echo(f"error: {line}", err=True)
+            if error.hint:
+                click.echo(f"hint: {error.hint}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:
+            if ctx.meta.get("mixbench.debug"):
+                raise
+            click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+            hint = "this is a bug in mixbench; rerun with --debug for the traceback"
+            click.echo(f"hint: {hint}", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(cls=MixbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mixbench")
+@debug_option
+def cli() -> None:
+    """Benchmark MixNet classifiers and verify their model cards: published vs measured."""
+
+
+# ---------------------------------------------------------------------------- model cards
+
+
+def _card_row(card: ModelCard) -> list[str]:
+    return [
+        card.name,
+        card.collection or "—",
+        fmt_count(card.params),
+        fmt_count(card.flops),
+        fmt_percent(card.top1),
+        fmt_percent(card.top5),
+        fmt_value(card.image_size),
+        fmt_value(card.crop_pct),
+        card.interpolation or "—",
+    ]
+
+
+def _warn_notes(notes: tuple[str, ...] | list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command("list")
+@index_option
+@json_option
+@debug_option
+def list_cards(index_path: Path | None, as_json: bool) -> None:
+    """Every model card with its published figures."""
+    index = load_index(index_path)
+    if as_json:
+        print_json([card.to_dict() for card in index])
+        return
+    table = Table(title=f"{len(index)} model cards", title_justify="left")
+    numeric = ("params", "FLOPs", "top-1", "top-5", "size", "crop")
+    for header in ("model", "collection", *numeric, "interp."):
+        table.add_column(header, justify="right" if header in numeric else "left")
+    for card in index:
+        table.add_row(*_card_row(card))
+    console.print(table)
+    _warn_notes(index.notes)
+
+
+@cli.command("show")
+@click.argument("name")
+@index_option
+@json_option
+@debug_option
+def show_card(name: str, index_path: Path | None, as_json: bool) -> None:
+    """One model card, normalised (``--json``: numbers as numbers)."""
+    card = load_index(index_path)[name]
+    if as_json:
+        print_json(card.to_dict())
+        return
+    table = Table(title=card.name, show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    rows: list[tuple[str, object]] = [
+        ("collection", card.collection),
+        ("paper", card.paper.title or card.paper.url if card.paper else None),
+        ("params", f"{fmt_value(card.params)} ({fmt_count(card.params)})" if card.params else None),
+        ("FLOPs", f"{fmt_value(card.flops)} ({fmt_count(card.flops)})" if card.flops else None),
+        ("file size", f"{fmt_value(card.file_size)} bytes" if card.file_size else None),
+        ("image size", card.image_size),
+        ("crop pct", card.crop_pct),
+        ("interpolation", card.interpolation),
+        ("architecture", ", ".join(card.architecture)),
+        ("training data", ", ".join(card.training_data)),
+        ("training techniques", ", ".join(card.training_techniques)),
+        ("code", card.code_url),
+        ("weights", card.weights_url),
+    ]
+    for result in card.results:
+        for metric in result.metrics.values():
+            rows.append((f"{metric.published_name} ({result.dataset})", fmt_value(metric.value)))
+    rows.append(("source", str(card.source) if card.source else None))
+    for label, value in rows:
+        if value not in (None, ""):
+            table.add_row(label, fmt_value(value))
+    console.print(table)
+    _warn_notes(card.notes)
+
+
+@cli.group("index")
+def index_group() -> None:
+    """Check model-index sources."""
+
+
+@index_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@json_option
+@debug_option
+def index_check(path: Path | None, as_json: bool) -> None:
+    """Validate a model-index file or directory: exit 0 when clean, 2 with problems."""
+    index, problems = check_index(path)
+    shown = str(path) if path else "the packaged index"
+    if as_json:
+        print_json(
+            {
+                "source": shown,
+                "ok": not problems,
+                "models": len(index),
+                "files": list(index.files),
+                "problems": [p.__dict__ for p in problems],
+                "notes": list(index.notes),
+            }
+        )
+    else:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        _warn_notes(index.notes)
+        if problems:
+            click.echo(f"{len(problems)} problem(s) in {shown}", err=True)
+        else:
+            console.print(
+                f"[green]ok[/]: {shown}: {len(index)} models in {len(index.collections)} "
+                f"collections, {len(index.files)} files"
+            )
+    if problems:
+        sys.exit(2)
+
+
+# ---------------------------------------------------------------------------- diff
+
+
+def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
+    table = Table(title=f"{report.label_a} vs {report.label_b}", title_justify="left")
+    for header, justify in (
+        ("model", "left"),
+        ("field", "left"),
+        (report.label_a, "right"),
+        (report.label_b, "right"),
+        ("Δ", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        model = row.model_a if row.model_a == row.model_b else f"{row.model_a} ({row.model_b})"
+        verdict = "[green]agrees[/]" if row.agree else "[red]differs[/]"
+        values = (fmt_value(row.a), fmt_value(row.b), fmt_delta(row.delta))
+        table.add_row(model, row.field, *values, verdict)
+    return table
+
+
+@cli.command("diff")
+@click.argument("source_a", metavar="A")
+@click.argument("source_b", metavar="B")
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Allowed |Δ| in percentage points for accuracies.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "json"]),
+    default="table",
+    show_default=True,
+    help="md: a Markdown table for CI comments.",
+)
+@click.option("--all", "show_all", is_flag=True, help="List agreeing fields too.")
+@index_option
+@json_option
+@debug_option
+def diff(
+    source_a: str,
+    source_b: str,
+    tolerance: float,
+    fmt: str,
+    show_all: bool,
+    index_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Compare two sources model by model, field by field; exit 1 when any field differs.
+
+    A and B are model-index files or directories, timm results CSVs, or one of:
+    index, timm:imagenet, timm:imagenet-real, timm:imagenetv2.
+    """
+    a = load_source(source_a, index_path=index_path)
+    b = load_source(source_b, index_path=index_path)
+    report = diff_sources(a.cards, b.cards, tolerance=tolerance, label_a=a.label, label_b=b.label)
+    rows = report.comparisons if show_all else report.differences
+    if as_json or fmt == "json":
+        print_json(report.to_dict())
+    elif fmt == "md":
+        click.echo(render_markdown("diff.md.j2", report=report, rows=rows), nl=False)
+    else:
+        if rows:
+            console.print(_diff_table(report, rows))
+        if report.pairs:
+            console.print(
+                f"{len(report.pairs)} models matched, {len(report.comparisons)} fields compared, "
+                f"[{'red' if report.differences else 'green'}]{len(report.differences)} differ[/]"
+                + (f" (tolerance ±{tolerance:g} points)" if tolerance else "")
+            )
+        if report.only_a:
+            console.print(f"only in {report.label_a}: {', '.join(report.only_a)}")
+        _warn_notes(report.notes)
+    if not report.pairs:
+        click.echo(f"error: no model is in both {a.label} and {b.label}", err=True)
+        named = ", ".join(NAMED_SOURCES)
+        click.echo(f"hint: models match by name; named sources: {named}", err=True)
+    if not report.ok:
+        sys.exit(EXIT_DIFFERENT)
+
+
+def main() -> None:
+    cli(prog_name="mixbench")

@@ -1,0 +1,40 @@
+"""Human-readable numbers, shared by the console tables and the Markdown reports."""
+
+from __future__ import annotations
+
+
+def fmt_count(value: float | int | None, unit: str = "") -> str:
+    """4134606 → '4.13 M'; 1195880424 → '1.20 G'."""
+    if value is None:
+        return "—"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {suffix}{unit}"
+    return f"{value:g}{' ' + unit if unit else ''}"
+
+
+def fmt_value(value: object) -> str:
+    """A figure as published: integers with separators, floats without binary noise."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if abs(value) >= 1e6:
+            return f"{value:,.0f}"
+        return f"{value:.1f}" if value == int(value) else f"{value:.6g}"
+    return str(value)
+
+
+def fmt_delta(delta: float | None) -> str:
+    if delta is None:
+        return ""
+    if delta == int(delta) and abs(delta) >= 1:
+        return f"{int(delta):+,}"
+    return f"{delta:+.4g}"
+
+
+def fmt_percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"

@@ -1,0 +1,32 @@
+"""Model-index reading: published model cards in every form, validated and normalised.
+
+>>> from mixbench.index import load_index
+>>> card = load_index()["mixnet_xl"]
+>>> card.params, card.top1
+(11900000, 80.47)
+"""
+
+from mixbench.index.cards import CARD_FIELDS, TOP1, TOP5, Location, Metric, ModelCard, Paper, Result
+from mixbench.index.model_index import (
+    ModelIndex,
+    check_index,
+    default_index_path,
+    load_index,
+    packaged_index_path,
+)
+
+__all__ = [
+    "CARD_FIELDS",
+    "TOP1",
+    "TOP5",
+    "Location",
+    "Metric",
+    "ModelCard",
+    "ModelIndex",
+    "Paper",
+    "Result",
+    "check_index",
+    "default_index_path",
+    "load_index",
+    "packaged_index_path",
+]

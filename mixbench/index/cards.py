@@ -1,0 +1,135 @@
+"""Typed model cards: what a model-index source says about each model, normalised.
+
+Units follow the project's conventions: accuracy in percent (0–100), params and FLOPs as counts,
+file size in bytes. ``resolution`` records how coarsely a figure was published (7,330,000 params is
+given to the nearest 10,000), so comparisons can happen at the coarser side's rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Metric names that are accuracies on a percent scale.
+TOP1 = "top1"
+TOP5 = "top5"
+
+# Fields that `list`, `show` and `diff` care about, in display order.
+CARD_FIELDS = ("params", "flops", "file_size", "image_size", "crop_pct", "interpolation")
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One published figure, e.g. ``Top 1 Accuracy: 78.98%`` → name ``top1``, value 78.98."""
+
+    name: str
+    value: float | str
+    published_name: str
+    percent: bool = False
+    resolution: float | None = None
+    converted_from_fraction: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    task: str | None
+    dataset: str | None
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    dataset_type: str | None = None
+
+    @property
+    def dataset_key(self) -> str:
+        return dataset_key(self.dataset or self.dataset_type or "")
+
+
+@dataclass(frozen=True)
+class Paper:
+    title: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """One model as published: metadata, results, provenance, and unknown fields kept as-is."""
+
+    name: str
+    collection: str | None = None
+    paper: Paper | None = None
+    code_url: str | None = None
+    weights_url: str | None = None
+    params: int | None = None
+    flops: int | None = None
+    file_size: int | None = None
+    crop_pct: float | None = None
+    image_size: int | None = None
+    interpolation: str | None = None
+    architecture: tuple[str, ...] = ()
+    tasks: tuple[str, ...] = ()
+    training_data: tuple[str, ...] = ()
+    training_techniques: tuple[str, ...] = ()
+    results: tuple[Result, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    resolution: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    source: Location | None = None
+
+    def metric(self, name: str, dataset: str = "imagenet") -> float | str | None:
+        """A metric's value on a dataset (matched loosely: "ImageNet" == "imagenet-1k")."""
+        wanted = dataset_key(dataset)
+        for result in self.results:
+            if result.dataset_key == wanted and name in result.metrics:
+                return result.metrics[name].value
+        return None
+
+    @property
+    def top1(self) -> float | None:
+        value = self.metric(TOP1)
+        return value if isinstance(value, float) else None
+
+    @property
+    def top5(self) -> float | None:
+        value = self.metric(TOP5)
+        return value if isinstance(value, float) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready normalised card: numbers as numbers, metrics keyed by canonical name."""
+        data = asdict(self)
+        data["results"] = [
+            {
+                "task": result.task,
+                "dataset": result.dataset,
+                "dataset_type": result.dataset_type,
+                "metrics": {name: asdict(metric) for name, metric in result.metrics.items()},
+            }
+            for result in self.results
+        ]
+        data["source"] = str(self.source) if self.source else None
+        for key in ("architecture", "tasks", "training_data", "training_techniques", "notes"):
+            data[key] = list(data[key])
+        return data
+
+
+_DATASET_ALIASES = {
+    "imagenet1k": "imagenet",
+    "ilsvrc2012": "imagenet",
+    "imagenet2012": "imagenet",
+    "ilsvrc2012val": "imagenet",
+    "imagenetval": "imagenet",
+    "imagenetreal": "imagenet-real",
+    "imagenetv2matchedfrequency": "imagenetv2",
+}
+
+
+def dataset_key(name: str) -> str:
+    """A loose identity for dataset names: "ImageNet", "imagenet-1k" and "ILSVRC2012" agree."""
+    squashed = "".join(ch for ch in name.lower() if ch.isalnum())
+    return _DATASET_ALIASES.get(squashed, squashed)

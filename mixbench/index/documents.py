@@ -1,0 +1,103 @@
+"""Reading the raw model-index documents out of every file form found in the wild.
+
+* ``.yml``/``.yaml``/``.json``: the whole file is one document;
+* ``.md``/``.mdx``: each ``<!-- Type: model-index ... -->`` comment block is a document (several
+  blocks in one file are merged later), and YAML front matter holding a ``model-index:`` key (the
+  Hugging Face card style) is one more.
+
+Line numbers always refer to the file the user has open, not to the block inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mixbench.errors import Problem
+from mixbench.index.located_yaml import LocatedDocument, load_yaml
+
+YAML_SUFFIXES = {".yml", ".yaml"}
+MARKDOWN_SUFFIXES = {".md", ".mdx", ".markdown"}
+INDEX_SUFFIXES = YAML_SUFFIXES | MARKDOWN_SUFFIXES | {".json"}
+
+_COMMENT_BLOCK = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_MODEL_INDEX_MARKER = re.compile(r"\s*type\s*:\s*['\"]?model-index['\"]?\s*", re.IGNORECASE)
+_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.S | re.M)
+_FRONT_MATTER_KEY = re.compile(r"^model[-_ ]index\s*:", re.IGNORECASE | re.MULTILINE)
+
+
+def display_path(path: Path) -> str:
+    """The path as a user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return None, [Problem(shown, None, "", f"cannot read file: {error.strerror or error}")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        return None, [Problem(shown, None, "", f"not UTF-8 text (byte {error.start})")]
+
+
+def read_documents(path: Path) -> tuple[list[LocatedDocument], list[Problem]]:
+    """Every model-index document in one file, and the problems found reading it."""
+    shown = display_path(path)
+    text, problems = read_text(path, shown)
+    if text is None:
+        return [], problems
+    if not text.strip():
+        return [], [Problem(shown, None, "", "empty file: no model-index data")]
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        docs = markdown_documents(text, shown)
+        if not docs:
+            return [], [
+                Problem(
+                    shown,
+                    None,
+                    "",
+                    "no model-index found: expected a `<!-- Type: model-index ... -->` block "
+                    "or front matter with a `model-index:` key",
+                )
+            ]
+        return docs, []
+    if suffix == ".json":
+        return [json_document(text, shown)], []
+    return [load_yaml(text, shown)], []
+
+
+def json_document(text: str, shown: str) -> LocatedDocument:
+    """JSON through the YAML reader (for line numbers); json.loads where YAML is stricter."""
+    doc = load_yaml(text, shown)
+    if not doc.problems:
+        return doc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        return LocatedDocument(
+            None, shown, problems=[Problem(shown, error.lineno, "", f"malformed JSON: {error.msg}")]
+        )
+    return LocatedDocument(data, shown, lines={(): 1})
+
+
+def markdown_documents(text: str, shown: str) -> list[LocatedDocument]:
+    docs: list[LocatedDocument] = []
+    front = _FRONT_MATTER.match(text)
+    if front and _FRONT_MATTER_KEY.search(front.group(1)):
+        offset = text.count("\n", 0, front.start(1))
+        docs.append(load_yaml(front.group(1), shown, line_offset=offset))
+    for block in _COMMENT_BLOCK.finditer(text):
+        # `<!-- Type: model-index` may share its line with the comment opener.
+        body = block.group(1).lstrip(" \t")
+        first_line = next((line for line in body.splitlines() if line.strip()), "")
+        if _MODEL_INDEX_MARKER.fullmatch(first_line):
+            offset = text.count("\n", 0, block.start(1))
+            docs.append(load_yaml(body, shown, line_offset=offset))
+    return docs

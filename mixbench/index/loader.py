@@ -1,0 +1,254 @@
+"""Loading a model index: files, ``Import:`` trees, collections and inheritance.
+
+All problems in all files are collected before anything is raised, so one run of
+``mixbench index check`` shows everything wrong.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mixbench.errors import Problem
+from mixbench.index.cards import Location, ModelCard, Result
+from mixbench.index.documents import INDEX_SUFFIXES, display_path, read_documents
+from mixbench.index.located_yaml import LocatedDocument, format_path
+from mixbench.index.normalise import EntryReader, Fields, lookup
+from mixbench.index.values import describe
+
+ROOT_NAMES = ("model-index.yml", "model-index.yaml", "model_index.yml", "model-index.json")
+
+
+@dataclass
+class _Entry:
+    fields: Fields
+    doc: LocatedDocument
+
+
+@dataclass
+class IndexContents:
+    """Everything read from a source tree, before cards are assembled."""
+
+    models: list[_Entry] = field(default_factory=list)
+    collections: list[_Entry] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def resolve_root(path: Path) -> Path:
+    """A directory stands for its ``model-index.yml``."""
+    if path.is_dir():
+        for name in ROOT_NAMES:
+            if (path / name).is_file():
+                return path / name
+    return path
+
+
+class IndexReader:
+    def __init__(self) -> None:
+        self.contents = IndexContents()
+        self._done: set[Path] = set()
+
+    def read(self, path: Path, chain: tuple[Path, ...] = (), at: Problem | None = None) -> None:
+        """Read ``path`` and everything it imports; ``at`` locates the importing line."""
+        shown = display_path(path)
+        if path.is_dir() and resolve_root(path) == path:
+            self.fail(at, shown, f"directory has no {ROOT_NAMES[0]}")
+            return
+        path = resolve_root(path)
+        real = path.resolve()
+        if real in chain:
+            cycle = " → ".join(display_path(p) for p in (*chain[chain.index(real) :], real))
+            self.fail(at, display_path(path), f"import cycle: {cycle}")
+            return
+        if real in self._done:
+            return  # imported twice through different roots: read once
+        if not path.exists():
+            self.fail(at, display_path(path), "file not found")
+            return
+        self._done.add(real)
+        self.contents.files.append(display_path(path))
+        docs, problems = read_documents(path)
+        self.contents.problems.extend(problems)
+        for doc in docs:
+            self.read_document(doc, path, (*chain, real))
+            self.contents.problems.extend(doc.problems)
+
+    def fail(self, at: Problem | None, shown: str, message: str) -> None:
+        if at is None:
+            self.contents.problems.append(Problem(shown, None, "", message))
+        else:
+            self.contents.problems.append(replace(at, message=f"{message} ({shown})"))
+
+    def read_document(self, doc: LocatedDocument, path: Path, chain: tuple[Path, ...]) -> None:
+        data = doc.data
+        if data is None:
+            if not doc.problems:
+                doc.problem((), "", "empty document: no model-index data")
+            return
+        if isinstance(data, list):
+            self.read_entries(doc, (), data, kind="model")
+            return
+        if not isinstance(data, dict):
+            doc.problem((), "", f"expected Models/Collections/Import, got {describe(data)}")
+            return
+        keys = lookup(data)
+        if "model_index" in keys:  # Hugging Face card front matter
+            key, value = keys["model_index"]
+            self.read_entries(doc, (key,), value, kind="model")
+            return
+        recognised = False
+        if "import" in keys:
+            recognised = True
+            key, value = keys["import"]
+            self.read_imports(doc, (key,), value, path, chain)
+        for name, kind in (("collections", "collection"), ("models", "model")):
+            if name in keys:
+                recognised = True
+                key, value = keys[name]
+                self.read_entries(doc, (key,), value, kind=kind)
+        if not recognised:
+            if "name" in keys:  # a file holding one model
+                self.read_entries(doc, (), [data], kind="model", single=True)
+            else:
+                doc.problem((), "", "no Models, Collections or Import found")
+
+    def read_entries(
+        self,
+        doc: LocatedDocument,
+        path: tuple[Any, ...],
+        value: object,
+        *,
+        kind: str,
+        single: bool = False,
+    ) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            got = describe(value)
+            doc.problem(path, format_path(path), f"expected a list of {kind}s, got {got}")
+            return
+        target = self.contents.models if kind == "model" else self.contents.collections
+        for index, entry in enumerate(value):
+            entry_path = path if single else (*path, index)
+            fields = EntryReader(doc, entry_path).read(entry, kind=kind)
+            if fields is None:
+                continue
+            if kind == "collection" and fields.name is None:
+                doc.problem(entry_path, format_path(entry_path), "collection has no Name")
+                continue
+            if fields.name is not None:
+                target.append(_Entry(fields, doc))
+
+    def read_imports(
+        self,
+        doc: LocatedDocument,
+        path: tuple[Any, ...],
+        value: object,
+        base: Path,
+        chain: tuple[Path, ...],
+    ) -> None:
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            item_path = (*path, index) if isinstance(value, list) else path
+            at = Problem(doc.file, doc.line(item_path), format_path(item_path), "")
+            if not isinstance(item, str) or not item.strip():
+                self.contents.problems.append(
+                    replace(at, message=f"expected a file path or glob, got {describe(item)}")
+                )
+                continue
+            target = base.parent / item.strip()
+            if glob.has_magic(item):
+                matches = sorted(
+                    Path(p)
+                    for p in glob.glob(str(target), recursive=True)
+                    if Path(p).suffix.lower() in INDEX_SUFFIXES
+                )
+                if not matches:
+                    self.contents.problems.append(
+                        replace(at, message=f"import pattern {item!r} matched no files")
+                    )
+                for match in matches:
+                    self.read(match, chain, at)
+            else:
+                self.read(target, chain, at)
+
+
+def assemble(contents: IndexContents) -> tuple[list[ModelCard], list[Problem]]:
+    """Apply collection inheritance and build cards; report duplicates and unknown collections."""
+    problems: list[Problem] = []
+    collections: dict[str, _Entry] = {}
+    for entry in contents.collections:
+        name = entry.fields.name or ""
+        if name in collections:
+            first = collections[name]
+            problems.append(_duplicate(entry, "collection", name, first))
+        else:
+            collections[name] = entry
+    cards: list[ModelCard] = []
+    seen: dict[str, _Entry] = {}
+    for entry in contents.models:
+        name = entry.fields.name or ""
+        if name in seen:
+            problems.append(_duplicate(entry, "model", name, seen[name]))
+            continue
+        seen[name] = entry
+        parent = None
+        if entry.fields.collection is not None:
+            parent = collections.get(entry.fields.collection)
+            if parent is None:
+                known = ", ".join(sorted(collections)) or "none defined"
+                problems.append(
+                    Problem(
+                        entry.doc.file,
+                        entry.doc.line(entry.fields.collection_path),
+                        format_path(entry.fields.collection_path),
+                        f"unknown collection {entry.fields.collection!r} (known: {known})",
+                    )
+                )
+        cards.append(build_card(entry, parent))
+    return cards, problems
+
+
+def _duplicate(entry: _Entry, kind: str, name: str, first: _Entry) -> Problem:
+    where = f"{first.doc.file}:{first.fields.line}" if first.fields.line else first.doc.file
+    return Problem(
+        entry.doc.file,
+        entry.fields.line,
+        "Name",
+        f"duplicate {kind} name {name!r} (first defined at {where})",
+    )
+
+
+def build_card(entry: _Entry, parent: _Entry | None) -> ModelCard:
+    """The model's own values win over its collection's; nested mappings and results merge."""
+    own = entry.fields
+    inherited = parent.fields if parent else Fields()
+    values = {**inherited.values, **own.values}
+    results = dict(inherited.results)
+    for key, result in own.results.items():
+        base = results.get(key)
+        metrics = {**base.metrics, **result.metrics} if base else result.metrics
+        results[key] = Result(result.task, result.dataset, metrics, result.dataset_type)
+    return ModelCard(
+        name=own.name or "",
+        collection=own.collection,
+        results=tuple(results.values()),
+        extra=deep_merge(inherited.extra, own.extra),
+        resolution={**inherited.resolution, **own.resolution},
+        notes=(*inherited.notes, *own.notes),
+        source=Location(entry.doc.file, own.line),
+        **values,
+    )
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,137 @@
+"""YAML loading that remembers the line of every value.
+
+PyYAML's composed node tree carries marks; we construct plain Python values from it ourselves so
+that every value's path (``("Models", 2, "Metadata", "FLOPs")``) maps to the line the user sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mixbench.errors import Problem
+
+Path = tuple[Any, ...]
+
+# Aliases can make a small document expand enormously ("billion laughs"); no real card comes close.
+MAX_NODES = 200_000
+
+
+@dataclass
+class LocatedDocument:
+    """Plain data parsed from YAML/JSON, with the 1-based line of each value path."""
+
+    data: Any
+    file: str
+    lines: dict[Path, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def line(self, path: Path) -> int | None:
+        """The line of ``path``, or of its nearest located ancestor."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+    def problem(self, path: Path, field_name: str, message: str) -> Problem:
+        found = Problem(self.file, self.line(path), field_name, message)
+        self.problems.append(found)
+        return found
+
+
+class _Walker:
+    def __init__(self, loader: yaml.SafeLoader, doc: LocatedDocument, line_offset: int) -> None:
+        self.loader = loader
+        self.doc = doc
+        self.offset = line_offset
+        self.visited = 0
+        self.stack: set[int] = set()
+
+    def line_of(self, node: Node) -> int:
+        return node.start_mark.line + 1 + self.offset
+
+    def walk(self, node: Node, path: Path) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            raise _TooLarge(self.line_of(node))
+        self.doc.lines.setdefault(path, self.line_of(node))
+        if id(node) in self.stack:
+            self.doc.problem(path, format_path(path), "recursive YAML alias")
+            return None
+        if isinstance(node, ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        self.stack.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self.walk_mapping(node, path)
+        finally:
+            self.stack.discard(id(node))
+        return self.loader.construct_object(node, deep=True)
+
+    def walk_mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<: *anchor)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.doc.lines[(*path, "?")] = self.line_of(key_node)
+                self.doc.problem((*path, "?"), format_path(path), "mapping keys must be plain text")
+                continue
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                key = str(key)
+            child = (*path, key)
+            if key in result:
+                self.doc.lines[child] = self.line_of(key_node)
+                self.doc.problem(child, format_path(child), "duplicate key")
+                continue
+            self.doc.lines[child] = self.line_of(key_node)
+            result[key] = self.walk(value_node, child)
+        return result
+
+
+class _TooLarge(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def load_yaml(text: str, file: str, *, line_offset: int = 0) -> LocatedDocument:
+    """Parse one YAML document; syntax errors become problems, never exceptions."""
+    doc = LocatedDocument(data=None, file=file)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            doc.data = _Walker(loader, doc, line_offset).walk(node, ())
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        reason = error.problem or error.context or "invalid YAML"
+        doc.problems.append(Problem(file, line, "", f"malformed YAML: {reason}"))
+    except yaml.YAMLError as error:
+        doc.problems.append(Problem(file, line_offset + 1, "", f"malformed YAML: {error}"))
+    except _TooLarge as error:
+        doc.problems.append(
+            Problem(file, error.line, "", f"document expands to over {MAX_NODES} values (aliases?)")
+        )
+    except RecursionError:
+        doc.problems.append(Problem(file, line_offset + 1, "", "YAML nested too deeply"))
+    finally:
+        loader.dispose()
+    return doc
+
+
+def format_path(path: Path) -> str:
+    """``("Models", 2, "Metadata")`` → ``Models[2].Metadata``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

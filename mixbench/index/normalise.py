@@ -1,0 +1,305 @@
+"""Turning one raw model or collection entry into typed fields, collecting every problem.
+
+Both published shapes pass through here: paperswithcode's (``Metadata:``, ``Results:`` with
+``Metrics`` as a mapping) and Hugging Face's (lowercase keys, ``task``/``dataset`` as
+``{name, type}``, ``metrics`` as a list of ``{name, type, value}``). Keys are matched
+case-insensitively, with spaces, hyphens and underscores alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mixbench.index.cards import TOP1, TOP5, Metric, Paper, Result
+from mixbench.index.located_yaml import LocatedDocument, Path, format_path
+from mixbench.index.values import (
+    ValueProblem,
+    describe,
+    parse_bytes,
+    parse_count,
+    parse_crop_pct,
+    parse_image_size,
+    parse_interpolation,
+    parse_number,
+    parse_percent,
+    parse_text,
+    parse_text_list,
+)
+
+
+def normalise_key(key: str) -> str:
+    """``'In Collection'``, ``'in_collection'`` and ``'in-collection'`` → ``'in_collection'``."""
+    return re.sub(r"[\s\-_]+", "_", key.strip().lower())
+
+
+def lookup(mapping: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Normalised key → (key as published, value)."""
+    return {normalise_key(key): (key, value) for key, value in mapping.items()}
+
+
+# Metadata fields: normalised key → (card attribute, parser returning (value, resolution|None)).
+_METADATA_FIELDS: dict[str, tuple[str, Callable[[object], tuple[Any, float | None]]]] = {
+    "flops": ("flops", parse_count),
+    "parameters": ("params", parse_count),
+    "params": ("params", parse_count),
+    "param_count": ("params", parse_count),
+    "file_size": ("file_size", parse_bytes),
+    "crop_pct": ("crop_pct", parse_crop_pct),
+    "image_size": ("image_size", lambda v: (parse_image_size(v), None)),
+    "interpolation": ("interpolation", lambda v: (parse_interpolation(v), None)),
+    "architecture": ("architecture", lambda v: (parse_text_list(v), None)),
+    "tasks": ("tasks", lambda v: (parse_text_list(v), None)),
+    "training_data": ("training_data", lambda v: (parse_text_list(v), None)),
+    "training_techniques": ("training_techniques", lambda v: (parse_text_list(v), None)),
+}
+
+_PERCENT_METRIC = re.compile(r"acc|top|err", re.IGNORECASE)
+
+
+@dataclass
+class Fields:
+    """What one entry (a model or a collection) declares, before inheritance."""
+
+    name: str | None = None
+    collection: str | None = None
+    collection_path: Path = ()
+    values: dict[str, Any] = field(default_factory=dict)
+    resolution: dict[str, float] = field(default_factory=dict)
+    results: dict[tuple[str, str], Result] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    line: int | None = None
+
+
+class EntryReader:
+    """Reads one entry of a located document, reporting problems against that document."""
+
+    def __init__(self, doc: LocatedDocument, path: Path) -> None:
+        self.doc = doc
+        self.path = path
+
+    def problem(self, path: Path, message: str) -> None:
+        self.doc.problem(path, format_path(path), message)
+
+    def read(self, entry: object, *, kind: str) -> Fields | None:
+        if not isinstance(entry, dict):
+            self.problem(self.path, f"expected a {kind} mapping, got {describe(entry)}")
+            return None
+        fields = Fields(line=self.doc.line(self.path))
+        keys = lookup(entry)
+        for norm, (key, value) in keys.items():
+            path = (*self.path, key)
+            if norm == "name":
+                fields.name = self.text(path, value)
+            elif norm in ("in_collection", "collection") and kind == "model":
+                fields.collection = self.text(path, value)
+                fields.collection_path = path
+            elif norm == "metadata":
+                self.metadata(path, value, fields)
+            elif norm == "results":
+                self.results(path, value, fields)
+            elif norm == "paper":
+                fields.values["paper"] = self.paper(path, value)
+            elif norm in ("code", "weights"):
+                url = self.url(path, value)
+                if url is not None:
+                    fields.values[f"{norm}_url"] = url
+            else:
+                fields.extra[key] = value
+        if kind == "model" and fields.name is None and "name" not in keys:
+            self.problem(self.path, "model has no Name")
+        return fields
+
+    def text(self, path: Path, value: object) -> str | None:
+        try:
+            text = parse_text(value, "a name").strip()
+        except ValueProblem as error:
+            self.problem(path, str(error))
+            return None
+        if not text:
+            self.problem(path, "empty name")
+            return None
+        return text
+
+    def url(self, path: Path, value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            found = lookup(value).get("url")
+            value = found[1] if found else None
+        if not isinstance(value, str):
+            self.problem(path, f"expected a URL, got {describe(value)}")
+            return None
+        return value.strip()
+
+    def paper(self, path: Path, value: object) -> Paper | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            is_url = value.strip().startswith(("http://", "https://"))
+            return Paper(url=value.strip()) if is_url else Paper(title=value.strip())
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a title, a URL or {{Title, URL}}, got {describe(value)}")
+            return None
+        keys = lookup(value)
+        title = keys.get("title", (None, None))[1]
+        url = keys.get("url", (None, None))[1]
+        for name, item in (("Title", title), ("URL", url)):
+            if item is not None and not isinstance(item, str):
+                self.problem((*path, name), f"expected text, got {describe(item)}")
+        return Paper(
+            title=title if isinstance(title, str) else None,
+            url=url if isinstance(url, str) else None,
+        )
+
+    def metadata(self, path: Path, value: object, fields: Fields) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping of metadata fields, got {describe(value)}")
+            return
+        unknown: dict[str, Any] = {}
+        for norm, (key, item) in lookup(value).items():
+            if norm not in _METADATA_FIELDS:
+                unknown[key] = item
+                continue
+            if item is None:
+                continue
+            attribute, parse = _METADATA_FIELDS[norm]
+            try:
+                parsed, resolution = parse(item)
+            except ValueProblem as error:
+                self.problem((*path, key), str(error))
+                continue
+            fields.values[attribute] = parsed
+            if resolution is not None:
+                fields.resolution[attribute] = resolution
+        if unknown:
+            fields.extra[path[-1]] = unknown
+
+    def results(self, path: Path, value: object, fields: Fields) -> None:
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of results, got {describe(value)}")
+            return
+        for index, item in enumerate(value):
+            result = self.result((*path, index), item, fields)
+            if result is not None:
+                key = (result.task or "", result.dataset_key)
+                previous = fields.results.get(key)
+                merged = {**previous.metrics, **result.metrics} if previous else result.metrics
+                fields.results[key] = Result(
+                    result.task, result.dataset, merged, result.dataset_type
+                )
+
+    def result(self, path: Path, item: object, fields: Fields) -> Result | None:
+        if not isinstance(item, dict):
+            expected = "a result mapping (Task, Dataset, Metrics)"
+            self.problem(path, f"expected {expected}, got {describe(item)}")
+            return None
+        keys = lookup(item)
+        task_key, task_value = keys.get("task", ("Task", None))
+        task, _ = self.named((*path, task_key), task_value)
+        dataset_key, dataset_value = keys.get("dataset", ("Dataset", None))
+        dataset, dataset_type = self.named((*path, dataset_key), dataset_value)
+        if dataset is None and dataset_type is None:
+            self.problem(path, "result has no Dataset")
+        metrics: dict[str, Metric] = {}
+        if "metrics" not in keys:
+            self.problem(path, "result has no Metrics")
+        else:
+            key, raw = keys["metrics"]
+            for metric in self.metrics((*path, key), raw, fields):
+                metrics[metric.name] = metric
+        return Result(task, dataset, metrics, dataset_type)
+
+    def named(self, path: Path, value: object) -> tuple[str | None, str | None]:
+        """A task or dataset: plain text, or Hugging Face's ``{name, type}``."""
+        if value is None:
+            return None, None
+        if isinstance(value, str):
+            return value.strip(), None
+        if isinstance(value, dict):
+            keys = lookup(value)
+            name = keys.get("name", (None, None))[1]
+            kind = keys.get("type", (None, None))[1]
+            if (name is None or isinstance(name, str)) and (kind is None or isinstance(kind, str)):
+                if name is None and kind is None:
+                    self.problem(path, "expected a name or a type")
+                return name, kind
+        self.problem(path, f"expected a name or {{name, type}}, got {describe(value)}")
+        return None, None
+
+    def metrics(self, path: Path, value: object, fields: Fields) -> list[Metric]:
+        pairs: list[tuple[Path, str | None, str | None, object]] = []
+        if isinstance(value, dict):
+            pairs = [((*path, key), key, None, item) for key, item in value.items()]
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if not isinstance(item, dict):
+                    got = describe(item)
+                    self.problem((*path, index), f"expected {{name, type, value}}, got {got}")
+                    continue
+                keys = lookup(item)
+                name, kind = keys.get("name", (0, None))[1], keys.get("type", (0, None))[1]
+                if "value" not in keys:
+                    self.problem((*path, index), "metric has no value")
+                    continue
+                if not all(part is None or isinstance(part, str) for part in (name, kind)):
+                    self.problem((*path, index), "metric name and type must be text")
+                    continue
+                pairs.append(((*path, index, keys["value"][0]), name, kind, keys["value"][1]))
+        else:
+            self.problem(path, f"expected a mapping or a list of metrics, got {describe(value)}")
+        return [m for m in (self.metric(*pair, fields) for pair in pairs) if m is not None]
+
+    def metric(
+        self, path: Path, name: str | None, kind: str | None, value: object, fields: Fields
+    ) -> Metric | None:
+        published = name or kind or ""
+        if not published:
+            self.problem(path, "metric has neither name nor type")
+            return None
+        canonical = canonical_metric(name, kind)
+        try:
+            if canonical in (TOP1, TOP5) or _PERCENT_METRIC.search(published):
+                number, resolution, fraction = parse_percent(value)
+            else:
+                number, resolution = parse_number(value)
+                fraction = False
+        except ValueProblem as error:
+            self.problem(path, str(error))
+            return None
+        if fraction:
+            line = self.doc.line(path)
+            fields.notes.append(
+                f"{self.doc.file}:{line}: {published} {value!r} read as a fraction, "
+                f"converted to {number}%"
+            )
+        percent = canonical in (TOP1, TOP5) or bool(_PERCENT_METRIC.search(published))
+        return Metric(canonical, number, published, percent, resolution, fraction)
+
+
+# "top1", "top-5 accuracy", "acc@1", "accuracy_top1", ...
+_TOP_K = re.compile(
+    r"top[-_ ]?(\d+)(?:[-_ ]?acc(?:uracy)?)?"
+    r"|acc(?:uracy)?[-_ ]?@?[-_ ]?(?:top[-_ ]?)?(\d+)"
+)
+
+
+def canonical_metric(name: str | None, kind: str | None) -> str:
+    """``'Top 1 Accuracy'``, ``'top1'``, ``'acc@1'``, HF ``type: accuracy`` → ``'top1'``."""
+    for text in (name, kind):
+        if not text:
+            continue
+        squashed = text.strip().lower()
+        match = _TOP_K.fullmatch(squashed)
+        if match:
+            return f"top{match.group(1) or match.group(2)}"
+        if squashed in ("accuracy", "acc"):
+            return TOP1
+    return (name or kind or "").strip()

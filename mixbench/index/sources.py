@@ -1,0 +1,54 @@
+"""Any source of published (or measured) figures, as a list of cards: what ``diff`` compares.
+
+A source is a model-index file or directory, a timm results CSV, or a name:
+
+* ``index``: the model index in use (``--index``, ``$MIXBENCH_INDEX`` or the packaged cards);
+* ``timm:imagenet``, ``timm:imagenet-real``, ``timm:imagenetv2``: timm's published results
+  tables, shipped with mixbench.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mixbench.errors import InputError
+from mixbench.index.cards import ModelCard
+from mixbench.index.documents import display_path
+from mixbench.index.model_index import load_index, packaged_index_path
+from mixbench.index.timm_results import is_timm_results, read_timm_results
+
+TIMM_TABLES = {
+    "timm:imagenet": "results-imagenet.csv",
+    "timm:imagenet-real": "results-imagenet-real.csv",
+    "timm:imagenetv2": "results-imagenetv2-matched-frequency.csv",
+}
+NAMED_SOURCES = ("index", *TIMM_TABLES)
+
+
+@dataclass(frozen=True)
+class CardSource:
+    label: str
+    cards: tuple[ModelCard, ...]
+
+
+def load_source(spec: str | Path, *, index_path: str | Path | None = None) -> CardSource:
+    """Read a source named on the command line (see the module docstring for the forms)."""
+    text = str(spec)
+    path = Path(spec)
+    if not path.exists():
+        if text == "index":
+            index = load_index(index_path)
+            label = display_path(Path(index.files[0])) if index.files else text
+            return CardSource(label, tuple(index))
+        if text in TIMM_TABLES:
+            table = packaged_index_path() / "timm-results" / TIMM_TABLES[text]
+            return CardSource(text, tuple(read_timm_results(table)))
+        raise InputError(
+            f"{text}: no such file or directory",
+            hint="give a model-index file or directory, a timm results CSV, or one of: "
+            + ", ".join(NAMED_SOURCES),
+        )
+    if path.is_file() and is_timm_results(path):
+        return CardSource(display_path(path), tuple(read_timm_results(path)))
+    return CardSource(display_path(path), tuple(load_index(path)))
