@@ -31,6 +31,8 @@ def fmt_value(value: object) -> str:
 def fmt_delta(delta: float | None) -> str:
     if delta is None:
         return ""
+    if delta == 0:
+        return "0"
     if delta == int(delta) and abs(delta) >= 1:
         return f"{int(delta):+,}"
     return f"{delta:+.4g}"

@@ -16,6 +16,8 @@ from mixbench.errors import Problem
 
 Path = tuple[Any, ...]
 
+_PLAIN_COLLECTION_TAGS = {"tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+
 # Aliases can make a small document expand enormously ("billion laughs"); no real card comes close.
 MAX_NODES = 200_000
 
@@ -64,6 +66,10 @@ class _Walker:
             return None
         if isinstance(node, ScalarNode):
             return self.loader.construct_object(node, deep=True)
+        if node.tag not in _PLAIN_COLLECTION_TAGS:
+            # e.g. !!python/object/apply on a list: never constructed, always refused
+            self.doc.problem(path, format_path(path), f"unsupported YAML tag {node.tag!r}")
+            return None
         self.stack.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -103,11 +109,17 @@ class _TooLarge(Exception):
 def load_yaml(text: str, file: str, *, line_offset: int = 0) -> LocatedDocument:
     """Parse one YAML document; syntax errors become problems, never exceptions."""
     doc = LocatedDocument(data=None, file=file)
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters up front
         node = loader.get_single_node()
         if node is not None:
             doc.data = _Walker(loader, doc, line_offset).walk(node, ())
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1 + line_offset
+        doc.problems.append(
+            Problem(file, line, "", f"malformed YAML: character {error.character:#x} not allowed")
+        )
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 + line_offset if mark else None
@@ -122,7 +134,8 @@ def load_yaml(text: str, file: str, *, line_offset: int = 0) -> LocatedDocument:
     except RecursionError:
         doc.problems.append(Problem(file, line_offset + 1, "", "YAML nested too deeply"))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return doc
 
 
