@@ -1,0 +1,885 @@
+"""MixNet configuration: netspresso-trainer's YAML format plus mixbench's timm-parity fields.
+
+The document::
+
+    model:
+      name: mixnet_s                      # optional label
+      pretrained:                         # optional (mixbench): default weights, timm's naming
+        hf_hub_id: timm/mixnet_s.ft_in1k
+      eval:                               # optional (mixbench): eval preprocessing defaults
+        input_size: [3, 224, 224]
+        crop_pct: 0.875
+        interpolation: bicubic
+        mean: [0.485, 0.456, 0.406]
+        std: [0.229, 0.224, 0.225]
+      architecture:
+        backbone:
+          name: mixnet
+          params: {stem_channels, wid_mul, dep_mul, dropout_rate, ...extensions below}
+          stage_params: [{expansion_ratio: [...], out_channels: [...], ...}, ...]
+
+Only ``model.architecture.backbone`` (and the two optional mixbench sections) is read; other
+netspresso sections (``task``, ``checkpoint``, ``architecture.head``, ``postprocessor`` ...) are
+ignored. Unknown keys inside ``params``, a stage or the mixbench sections are refused, since a
+typo there would silently change the network.
+
+``params`` extensions (defaults reproduce timm's ``mixnet_*``):
+
+==================  ===========  ==========================================================
+field               default      meaning
+==================  ===========  ==========================================================
+head_channels       1536         width of the final 1×1 conv before pooling
+num_classes         1000         classifier outputs (0: no classifier, pooled features out)
+in_chans            3            input channels
+stem_act, head_act  relu         activations after the stem conv and the head conv
+bn_eps              1.0e-5       BatchNorm eps (the tf_ ports use 1.0e-3)
+bn_momentum         0.1          BatchNorm momentum, PyTorch convention
+padding             symmetric    ``symmetric`` (PyTorch) or ``same`` (TensorFlow, dynamic)
+channel_divisor     8            channels are rounded to multiples of this after wid_mul
+round_limit         0.9          ... going one multiple up if rounding lost more than 10%
+depth_rounding      timm         ``timm``: scale each run of same-width blocks as a whole;
+                                 ``per_entry``: netspresso's ceil(num_blocks * dep_mul)
+depth_trunc         ceil         timm mode only: ``ceil`` (timm's mixnet_s) or ``round``
+                                 (timm's mixnet_m/l/xl) on the run total
+drop_path_rate      0.0          stochastic depth, linearly increasing over blocks
+==================  ===========  ==========================================================
+
+``dropout_rate`` is the dropout before the classifier (timm's ``drop_rate``).
+
+Stages. netspresso groups its entries into ``stage_params`` freely; timm's ``blocks.i`` are runs
+of consecutive blocks with the same output width, a new run also starting at any stride-2
+entry. The network is built from those runs, so timm's ``blocks.i.j`` state_dict keys come out
+whatever the YAML grouping; the YAML grouping only locates errors.
+
+Differences from netspresso-trainer's own MixNet (``backbones/experimental/mixnet.py``), all
+deliberate, to match timm and the published weights:
+
+* SE width: timm ``round(mid * (1/r) / expansion)`` vs netspresso ``int(in / r)``; SE exists
+  for any ratio given (netspresso silently drops it for ratios <= 1).
+* Expanded width ``make_divisible(in * expansion)`` vs netspresso's unrounded ``in * t``; and
+  channels are rounded even at ``wid_mul: 1.0`` (netspresso skips rounding then). Identical
+  for the shipped s/m/l configs, whose widths are multiples of 8.
+* BatchNorm eps/momentum 1e-5/0.1 (timm) vs netspresso's 1e-3/0.01 inside blocks.
+* MixConv splits give the remainder to the first group (netspresso requires equal chunks).
+* Depth: timm scales each run's total (see ``depth_rounding``); netspresso ceils each entry.
+* ``dropout_rate``: netspresso also applies dropout2d on every residual while training;
+  here it is only the classifier dropout, stochastic depth being ``drop_path_rate``.
+* Feature maps: netspresso returns one map per YAML stage (the last after the 1536 head
+  conv); mixbench returns timm's five maps (strides 2, 4, 8, 16, 32).
+
+The three netspresso example configs (MixNet-s/m/l) match timm's block definitions field for
+field (kernel sizes, exp/poi groups, SE ratios, strides, activations); checked in the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from mixbench.errors import InputError
+from mixbench.models.layers import ACTIVATIONS, PADDINGS, make_divisible
+
+STAGE_FIELDS = (
+    "expansion_ratio",
+    "out_channels",
+    "num_blocks",
+    "kernel_sizes",
+    "num_exp_groups",
+    "num_poi_groups",
+    "stride",
+    "act_type",
+    "se_reduction_ratio",
+)
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
+DEPTH_ROUNDINGS = ("timm", "per_entry")
+DEPTH_TRUNCS = ("ceil", "round")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Sanity bounds: far above any MixNet, low enough that arithmetic and allocation stay sane.
+MAX_CHANNELS = 16384
+MAX_KERNEL = 31
+MAX_BLOCKS = 64
+MAX_MULTIPLIER = 16.0
+
+#: create_model(**overrides) aliases, in timm's vocabulary, for ``params`` fields.
+OVERRIDE_ALIASES = {
+    "drop_rate": "dropout_rate",
+    "channel_multiplier": "wid_mul",
+    "depth_multiplier": "dep_mul",
+    "num_features": "head_channels",
+}
+
+
+# --------------------------------------------------------------------------- value parsing
+
+
+class _Source:
+    """Where values come from, so every error names the file and the field."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, path: str, message: str, hint: str) -> NoReturn:
+        where = f"{self.name}: {path}" if path else self.name
+        raise InputError(f"{where}: {message}", hint=hint)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _as_int(src: _Source, path: str, value: Any, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        src.fail(path, f"expected an integer, got {_describe(value)}", "write a whole number")
+    if not minimum <= value <= maximum:
+        src.fail(
+            path,
+            f"{value} is out of range (allowed {minimum} to {maximum})",
+            f"use a value between {minimum} and {maximum}",
+        )
+    return value
+
+
+def _as_float(
+    src: _Source,
+    path: str,
+    value: Any,
+    *,
+    minimum: float,
+    maximum: float,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = "write a number, e.g. 0.5"
+        if isinstance(value, str):
+            hint = "write a number; YAML reads 1e-3 (no dot) as text, write 1.0e-3"
+        src.fail(path, f"expected a number, got {_describe(value)}", hint)
+    number = float(value)
+    low_ok = number >= minimum if min_inclusive else number > minimum
+    high_ok = number <= maximum if max_inclusive else number < maximum
+    if not (math.isfinite(number) and low_ok and high_ok):
+        low = "[" if min_inclusive else "("
+        high = "]" if max_inclusive else ")"
+        src.fail(
+            path,
+            f"{value} is out of range {low}{minimum}, {maximum}{high}",
+            "use a value inside the range (ratios and multipliers must be positive)",
+        )
+    return number
+
+
+def _as_choice(src: _Source, path: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        src.fail(
+            path,
+            f"unknown value {_describe(value)}",
+            f"use one of: {', '.join(choices)}",
+        )
+    return value
+
+
+def _as_mapping(src: _Source, path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        src.fail(path, f"expected a mapping, got {_describe(value)}", "write `key: value` pairs")
+    for key in value:
+        if not isinstance(key, str):
+            src.fail(path, f"key {_describe(key)} is not a string", "use text keys")
+    return value
+
+
+def _as_list(src: _Source, path: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        src.fail(path, f"expected a list, got {_describe(value)}", "write a YAML list, e.g. [1, 2]")
+    return value
+
+
+def _refuse_unknown(src: _Source, path: str, mapping: Mapping[str, Any], known: Any) -> None:
+    for key in mapping:
+        if key not in known:
+            src.fail(
+                f"{path}.{key}" if path else key,
+                "unknown field",
+                f"known fields: {', '.join(sorted(known))}",
+            )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One netspresso stage entry: ``num_blocks`` identical MixDepthBlocks (before dep_mul)."""
+
+    expansion_ratio: float
+    out_channels: int
+    num_blocks: int
+    kernel_sizes: tuple[int, ...]
+    num_exp_groups: int
+    num_poi_groups: int
+    stride: int
+    act_type: str
+    se_reduction_ratio: float | None
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One ``stage_params`` item: its entries, in order."""
+
+    blocks: tuple[BlockSpec, ...]
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Eval preprocessing defaults (timm's pretrained_cfg subset ``mixbench predict`` uses)."""
+
+    input_size: tuple[int, int, int] = (3, 224, 224)
+    crop_pct: float = 0.875
+    interpolation: str = "bicubic"
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    num_classes: int = 1000
+    hf_hub_id: str | None = None
+
+    @property
+    def image_size(self) -> int:
+        """The square input side (224 for every preset)."""
+        return self.input_size[-1]
+
+    def as_dict(self) -> dict[str, Any]:
+        """timm-style ``pretrained_cfg`` keys."""
+        return {
+            "input_size": self.input_size,
+            "crop_pct": self.crop_pct,
+            "interpolation": self.interpolation,
+            "mean": self.mean,
+            "std": self.std,
+            "num_classes": self.num_classes,
+            "hf_hub_id": self.hf_hub_id,
+        }
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One concrete block after width/depth scaling; ``stage_index``/``entry_index`` locate
+    the YAML entry it came from."""
+
+    stage_index: int
+    entry_index: int
+    in_chs: int
+    mid_chs: int
+    out_chs: int
+    expands: bool
+    kernel_sizes: tuple[int, ...]
+    exp_groups: int
+    poi_groups: int
+    stride: int
+    act_type: str
+    se_channels: int | None
+
+    @property
+    def has_skip(self) -> bool:
+        return self.stride == 1 and self.in_chs == self.out_chs
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature map ``features_only`` can return (timm's feature_info entry)."""
+
+    num_chs: int
+    reduction: int
+    module: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """The network a config describes, in timm's stage layout."""
+
+    stem_chs: int
+    stages: tuple[tuple[BlockPlan, ...], ...]
+    head_chs: int
+    features: tuple[FeatureSpec, ...]
+
+    @property
+    def blocks(self) -> list[BlockPlan]:
+        return [block for stage in self.stages for block in stage]
+
+
+# (parser, default) for each ``params`` field; ``None`` default → required.
+def _param_specs() -> dict[str, tuple[Any, Any]]:
+    def integer(minimum: int, maximum: int) -> Any:
+        return lambda s, p, v: _as_int(s, p, v, minimum=minimum, maximum=maximum)
+
+    def number(minimum: float, maximum: float, **kw: bool) -> Any:
+        return lambda s, p, v: _as_float(s, p, v, minimum=minimum, maximum=maximum, **kw)
+
+    def choice(options: tuple[str, ...] | list[str]) -> Any:
+        return lambda s, p, v: _as_choice(s, p, v, options)
+
+    acts = sorted(ACTIVATIONS)
+    return {
+        "stem_channels": (integer(1, MAX_CHANNELS), None),
+        "wid_mul": (number(0.0, MAX_MULTIPLIER, min_inclusive=False), 1.0),
+        "dep_mul": (number(0.0, MAX_MULTIPLIER, min_inclusive=False), 1.0),
+        "dropout_rate": (number(0.0, 1.0, max_inclusive=False), 0.0),
+        "drop_path_rate": (number(0.0, 1.0, max_inclusive=False), 0.0),
+        "head_channels": (integer(1, MAX_CHANNELS), 1536),
+        "num_classes": (integer(0, 1_000_000), 1000),
+        "in_chans": (integer(1, 64), 3),
+        "stem_act": (choice(acts), "relu"),
+        "head_act": (choice(acts), "relu"),
+        "bn_eps": (number(0.0, 1.0, min_inclusive=False), 1e-5),
+        "bn_momentum": (number(0.0, 1.0), 0.1),
+        "padding": (choice(PADDINGS), "symmetric"),
+        "channel_divisor": (integer(1, 256), 8),
+        "round_limit": (number(0.0, 1.0), 0.9),
+        "depth_rounding": (choice(DEPTH_ROUNDINGS), "timm"),
+        "depth_trunc": (choice(DEPTH_TRUNCS), "ceil"),
+    }
+
+
+PARAM_FIELDS = tuple(_param_specs())
+
+
+@dataclass(frozen=True)
+class MixNetConfig:
+    """A validated MixNet description; build it with :meth:`from_yaml` / :meth:`from_dict`."""
+
+    stages: tuple[StageConfig, ...]
+    stem_channels: int
+    wid_mul: float = 1.0
+    dep_mul: float = 1.0
+    dropout_rate: float = 0.0
+    drop_path_rate: float = 0.0
+    head_channels: int = 1536
+    num_classes: int = 1000
+    in_chans: int = 3
+    stem_act: str = "relu"
+    head_act: str = "relu"
+    bn_eps: float = 1e-5
+    bn_momentum: float = 0.1
+    padding: str = "symmetric"
+    channel_divisor: int = 8
+    round_limit: float = 0.9
+    depth_rounding: str = "timm"
+    depth_trunc: str = "ceil"
+    name: str | None = None
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    source: str = field(default="<config>", compare=False)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> MixNetConfig:
+        """Read and validate a YAML file; every problem is an :class:`InputError`."""
+        path = Path(path)
+        source = path.name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(
+                f"{path}: no such config file", hint="check the path, or use a preset name"
+            ) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(
+                f"{path}: cannot read config ({err})", hint="pass a UTF-8 YAML file"
+            ) from None
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or "invalid YAML"
+            raise InputError(
+                f"{source}:{line}: {problem}", hint="fix the YAML syntax at that line"
+            ) from None
+        return cls.from_dict(document, source=source)
+
+    @classmethod
+    def from_dict(cls, document: Any, *, source: str = "<config>") -> MixNetConfig:
+        """Validate a parsed document: the full ``model:`` tree, or just the backbone mapping."""
+        src = _Source(source)
+        document = _as_mapping(src, "", document)
+        model: Mapping[str, Any] = {}
+        if "model" in document:
+            model = _as_mapping(src, "model", document["model"])
+            if "architecture" not in model:
+                src.fail("model.architecture", "missing", "add `architecture: backbone: ...`")
+            arch = _as_mapping(src, "model.architecture", model["architecture"])
+            if "backbone" not in arch:
+                src.fail("model.architecture.backbone", "missing", "add the MixNet backbone")
+            backbone_path = "model.architecture.backbone"
+            backbone = _as_mapping(src, backbone_path, arch["backbone"])
+        elif "stage_params" in document:
+            backbone_path, backbone = "", document
+        else:
+            src.fail(
+                "model",
+                "missing: expected `model: architecture: backbone:`",
+                "see netspresso-trainer's MixNet config format",
+            )
+
+        name_path = _join(backbone_path, "name")
+        if backbone.get("name") != "mixnet":
+            src.fail(
+                name_path,
+                f"expected 'mixnet', got {_describe(backbone.get('name'))}",
+                "set `name: mixnet`",
+            )
+        _refuse_unknown(src, backbone_path, backbone, ("name", "params", "stage_params"))
+
+        # fields inside the backbone are named relative to it, as netspresso's docs do
+        params_path = "params"
+        if "params" not in backbone:
+            src.fail(params_path, "missing required section", "add `params: {stem_channels: 16}`")
+        params = _parse_params(src, params_path, backbone["params"])
+        stages = _parse_stages(src, "stage_params", backbone.get("stage_params"))
+        model_name = model.get("name")
+        if model_name is not None and not isinstance(model_name, str):
+            src.fail("model.name", f"expected text, got {_describe(model_name)}", "write a name")
+        eval_cfg = _parse_eval(src, model, num_classes=params["num_classes"])
+        config = cls(stages=stages, name=model_name, eval=eval_cfg, source=source, **params)
+        config.resolve()  # width/group errors surface at load time, not at build time
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full YAML document (round-trips through :meth:`from_dict`)."""
+        params = {name: getattr(self, name) for name in PARAM_FIELDS}
+        stage_params = []
+        for stage in self.stages:
+            entry: dict[str, list[Any]] = {name: [] for name in STAGE_FIELDS}
+            for block in stage.blocks:
+                for name in STAGE_FIELDS:
+                    value = getattr(block, name)
+                    entry[name].append(list(value) if isinstance(value, tuple) else value)
+            stage_params.append(entry)
+        model: dict[str, Any] = {}
+        if self.name is not None:
+            model["name"] = self.name
+        if self.eval.hf_hub_id is not None:
+            model["pretrained"] = {"hf_hub_id": self.eval.hf_hub_id}
+        model["eval"] = {
+            "input_size": list(self.eval.input_size),
+            "crop_pct": self.eval.crop_pct,
+            "interpolation": self.eval.interpolation,
+            "mean": list(self.eval.mean),
+            "std": list(self.eval.std),
+        }
+        model["architecture"] = {
+            "backbone": {"name": "mixnet", "params": params, "stage_params": stage_params}
+        }
+        return {"model": model}
+
+    def with_overrides(self, **overrides: Any) -> MixNetConfig:
+        """A copy with ``params`` fields replaced (timm aliases such as ``drop_rate`` accepted),
+        validated like the file itself."""
+        if not overrides:
+            return self
+        document = self.to_dict()
+        params = document["model"]["architecture"]["backbone"]["params"]
+        for key, value in overrides.items():
+            target = OVERRIDE_ALIASES.get(key, key)
+            if target not in PARAM_FIELDS:
+                raise InputError(
+                    f"{self.source}: unknown override {key!r}",
+                    hint=f"overridable fields: {', '.join(PARAM_FIELDS + tuple(OVERRIDE_ALIASES))}",
+                )
+            params[target] = value
+        return MixNetConfig.from_dict(document, source=f"{self.source} (with overrides)")
+
+    # ------------------------------------------------------------------ resolution
+
+    def round_channels(self, channels: float) -> int:
+        """Width after ``wid_mul`` and divisor rounding (timm's round_channels)."""
+        return make_divisible(channels * self.wid_mul, self.channel_divisor, self.round_limit)
+
+    def resolve(self) -> NetworkPlan:
+        """Concrete per-block widths and depths; raises :class:`InputError` for configs that
+        are well-typed but cannot be built (groups not dividing widths ...)."""
+        src = _Source(self.source)
+        entries = [
+            (si, ei, spec)
+            for si, stage in enumerate(self.stages)
+            for ei, spec in enumerate(stage.blocks)
+        ]
+        runs = _timm_runs(entries)
+        stem_chs = self.round_channels(self.stem_channels)
+        in_chs = stem_chs
+        stages: list[tuple[BlockPlan, ...]] = []
+        for run in runs:
+            repeats = self._scaled_repeats([spec.num_blocks for _, _, spec in run])
+            blocks: list[BlockPlan] = []
+            for (si, ei, spec), count in zip(run, repeats, strict=True):
+                for index in range(count):
+                    block = self._plan_block(src, si, ei, spec, in_chs, first=index == 0)
+                    blocks.append(block)
+                    in_chs = block.out_chs
+            stages.append(tuple(blocks))
+        plan_stages = tuple(stages)
+        return NetworkPlan(
+            stem_chs=stem_chs,
+            stages=plan_stages,
+            head_chs=self.head_channels,
+            features=_feature_specs(stem_chs, plan_stages),
+        )
+
+    def _scaled_repeats(self, repeats: list[int]) -> list[int]:
+        if self.depth_rounding == "per_entry":
+            # netspresso-trainer: ceil each entry on its own
+            return [math.ceil(n * self.dep_mul) for n in repeats]
+        return _scale_run_depth(repeats, self.dep_mul, self.depth_trunc)
+
+    def _plan_block(
+        self, src: _Source, si: int, ei: int, spec: BlockSpec, in_chs: int, *, first: bool
+    ) -> BlockPlan:
+        def where(name: str) -> str:
+            return f"stage_params[{si}].{name}[{ei}]"
+
+        out_chs = self.round_channels(spec.out_channels)
+        expands = spec.expansion_ratio != 1
+        mid_chs = (
+            make_divisible(in_chs * spec.expansion_ratio, self.channel_divisor, self.round_limit)
+            if expands
+            else in_chs
+        )
+        for label, count in (("expanded", mid_chs), ("output", out_chs)):
+            if count > MAX_CHANNELS:
+                src.fail(
+                    where("out_channels" if label == "output" else "expansion_ratio"),
+                    f"block would have {count} {label} channels (limit {MAX_CHANNELS})",
+                    "lower wid_mul, out_channels or expansion_ratio",
+                )
+        if len(spec.kernel_sizes) > mid_chs:
+            src.fail(
+                where("kernel_sizes"),
+                f"{len(spec.kernel_sizes)} kernel groups for only {mid_chs} channels",
+                "use fewer kernel sizes than the block has channels",
+            )
+        if expands:
+            _check_groups(
+                src,
+                where("num_exp_groups"),
+                spec.num_exp_groups,
+                (("input", in_chs), ("expanded", mid_chs)),
+            )
+        _check_groups(
+            src,
+            where("num_poi_groups"),
+            spec.num_poi_groups,
+            (("expanded", mid_chs), ("output", out_chs)),
+        )
+        se_channels = None
+        if spec.se_reduction_ratio is not None:
+            # timm's rule: SE width from the block input, i.e. mid * (1/r) / expansion
+            ratio = (1.0 / spec.se_reduction_ratio) / float(spec.expansion_ratio)
+            se_channels = round(mid_chs * ratio)
+            if not 1 <= se_channels <= MAX_CHANNELS:
+                src.fail(
+                    where("se_reduction_ratio"),
+                    f"ratio {spec.se_reduction_ratio:g} gives {se_channels} squeeze channels "
+                    f"for a {in_chs}-channel block input",
+                    "use a ratio no larger than the block's input channels (e.g. 2 or 4)",
+                )
+        return BlockPlan(
+            stage_index=si,
+            entry_index=ei,
+            in_chs=in_chs,
+            mid_chs=mid_chs,
+            out_chs=out_chs,
+            expands=expands,
+            kernel_sizes=spec.kernel_sizes,
+            exp_groups=spec.num_exp_groups,
+            poi_groups=spec.num_poi_groups,
+            stride=spec.stride if first else 1,
+            act_type=spec.act_type,
+            se_channels=se_channels,
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_groups(
+    src: _Source, path: str, groups: int, widths: tuple[tuple[str, int], ...]
+) -> None:
+    for label, channels in widths:
+        if channels % groups:
+            src.fail(
+                path,
+                f"{groups} groups do not divide the block's {channels} {label} channels",
+                "choose a group count that divides the (wid_mul-rounded) widths, e.g. 1 or 2",
+            )
+
+
+def _timm_runs(
+    entries: list[tuple[int, int, BlockSpec]],
+) -> list[list[tuple[int, int, BlockSpec]]]:
+    """Group entries as timm's stages: a new run at each width change or stride-2 entry."""
+    runs: list[list[tuple[int, int, BlockSpec]]] = []
+    for entry in entries:
+        spec = entry[2]
+        if not runs or spec.stride > 1 or spec.out_channels != runs[-1][-1][2].out_channels:
+            runs.append([entry])
+        else:
+            runs[-1].append(entry)
+    return runs
+
+
+def _scale_run_depth(repeats: list[int], multiplier: float, trunc: str) -> list[int]:
+    """Scale a run's total block count, then share it back out over its entries.
+
+    Shares are assigned from the last entry backwards so the first (usually strided) entry is
+    the last to grow: the EfficientNet/MixNet reference scaling, kept bit-exact.
+    """
+    total = sum(repeats)
+    if trunc == "round":
+        target = max(1, round(total * multiplier))
+    else:
+        target = math.ceil(total * multiplier)
+    scaled: list[int] = []
+    for count in reversed(repeats):
+        share = max(1, round(count / total * target))
+        scaled.append(share)
+        total -= count
+        target -= share
+    return scaled[::-1]
+
+
+def _feature_specs(
+    stem_chs: int, stages: tuple[tuple[BlockPlan, ...], ...]
+) -> tuple[FeatureSpec, ...]:
+    """timm's bottleneck taps: the end of every run followed by a downsampling run (or the
+    last run), plus the stem if the first block already downsamples."""
+    features: list[FeatureSpec] = []
+    reduction = 2
+    if stages and stages[0][0].stride > 1:
+        features.append(FeatureSpec(stem_chs, reduction, "bn1", 0))
+    for index, stage in enumerate(stages):
+        for block in stage:
+            reduction *= block.stride
+        is_last = index + 1 == len(stages)
+        if is_last or stages[index + 1][0].stride > 1:
+            features.append(FeatureSpec(stage[-1].out_chs, reduction, f"blocks.{index}", index + 1))
+    return tuple(features)
+
+
+def _parse_params(src: _Source, path: str, value: Any) -> dict[str, Any]:
+    params = _as_mapping(src, path, value)
+    specs = _param_specs()
+    _refuse_unknown(src, path, params, specs)
+    parsed: dict[str, Any] = {}
+    for name, (parser, default) in specs.items():
+        if name in params and params[name] is not None:
+            parsed[name] = parser(src, f"{path}.{name}", params[name])
+        elif default is None:
+            src.fail(f"{path}.{name}", "missing required field", f"add `{name}:` to params")
+        else:
+            parsed[name] = default
+    return parsed
+
+
+def _parse_stages(src: _Source, path: str, value: Any) -> tuple[StageConfig, ...]:
+    if value is None:
+        src.fail(path, "missing required field", "list the stages under `stage_params:`")
+    items = _as_list(src, path, value)
+    if not items:
+        src.fail(path, "no stages", "give at least one stage")
+    return tuple(_parse_stage(src, f"stage_params[{i}]", item) for i, item in enumerate(items))
+
+
+def _parse_stage(src: _Source, path: str, value: Any) -> StageConfig:
+    stage = _as_mapping(src, path, value)
+    _refuse_unknown(src, path, stage, STAGE_FIELDS)
+    columns: dict[str, list[Any]] = {}
+    for name in STAGE_FIELDS:
+        if name not in stage:
+            src.fail(
+                f"{path}.{name}",
+                "missing required field",
+                f"every stage lists all of: {', '.join(STAGE_FIELDS)}",
+            )
+        columns[name] = _as_list(src, f"{path}.{name}", stage[name])
+    lengths = {name: len(column) for name, column in columns.items()}
+    if len(set(lengths.values())) > 1:
+        shortest = min(lengths, key=lambda n: lengths[n])
+        longest = max(lengths, key=lambda n: lengths[n])
+        src.fail(
+            path,
+            f"field lists disagree in length ({longest} has {lengths[longest]} entries, "
+            f"{shortest} has {lengths[shortest]})",
+            "give every field one value per block entry (netspresso-trainer would silently "
+            "drop the extra entries; mixbench refuses)",
+        )
+    if not lengths["out_channels"]:
+        src.fail(path, "stage has no block entries", "give at least one entry per field")
+    blocks = tuple(
+        _parse_entry(src, path, index, {name: columns[name][index] for name in STAGE_FIELDS})
+        for index in range(lengths["out_channels"])
+    )
+    return StageConfig(blocks=blocks)
+
+
+def _parse_entry(src: _Source, path: str, index: int, raw: dict[str, Any]) -> BlockSpec:
+    def at(name: str) -> str:
+        return f"{path}.{name}[{index}]"
+
+    kernels_raw = raw["kernel_sizes"]
+    if isinstance(kernels_raw, int) and not isinstance(kernels_raw, bool):
+        kernels_raw = [kernels_raw]  # a bare `3` means a single 3×3 kernel
+    kernels_raw = _as_list(src, at("kernel_sizes"), kernels_raw)
+    if not kernels_raw:
+        src.fail(at("kernel_sizes"), "no kernel sizes", "give at least one, e.g. [3]")
+    kernels = []
+    k_path = at("kernel_sizes")  # errors name the block entry; the message names the kernel
+    odd = "MixConv kernels must be odd, e.g. 3, 5, 7"
+    for k in kernels_raw:
+        size = _as_int(src, k_path, k, minimum=-(2**31), maximum=2**31)
+        if size <= 0:
+            src.fail(
+                k_path,
+                f"kernel size {size} is not positive ({odd})",
+                "use odd sizes such as 3, 5, 7, 9, 11",
+            )
+        if size % 2 == 0:
+            src.fail(
+                k_path,
+                f"kernel size {size} is even ({odd})",
+                "use odd sizes such as 3, 5, 7, 9, 11",
+            )
+        if size > MAX_KERNEL:
+            src.fail(
+                k_path,
+                f"kernel size {size} is too large (limit {MAX_KERNEL})",
+                "use kernels such as 3, 5, 7, 9, 11",
+            )
+        kernels.append(size)
+
+    se_raw = raw["se_reduction_ratio"]
+    se_ratio = None
+    if se_raw is not None:
+        se_ratio = _as_float(
+            src,
+            at("se_reduction_ratio"),
+            se_raw,
+            minimum=0.0,
+            maximum=float(MAX_CHANNELS),
+            min_inclusive=False,
+        )
+    return BlockSpec(
+        expansion_ratio=_as_float(
+            src,
+            at("expansion_ratio"),
+            raw["expansion_ratio"],
+            minimum=0.0,
+            maximum=64.0,
+            min_inclusive=False,
+        ),
+        out_channels=_as_int(
+            src, at("out_channels"), raw["out_channels"], minimum=1, maximum=MAX_CHANNELS
+        ),
+        num_blocks=_as_int(src, at("num_blocks"), raw["num_blocks"], minimum=1, maximum=MAX_BLOCKS),
+        kernel_sizes=tuple(kernels),
+        num_exp_groups=_as_int(
+            src, at("num_exp_groups"), raw["num_exp_groups"], minimum=1, maximum=MAX_CHANNELS
+        ),
+        num_poi_groups=_as_int(
+            src, at("num_poi_groups"), raw["num_poi_groups"], minimum=1, maximum=MAX_CHANNELS
+        ),
+        stride=_as_int(src, at("stride"), raw["stride"], minimum=1, maximum=2),
+        act_type=_as_choice(src, at("act_type"), raw["act_type"], sorted(ACTIVATIONS)),
+        se_reduction_ratio=se_ratio,
+    )
+
+
+def _parse_eval(src: _Source, model: Mapping[str, Any], *, num_classes: int) -> EvalConfig:
+    hub_id = None
+    if model.get("pretrained") is not None:
+        pretrained = _as_mapping(src, "model.pretrained", model["pretrained"])
+        _refuse_unknown(src, "model.pretrained", pretrained, ("hf_hub_id",))
+        hub_id = pretrained.get("hf_hub_id")
+        if hub_id is not None and (not isinstance(hub_id, str) or hub_id.count("/") != 1):
+            src.fail(
+                "model.pretrained.hf_hub_id",
+                f"expected 'owner/name', got {_describe(hub_id)}",
+                "write a Hugging Face repo id, e.g. timm/mixnet_s.ft_in1k",
+            )
+    defaults = EvalConfig()
+    if model.get("eval") is None:
+        return EvalConfig(num_classes=num_classes, hf_hub_id=hub_id)
+    path = "model.eval"
+    section = _as_mapping(src, path, model["eval"])
+    _refuse_unknown(src, path, section, ("input_size", "crop_pct", "interpolation", "mean", "std"))
+
+    input_size = defaults.input_size
+    if "input_size" in section:
+        raw = section["input_size"]
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = [3, raw, raw]
+        items = _as_list(src, f"{path}.input_size", raw)
+        if len(items) != 3:
+            src.fail(
+                f"{path}.input_size",
+                f"expected [channels, height, width], got {items!r}",
+                "write e.g. [3, 224, 224]",
+            )
+        c, h, w = (
+            _as_int(src, f"{path}.input_size[{i}]", v, minimum=1, maximum=8192)
+            for i, v in enumerate(items)
+        )
+        input_size = (c, h, w)
+
+    def per_channel(name: str, default: tuple[float, ...], *, positive: bool) -> tuple[float, ...]:
+        if name not in section:
+            return default
+        items = _as_list(src, f"{path}.{name}", section[name])
+        if len(items) != input_size[0]:
+            src.fail(
+                f"{path}.{name}",
+                f"expected {input_size[0]} values, got {len(items)}",
+                "give one value per input channel",
+            )
+        low = 0.0 if positive else -1e6
+        return tuple(
+            _as_float(
+                src, f"{path}.{name}[{i}]", v, minimum=low, maximum=1e6, min_inclusive=not positive
+            )
+            for i, v in enumerate(items)
+        )
+
+    crop_pct = defaults.crop_pct
+    if "crop_pct" in section:
+        crop_pct = _as_float(
+            src,
+            f"{path}.crop_pct",
+            section["crop_pct"],
+            minimum=0.0,
+            maximum=2.0,
+            min_inclusive=False,
+        )
+    interpolation = defaults.interpolation
+    if "interpolation" in section:
+        interpolation = _as_choice(
+            src, f"{path}.interpolation", section["interpolation"], INTERPOLATIONS
+        )
+    return EvalConfig(
+        input_size=input_size,
+        crop_pct=crop_pct,
+        interpolation=interpolation,
+        mean=per_channel("mean", defaults.mean, positive=False),
+        std=per_channel("std", defaults.std, positive=True),
+        num_classes=num_classes,
+        hf_hub_id=hub_id,
+    )

@@ -1,0 +1,68 @@
+"""Shared fixtures for the model tests (timm is the numerical reference there)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+DATA = Path(__file__).parent / "data"
+
+
+def _randomize(model: nn.Module, seed: int) -> nn.Module:
+    """Non-trivial BN statistics and affine parameters, and non-zero conv/linear biases (the
+    init zeroes them, which would hide a mis-mapped bias). Kept mild enough that fp32 logits of
+    a deep net stay O(1): wild BN makes activations explode and fp32 noise dominate."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                n = module.num_features
+                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.2)
+                module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(n, generator=generator) * 0.5 + 0.5)
+                module.bias.copy_(torch.randn(n, generator=generator) * 0.2)
+            elif isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
+                module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
+    return model.eval()
+
+
+@pytest.fixture
+def randomize() -> Callable[..., nn.Module]:
+    """``randomize(model, seed=0)``: see :func:`_randomize`; returns the model in eval mode."""
+
+    def apply(model: nn.Module, seed: int = 0) -> nn.Module:
+        return _randomize(model, seed)
+
+    return apply
+
+
+@pytest.fixture
+def timm_model() -> Callable[..., nn.Module]:
+    """``timm_model(name, seed=0, **kwargs)``: a seeded, randomised timm reference model."""
+    import timm  # a hard dependency: a missing timm must fail these tests, not skip them
+
+    def build(name: str, seed: int = 0, **kwargs: object) -> nn.Module:
+        torch.manual_seed(seed)
+        return _randomize(timm.create_model(name, pretrained=False, **kwargs), seed)
+
+    return build
+
+
+@pytest.fixture
+def max_rel_diff() -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """``max|a - b| / max|b|``, the equivalence metric of the model tests."""
+
+    def measure(a: torch.Tensor, b: torch.Tensor) -> float:
+        return ((a - b).abs().max() / b.abs().max()).item()
+
+    return measure
+
+
+@pytest.fixture
+def model_data() -> Path:
+    """``tests/data`` (the verbatim netspresso-trainer MixNet configs live there)."""
+    return DATA
