@@ -1,8 +1,31 @@
-"""mixbench: benchmark MixNet classifiers and verify their model cards, published vs measured."""
+"""mixbench: benchmark MixNet classifiers and verify their model cards, published vs measured.
+
+``import mixbench`` stays light (no torch); :func:`create_model` imports the models on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from mixbench.errors import InputError, MixbenchError
 from mixbench.index import ModelCard, ModelIndex, load_index
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "MixbenchError", "ModelCard", "ModelIndex", "__version__", "load_index"]
+__all__ = [
+    "InputError",
+    "MixbenchError",
+    "ModelCard",
+    "ModelIndex",
+    "__version__",
+    "create_model",
+    "load_index",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_model":
+        from mixbench.models import create_model
+
+        return create_model
+    raise AttributeError(f"module 'mixbench' has no attribute {name!r}")

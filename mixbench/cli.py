@@ -299,5 +299,133 @@ def diff(
         sys.exit(EXIT_DIFFERENT)
 
 
+# ---------------------------------------------------------------------------- models
+
+model_help = "A model name (mixnet_s ... tf_mixnet_l, or timm's name.tag) or a YAML config path."
+
+
+@cli.command("predict")
+@click.argument("model_spec", metavar="MODEL")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
+@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True)
+@index_option
+@json_option
+@debug_option
+def predict(
+    model_spec: str,
+    images: tuple[Path, ...],
+    weights: Path | None,
+    pretrained: bool,
+    top_k: int,
+    index_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Top-k ImageNet classes for IMAGE..., with the card's preprocessing."""
+    from mixbench.predict import predict_images
+    from mixbench.resolve import resolve_model
+
+    resolved = resolve_model(
+        model_spec, weights=weights, pretrained=pretrained, index_path=index_path
+    )
+    if not resolved.has_weights:
+        click.echo(
+            "warning: no weights given, the model is randomly initialised "
+            "(pass --weights FILE or --pretrained)",
+            err=True,
+        )
+    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
+    if as_json:
+        print_json(
+            {
+                "model": resolved.name,
+                "weights": resolved.weights,
+                "preprocessing": resolved.preprocessing.__dict__,
+                "predictions": [p.to_dict() for p in predictions],
+            }
+        )
+        return
+    for prediction in predictions:
+        table = Table(title=prediction.image, title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        for rank, score in enumerate(prediction.top, start=1):
+            table.add_row(str(rank), f"{score.name} ({score.label})", f"{score.probability:.4f}")
+        console.print(table)
+
+
+@cli.command("flops")
+@click.argument("model_specs", metavar="[MODEL]...", nargs=-1)
+@click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's image size.")
+@index_option
+@json_option
+@debug_option
+def flops(
+    model_specs: tuple[str, ...], image_size: int | None, index_path: Path | None, as_json: bool
+) -> None:
+    """Params, fvcore MACs, FLOPs (= 2 × MACs) and activations, beside the card's FLOPs.
+
+    Says which counting convention, if any, explains the published number. Default: every
+    model of the index.
+    """
+    from mixbench.measure.complexity import check_flops
+    from mixbench.resolve import resolve_model
+
+    specs = model_specs or tuple(card.name for card in load_index(index_path))
+    checks = []
+    for spec in specs:
+        resolved = resolve_model(spec, index_path=index_path)
+        card = resolved.card
+        checks.append(
+            check_flops(
+                resolved.model,
+                resolved.name,
+                image_size=image_size or resolved.preprocessing.image_size,
+                published_flops=card.flops if card else None,
+                published_params=card.params if card else None,
+            )
+        )
+    if as_json:
+        print_json([check.to_dict() for check in checks])
+        return
+    table = Table(
+        title="complexity (fvcore counts one multiply-add as one MAC)", title_justify="left"
+    )
+    for header in (
+        "model",
+        "size",
+        "params",
+        "MACs",
+        "FLOPs",
+        "activations",
+        "card FLOPs",
+        "card / MACs",
+        "explained by",
+    ):
+        table.add_column(header, justify="left" if header in ("model", "explained by") else "right")
+    for check in checks:
+        m = check.measured
+        ratio = check.ratios.get("MACs (fvcore)")
+        table.add_row(
+            check.model,
+            str(m.image_size),
+            fmt_value(m.params),
+            fmt_count(m.macs),
+            fmt_count(m.flops),
+            fmt_count(m.activations),
+            fmt_count(check.published_flops),
+            f"{ratio:.3f}" if ratio else "—",
+            check.explained_by or ("no convention" if check.published_flops else "—"),
+        )
+    console.print(table)
+    if any(c.published_flops and not c.explained_by for c in checks):
+        console.print(
+            "No counting convention tried (fvcore MACs, 2 × MACs, conv+linear MACs, "
+            "2 × conv+linear) reproduces these published FLOPs; see README, FLOPs."
+        )
+
+
 def main() -> None:
     cli(prog_name="mixbench")

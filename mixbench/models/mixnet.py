@@ -168,7 +168,9 @@ class MixNet(_Trunk):
         return self.bn2(self.conv_head(x))
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = x.mean((2, 3))
+        # adaptive_avg_pool2d rather than mean(): same numbers, and fvcore counts it as it does
+        # for timm, so our complexity figures line up with timm's
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         if self.drop_rate > 0.0:
             x = F.dropout(x, p=self.drop_rate, training=self.training)
         return x if pre_logits else self.classifier(x)

@@ -1,0 +1,1 @@
+"""Measurements: complexity (params, MACs, FLOPs), accuracy, speed."""

@@ -1,0 +1,78 @@
+"""``mixbench predict``: top-k ImageNet classes for images, with the card's preprocessing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from mixbench.data.preprocess import Preprocessing, load_rgb
+
+if TYPE_CHECKING:
+    from timm.data import ImageNetInfo
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    index: int
+    label: str  # the WordNet synset id, e.g. n02111889
+    name: str  # the human-readable description, e.g. "Samoyed, Samoyede"
+    probability: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    image: str
+    top: tuple[ClassScore, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"image": self.image, "top": [asdict(score) for score in self.top]}
+
+
+@cache
+def _imagenet_info() -> ImageNetInfo:
+    from timm.data import ImageNetInfo  # lazily: timm is slow to import
+
+    return ImageNetInfo()
+
+
+def class_name(index: int, num_classes: int) -> tuple[str, str]:
+    """(synset, description) from timm's ImageNet info; plain indices for other heads."""
+    if num_classes != 1000:
+        return str(index), f"class {index}"
+    info = _imagenet_info()
+    return info.index_to_label_name(index), info.index_to_description(index)
+
+
+def predict_images(
+    model: nn.Module,
+    images: Sequence[str | Path],
+    preprocessing: Preprocessing,
+    *,
+    top_k: int = 5,
+    batch_size: int = 16,
+) -> list[Prediction]:
+    """Top-k classes with softmax probabilities, one :class:`Prediction` per image."""
+    transform = preprocessing.transform()
+    device = next(model.parameters()).device
+    predictions: list[Prediction] = []
+    model.eval()
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        batch = torch.stack([transform(load_rgb(path)) for path in chunk]).to(device)
+        with torch.no_grad():
+            probabilities = model(batch).float().softmax(dim=-1)
+        num_classes = probabilities.shape[-1]
+        values, indices = probabilities.topk(min(top_k, num_classes), dim=-1)
+        for path, row_values, row_indices in zip(chunk, values, indices, strict=True):
+            scores = tuple(
+                ClassScore(int(i), *class_name(int(i), num_classes), float(p))
+                for p, i in zip(row_values, row_indices, strict=True)
+            )
+            predictions.append(Prediction(str(path), scores))
+    return predictions

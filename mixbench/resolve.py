@@ -1,0 +1,76 @@
+"""From what a user names (a preset, ``name.tag``, or a YAML path) to a model, its card and the
+card's preprocessing: the first step of predict, flops and every measurement."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from mixbench.data.preprocess import Preprocessing
+from mixbench.index import ModelCard, load_index
+from mixbench.models import create_model, load_config
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    model: nn.Module
+    card: ModelCard | None
+    preprocessing: Preprocessing
+    weights: str | None
+
+    @property
+    def has_weights(self) -> bool:
+        return self.weights is not None
+
+
+def is_yaml_path(spec: str | os.PathLike[str]) -> bool:
+    return Path(spec).suffix.lower() in (".yaml", ".yml")
+
+
+def find_card(spec: str, index_path: str | Path | None = None) -> ModelCard | None:
+    """The published card for a model name (``mixnet_xl`` or ``mixnet_xl.ra_in1k``), if any."""
+    if is_yaml_path(spec):
+        return None
+    index = load_index(index_path)
+    untagged = spec.split(".", 1)[0]
+    for name in (spec, untagged):
+        if name in index:
+            return index[name]
+    return None
+
+
+def resolve_model(
+    spec: str | os.PathLike[str],
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    pretrained: bool = False,
+    index_path: str | Path | None = None,
+    **kwargs: Any,
+) -> ResolvedModel:
+    """Build the model in eval mode with the preprocessing its card publishes.
+
+    The model's own eval defaults (mean/std, image size, crop, interpolation) are the base; the
+    card's published image size, crop pct and interpolation override them.
+    """
+    text = os.fspath(spec)
+    config = load_config(text)  # fails early with a clear message for an unknown name
+    model = create_model(text, weights=weights, pretrained=pretrained, **kwargs).eval()
+    defaults = config.eval
+    base = Preprocessing(
+        image_size=defaults.image_size,
+        crop_pct=defaults.crop_pct,
+        interpolation=defaults.interpolation,
+        mean=tuple(defaults.mean),  # type: ignore[arg-type]
+        std=tuple(defaults.std),  # type: ignore[arg-type]
+    )
+    card = find_card(text, index_path)
+    source = os.fspath(weights) if weights is not None else None
+    if pretrained:
+        source = defaults.hf_hub_id
+    name = card.name if card else (config.name or Path(text).stem)
+    return ResolvedModel(name, model, card, base.with_card(card), source)

@@ -1,0 +1,196 @@
+"""`mixbench predict` and `mixbench flops`, against timm's own pipeline and counts."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import timm
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from safetensors.torch import save_file
+from timm.data import create_transform, resolve_data_config
+
+import mixbench
+from mixbench.cli import cli
+from mixbench.measure.complexity import count_complexity
+from mixbench.predict import predict_images
+from mixbench.resolve import resolve_model
+
+
+def _cmyk_jpeg(path):
+    buffer = io.BytesIO()
+    Image.new("CMYK", (333, 250), (10, 200, 30, 5)).save(buffer, "JPEG")
+    path.write_bytes(buffer.getvalue())
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Images of several modes and sizes, with structure so resizing matters."""
+    folder = tmp_path_factory.mktemp("images")
+    gradient = Image.linear_gradient("L").resize((640, 480))
+    rgb = Image.merge(
+        "RGB", (gradient, gradient.rotate(90), gradient.transpose(Image.FLIP_LEFT_RIGHT))
+    )
+    made = {
+        "rgb.jpg": rgb,
+        "gray.png": gradient.resize((100, 300)),
+        "rgba.png": rgb.convert("RGBA").resize((257, 199)),
+        "palette.gif": rgb.convert("P").resize((500, 200)),
+        "tiny.png": rgb.resize((10, 13)),
+    }
+    paths = []
+    for name, image in made.items():
+        image.save(folder / name)
+        paths.append(folder / name)
+    _cmyk_jpeg(folder / "cmyk.jpg")
+    paths.append(folder / "cmyk.jpg")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A timm mixnet_s with random weights and non-trivial BN statistics, as safetensors."""
+    torch.manual_seed(0)
+    model = timm.create_model("mixnet_s").eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    path = tmp_path_factory.mktemp("weights") / "mixnet_s.safetensors"
+    save_file(model.state_dict(), str(path))
+    return model, path
+
+
+def test_predictions_equal_timms_pipeline(images, checkpoint):
+    reference, weights = checkpoint
+    transform = create_transform(**resolve_data_config({}, model=reference))
+    resolved = resolve_model("mixnet_s", weights=weights)
+    ours = predict_images(resolved.model, images, resolved.preprocessing, top_k=5)
+    for path, prediction in zip(images, ours, strict=True):
+        with Image.open(path) as image:
+            tensor = transform(image.convert("RGB")).unsqueeze(0)
+        with torch.no_grad():
+            expected = reference(tensor).softmax(-1)[0]
+        top = expected.topk(5)
+        assert [s.index for s in prediction.top] == top.indices.tolist(), path.name
+        assert [s.probability for s in prediction.top] == pytest.approx(
+            top.values.tolist(), rel=1e-4
+        )
+
+
+def test_class_names_come_from_timm():
+    from mixbench.predict import class_name
+
+    assert class_name(258, 1000) == ("n02111889", "Samoyed, Samoyede")
+    assert class_name(3, 10) == ("3", "class 3")
+
+
+def test_predict_cli_json(images, checkpoint):
+    _, weights = checkpoint
+    result = CliRunner().invoke(
+        cli,
+        [
+            "predict",
+            "mixnet_s",
+            str(images[0]),
+            str(images[1]),
+            "--weights",
+            str(weights),
+            "--top",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["preprocessing"] == {
+        "image_size": 224, "crop_pct": 0.875, "interpolation": "bicubic",
+        "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+    }  # fmt: skip
+    assert [len(p["top"]) for p in data["predictions"]] == [3, 3]
+    assert all(
+        p["top"][0]["probability"] >= p["top"][1]["probability"] for p in data["predictions"]
+    )
+
+
+def test_predict_table_and_random_weights_warning(images):
+    result = CliRunner().invoke(cli, ["predict", "tf_mixnet_s", str(images[2])])
+    assert result.exit_code == 0
+    assert "randomly initialised" in result.output and "probability" in result.output
+
+
+def test_predict_bad_image_is_one_line_error(tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    result = CliRunner().invoke(cli, ["predict", "mixnet_s", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-2].startswith(f"error: {bad}: cannot read image")
+    assert "Traceback" not in result.output
+
+
+def test_predict_unknown_model():
+    result = CliRunner().invoke(cli, ["predict", "mixnet_q", "x.jpg"])
+    assert result.exit_code == 2 and "unknown model 'mixnet_q'" in result.output
+
+
+def test_predict_pretrained_offline_says_what_to_download(tmp_path, images):
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path),
+        "HF_HUB_CACHE": str(tmp_path / "hub"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "mixbench", "predict", "mixnet_xl", str(images[0]), "--pretrained"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "timm/mixnet_xl.ra_in1k" in proc.stderr and "weights" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_flops_json_matches_fvcore_on_timm():
+    result = CliRunner().invoke(cli, ["flops", "mixnet_s", "tf_mixnet_s", "--json"])
+    assert result.exit_code == 0, result.output
+    ours, tf = json.loads(result.output)
+    reference = count_complexity(timm.create_model("mixnet_s"))
+    assert ours["params"] == 4134606
+    assert ours["macs"] == reference.macs and ours["flops"] == 2 * reference.macs
+    assert ours["activations"] == reference.activations
+    assert ours["published_flops"] == 321264910
+    assert ours["explained_by"] is None  # no convention explains the cards (see README)
+    assert ours["published_over_convention"]["MACs (fvcore)"] == pytest.approx(1.276, abs=1e-3)
+    assert tf["macs"] == ours["macs"] and tf["published_flops"] == 302587678
+
+
+def test_flops_explains_a_card_counted_as_two_macs(tmp_path):
+    macs = count_complexity(mixbench.create_model("mixnet_s")).macs
+    card = tmp_path / "i.yml"
+    card.write_text(f"Models:\n- Name: mixnet_s\n  Metadata: {{FLOPs: {2 * macs}}}\n")
+    result = CliRunner().invoke(cli, ["flops", "mixnet_s", "--index", str(card), "--json"])
+    assert json.loads(result.output)[0]["explained_by"] == "FLOPs = 2 × MACs"
+
+
+def test_flops_of_a_yaml_config_has_no_card(model_data):
+    result = CliRunner().invoke(
+        cli, ["flops", str(model_data / "netspresso_mixnet_s.yaml"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    [check] = json.loads(result.output)
+    assert check["published_flops"] is None and check["macs"] > 0
+
+
+def test_flops_table_lists_every_card():
+    result = CliRunner().invoke(cli, ["flops"])
+    assert result.exit_code == 0
+    assert "mixnet_xl" in result.output and "tf_mixnet_l" in result.output
+    assert "no convention" in result.output
