@@ -373,10 +373,11 @@ def flops(
     from mixbench.measure.complexity import check_flops
     from mixbench.resolve import resolve_model
 
-    specs = model_specs or tuple(card.name for card in load_index(index_path))
+    index = load_index(index_path)
+    specs = model_specs or tuple(card.name for card in index)
     checks = []
     for spec in specs:
-        resolved = resolve_model(spec, index_path=index_path)
+        resolved = resolve_model(spec, index=index)
         card = resolved.card
         checks.append(
             check_flops(

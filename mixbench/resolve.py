@@ -11,7 +11,7 @@ from typing import Any
 from torch import nn
 
 from mixbench.data.preprocess import Preprocessing
-from mixbench.index import ModelCard, load_index
+from mixbench.index import ModelCard, ModelIndex, load_index
 from mixbench.models import create_model, load_config
 
 
@@ -32,11 +32,10 @@ def is_yaml_path(spec: str | os.PathLike[str]) -> bool:
     return Path(spec).suffix.lower() in (".yaml", ".yml")
 
 
-def find_card(spec: str, index_path: str | Path | None = None) -> ModelCard | None:
+def find_card(spec: str, index: ModelIndex) -> ModelCard | None:
     """The published card for a model name (``mixnet_xl`` or ``mixnet_xl.ra_in1k``), if any."""
     if is_yaml_path(spec):
         return None
-    index = load_index(index_path)
     untagged = spec.split(".", 1)[0]
     for name in (spec, untagged):
         if name in index:
@@ -49,13 +48,15 @@ def resolve_model(
     *,
     weights: str | os.PathLike[str] | None = None,
     pretrained: bool = False,
+    index: ModelIndex | None = None,
     index_path: str | Path | None = None,
     **kwargs: Any,
 ) -> ResolvedModel:
     """Build the model in eval mode with the preprocessing its card publishes.
 
     The model's own eval defaults (mean/std, image size, crop, interpolation) are the base; the
-    card's published image size, crop pct and interpolation override them.
+    card's published image size, crop pct and interpolation override them. The card comes
+    from ``index`` (already loaded) or else the index at ``index_path`` (default: packaged).
     """
     text = os.fspath(spec)
     config = load_config(text)  # fails early with a clear message for an unknown name
@@ -68,7 +69,7 @@ def resolve_model(
         mean=tuple(defaults.mean),  # type: ignore[arg-type]
         std=tuple(defaults.std),  # type: ignore[arg-type]
     )
-    card = find_card(text, index_path)
+    card = find_card(text, index if index is not None else load_index(index_path))
     source = os.fspath(weights) if weights is not None else None
     if pretrained:
         source = defaults.hf_hub_id

@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING
 from PIL import Image, UnidentifiedImageError
 
 from mixbench.errors import InputError
+from mixbench.models.config import IMAGENET_MEAN, IMAGENET_STD
 
 if TYPE_CHECKING:
     import torch
     from torchvision.transforms import Compose, InterpolationMode
 
     from mixbench.index import ModelCard
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
