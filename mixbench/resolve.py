@@ -12,7 +12,7 @@ from torch import nn
 
 from mixbench.data.preprocess import Preprocessing
 from mixbench.index import ModelCard, ModelIndex, load_index
-from mixbench.models import create_model, load_config
+from mixbench.models import create_model
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,8 @@ def resolve_model(
     from ``index`` (already loaded) or else the index at ``index_path`` (default: packaged).
     """
     text = os.fspath(spec)
-    config = load_config(text)  # fails early with a clear message for an unknown name
     model = create_model(text, weights=weights, pretrained=pretrained, **kwargs).eval()
-    defaults = config.eval
+    defaults = model.eval_config
     base = Preprocessing(
         image_size=defaults.image_size,
         crop_pct=defaults.crop_pct,
@@ -73,5 +72,5 @@ def resolve_model(
     source = os.fspath(weights) if weights is not None else None
     if pretrained:
         source = defaults.hf_hub_id
-    name = card.name if card else (config.name or Path(text).stem)
+    name = card.name if card else (model.config.name or Path(text).stem)
     return ResolvedModel(name, model, card, base.with_card(card), source)

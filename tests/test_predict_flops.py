@@ -18,6 +18,7 @@ from timm.data import create_transform, resolve_data_config
 
 import mixbench
 from mixbench.cli import cli
+from mixbench.index.values import INTERPOLATIONS
 from mixbench.measure.complexity import count_complexity
 from mixbench.predict import predict_images
 from mixbench.resolve import resolve_model
@@ -194,3 +195,12 @@ def test_flops_table_lists_every_card():
     assert result.exit_code == 0
     assert "mixnet_xl" in result.output and "tf_mixnet_l" in result.output
     assert "no convention" in result.output
+
+
+@pytest.mark.parametrize("interpolation", INTERPOLATIONS)
+def test_every_interpolation_a_card_may_name_can_be_applied(interpolation):
+    """The index once accepted 'area'/'random', which no eval transform can apply."""
+    from mixbench.data import Preprocessing
+
+    transform = Preprocessing(image_size=32, interpolation=interpolation).transform()
+    assert transform(Image.new("RGB", (50, 40))).shape == (3, 32, 32)

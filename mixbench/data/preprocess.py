@@ -18,7 +18,6 @@ from mixbench.errors import InputError
 from mixbench.models.config import IMAGENET_MEAN, IMAGENET_STD
 
 if TYPE_CHECKING:
-    import torch
     from torchvision.transforms import Compose, InterpolationMode
 
     from mixbench.index import ModelCard
@@ -70,9 +69,6 @@ class Preprocessing:
                 f"interpolation {self.interpolation!r} is not supported",
                 hint=f"use one of {choices}",
             ) from error
-
-    def __call__(self, image: Image.Image) -> torch.Tensor:
-        return self.transform()(image)
 
 
 def load_rgb(path: str | Path) -> Image.Image:

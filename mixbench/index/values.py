@@ -12,7 +12,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 MAX_CROP_PCT = 2.0
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming", "area", "random")
+# The modes an eval transform can apply (torchvision / PIL); the one list for cards and configs.
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9, "t": 10**12}
 _BYTE_SCALE = {

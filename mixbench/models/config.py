@@ -82,6 +82,7 @@ from typing import Any, NoReturn
 import yaml
 
 from mixbench.errors import InputError
+from mixbench.index.values import INTERPOLATIONS
 from mixbench.models.layers import ACTIVATIONS, PADDINGS, make_divisible
 
 STAGE_FIELDS = (
@@ -95,7 +96,6 @@ STAGE_FIELDS = (
     "act_type",
     "se_reduction_ratio",
 )
-INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos", "box", "hamming")
 DEPTH_ROUNDINGS = ("timm", "per_entry")
 DEPTH_TRUNCS = ("ceil", "round")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
