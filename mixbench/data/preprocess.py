@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import torch
 from PIL import Image, UnidentifiedImageError
 
 from mixbench.errors import InputError
@@ -57,6 +58,43 @@ class Preprocessing:
                 transforms.Normalize(self.mean, self.std),
             ]
         )
+
+    def crop_transform(self) -> Compose:
+        """The PIL half of :meth:`transform`: resize and crop to a uint8 CHW tensor.
+
+        DataLoader workers run this half: a uint8 batch is a quarter of the float32 bytes to
+        pass between processes, and :meth:`normalize` finishes the job on the whole batch.
+        """
+        from torchvision import transforms
+
+        return transforms.Compose(
+            [
+                transforms.Resize(self.resize_size, interpolation=self._interpolation_mode()),
+                transforms.CenterCrop(self.image_size),
+                transforms.PILToTensor(),
+            ]
+        )
+
+    def normalize(self, batch: torch.Tensor) -> torch.Tensor:
+        """uint8 ``(N, 3, H, W)`` → normalised float32, bit for bit what :meth:`transform` gives.
+
+        The same element-wise operations as torchvision's ``ToTensor`` (``/ 255``) and
+        ``Normalize`` (``- mean``, ``/ std``), in the same order, so no rounding differs.
+        """
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=batch.device)
+        std = torch.as_tensor(self.std, dtype=torch.float32, device=batch.device)
+        images = batch.to(torch.float32).div(255)
+        return images.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "image_size": self.image_size,
+            "crop_pct": self.crop_pct,
+            "resize_size": self.resize_size,
+            "interpolation": self.interpolation,
+            "mean": list(self.mean),
+            "std": list(self.std),
+        }
 
     def _interpolation_mode(self) -> InterpolationMode:
         from torchvision.transforms import InterpolationMode
