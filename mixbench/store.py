@@ -1,0 +1,390 @@
+"""The results store: every measurement run, one row each, in one SQLite file.
+
+Filterable fields (kind, model, created, dataset fingerprint, weights hash) have their own columns;
+the open-ended ones (metrics, preprocessing, versions, details) are JSON text, so a new measurement
+kind needs no schema change. The store never overwrites a file it cannot read as its own: a
+damaged or foreign database is reported and left exactly as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager, suppress
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mixbench.errors import InputError
+
+# "MIXB": marks the file as ours, so a foreign SQLite database is refused rather than extended.
+APPLICATION_ID = 0x4D495842
+SCHEMA_VERSION = 1
+# Another process may hold the write lock for a moment; wait for it rather than fail.
+BUSY_TIMEOUT_S = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Statements run one by one: sqlite3's executescript() would COMMIT our open transaction first.
+_SCHEMA = (
+    """CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    weights TEXT,
+    weights_sha256 TEXT,
+    dataset TEXT,
+    dataset_fingerprint TEXT,
+    device TEXT,
+    git_sha TEXT,
+    command TEXT,
+    metrics TEXT NOT NULL,
+    preprocessing TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    details TEXT NOT NULL
+    )""",
+    "CREATE INDEX runs_by_model ON runs (model, kind, created)",
+    "CREATE INDEX runs_by_kind ON runs (kind, created)",
+    "CREATE INDEX runs_by_created ON runs (created)",
+    "CREATE INDEX runs_by_dataset ON runs (dataset_fingerprint)",
+    "CREATE INDEX runs_by_weights ON runs (weights_sha256)",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+_TEXT_COLUMNS = (
+    "created",
+    "kind",
+    "model",
+    "weights",
+    "weights_sha256",
+    "dataset",
+    "dataset_fingerprint",
+    "device",
+    "git_sha",
+    "command",
+)
+_JSON_COLUMNS = ("metrics", "preprocessing", "versions", "details")
+_COLUMNS = ("id", *_TEXT_COLUMNS, *_JSON_COLUMNS)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunRecord:
+    """One measurement run: what was measured, on what, with what, and the numbers."""
+
+    kind: str
+    model: str
+    metrics: dict[str, Any]
+    weights: str | None = None
+    weights_sha256: str | None = None
+    dataset: str | None = None
+    dataset_fingerprint: str | None = None
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    device: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    git_sha: str | None = None
+    command: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=utc_now)
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown run record field(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+def default_store_path() -> Path:
+    """``$MIXBENCH_DB``, else ``$XDG_DATA_HOME/mixbench/results.sqlite`` (XDG default
+    ``~/.local/share``)."""
+    explicit = os.environ.get("MIXBENCH_DB")
+    if explicit:
+        return Path(explicit).expanduser()
+    # The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "mixbench" / "results.sqlite"
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in chunks (weights files run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from error
+    return digest.hexdigest()
+
+
+class ResultsStore:
+    """Runs in an SQLite file; created on the first :meth:`add`, never just by reading."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_store_path()
+
+    def __repr__(self) -> str:
+        return f"ResultsStore({str(self.path)!r})"
+
+    def add(self, record: RunRecord) -> int:
+        """Store ``record`` in one transaction and return its new id (``record.id`` is set too)."""
+        if not record.kind or not record.model:
+            raise ValueError("a run record needs a kind and a model")
+        row = _to_row(record)
+        # A failed first add may leave an empty file: that reads as an empty store. (Removing
+        # it could pull the file from under another process creating the store right now.)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect(create=True) as connection, self._transaction(connection):
+            self._check_schema(connection, writing=True)
+            run_id = _insert_run(connection, row)
+        record.id = run_id
+        return run_id
+
+    def runs(
+        self, *, model: str | None = None, kind: str | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """Runs matching every filter given, newest first."""
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit}")
+        clauses, parameters = [], []
+        for column, value in (("model", model), ("kind", kind)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                parameters.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"SELECT {', '.join(_COLUMNS)} FROM runs{where} ORDER BY created DESC, id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            parameters.append(limit)
+        return self._read(query, parameters)
+
+    def get(self, run_id: int) -> RunRecord:
+        found = self._read(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", [run_id])
+        if not found:
+            raise InputError(
+                f"{self.path}: no run with id {run_id}",
+                hint="`mixbench runs` lists the stored runs and their ids",
+            )
+        return found[0]
+
+    def check(self) -> None:
+        """Raise the InputError that :meth:`add` would, without writing anything: lets a long
+        measurement fail before it starts rather than when its result is stored."""
+        if not self.path.exists() or self._is_empty_file():
+            self._check_header()  # still refuse a directory
+            return
+        with self._connect(create=False) as connection:
+            if self._check_schema(connection, writing=False):
+                self._check_whole(connection)
+
+    # -------------------------------------------------------------------------- internals
+
+    def _read(self, query: str, parameters: list[Any]) -> list[RunRecord]:
+        # Reading a store that does not exist yet is an empty result, not a new file.
+        if not self.path.exists() or self._is_empty_file():
+            return []
+        with self._connect(create=False) as connection:
+            if not self._check_schema(connection, writing=False):
+                return []
+            with self._guard():
+                rows = connection.execute(query, parameters).fetchall()
+        try:
+            return [_from_row(row) for row in rows]
+        except (TypeError, ValueError) as error:  # a JSON column no longer JSON
+            raise self._damaged(f"unreadable run: {error}") from error
+
+    def _is_empty_file(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size == 0
+
+    @contextmanager
+    def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
+        self._check_header()
+        # mode=rw never creates a file; isolation_level=None: we issue BEGIN/COMMIT ourselves.
+        uri = f"{self.path.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
+        with self._guard():
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None
+            )
+        with closing(connection):
+            yield connection
+
+    @contextmanager
+    def _transaction(self, connection: sqlite3.Connection) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
+        # instead of deadlocking on a read-to-write upgrade.
+        with self._guard():
+            connection.execute("BEGIN IMMEDIATE")
+        try:
+            with self._guard():
+                yield
+                connection.execute("COMMIT")
+        except BaseException:
+            # Keep the original error; a failing rollback (a damaged file) adds nothing.
+            with suppress(sqlite3.Error):
+                connection.rollback()
+            raise
+
+    def _check_header(self) -> None:
+        """Refuse a non-SQLite file before SQLite touches it."""
+        if not self.path.exists():
+            return
+        if self.path.is_dir():
+            raise InputError(
+                f"{self.path}: is a directory, not a results database",
+                hint="pass --db FILE (or set MIXBENCH_DB) to a file path",
+            )
+        try:
+            with open(self.path, "rb") as stream:
+                header = stream.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot read: {error.strerror or error}") from error
+        if header and header != SQLITE_HEADER:
+            raise self._damaged("not an SQLite database")
+
+    def _check_schema(self, connection: sqlite3.Connection, *, writing: bool) -> bool:
+        """True when the file holds our schema; creates it in a new database when writing.
+
+        Everything but the creation only reads, so a foreign or damaged file stays untouched.
+        """
+        with self._guard():
+            application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            tables = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+        if application_id == 0 and version == 0 and not tables:
+            if writing:
+                with self._guard():
+                    for statement in _SCHEMA:
+                        connection.execute(statement)
+            return writing
+        if application_id != APPLICATION_ID:
+            listed = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise InputError(
+                f"{self.path}: an SQLite database, but not a mixbench results store "
+                f"(tables: {listed or 'none'})",
+                hint=_MOVE_ASIDE,
+            )
+        if version > SCHEMA_VERSION:
+            raise InputError(
+                f"{self.path}: results store schema {version} is newer than this mixbench "
+                f"reads ({SCHEMA_VERSION})",
+                hint="upgrade mixbench, or pass --db (or set MIXBENCH_DB) to another path",
+            )
+        if version < 1 or "runs" not in tables:
+            raise self._damaged(f"schema version {version}, tables: {', '.join(tables) or 'none'}")
+        if writing:
+            self._check_whole(connection)
+        return True
+
+    def _check_whole(self, connection: sqlite3.Connection) -> None:
+        # Before adding to a file, make sure it is whole: an insert touches only a few pages
+        # and could succeed beside damage elsewhere, spreading it. (Linear in the file size:
+        # milliseconds for a results store.)
+        with self._guard():
+            verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise self._damaged(verdict)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite errors as one-line InputErrors that name the file."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            text = str(error)
+            if "locked" in text or "busy" in text:
+                raise InputError(
+                    f"{self.path}: {text} (another process kept it busy for {BUSY_TIMEOUT_S:g} s)",
+                    hint="retry when the other mixbench run has finished",
+                ) from error
+            if "unable to open" in text or "readonly" in text or "disk I/O" in text:
+                raise InputError(
+                    f"{self.path}: {text}",
+                    hint="check the path and its permissions, or pass --db another path",
+                ) from error
+            raise self._damaged(text) from error
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(str(error)) from error
+
+    def _damaged(self, reason: str) -> InputError:
+        reason = " ".join(reason.split())  # one line, whatever SQLite said
+        return InputError(
+            f"{self.path}: not a readable mixbench results database ({reason})",
+            hint=_MOVE_ASIDE,
+        )
+
+
+_MOVE_ASIDE = (
+    "the file was left untouched; move it aside to start a new store, "
+    "or pass --db (or set MIXBENCH_DB) to another path"
+)
+
+
+def _insert_run(connection: sqlite3.Connection, row: dict[str, Any]) -> int:
+    names = [name for name in _COLUMNS if name != "id"]
+    cursor = connection.execute(
+        f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [row[name] for name in names],
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _to_row(record: RunRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {name: getattr(record, name) for name in _TEXT_COLUMNS}
+    row["created"] = _normalised_timestamp(record.created)
+    for name in _JSON_COLUMNS:
+        try:
+            row[name] = json.dumps(getattr(record, name), default=_json_default)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"run record field {name!r} is not JSON-serialisable: {error}"
+            ) from error
+    return row
+
+
+def _from_row(row: tuple[Any, ...]) -> RunRecord:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    for name in _JSON_COLUMNS:
+        values[name] = json.loads(values[name])
+    return RunRecord(**values)
+
+
+def _json_default(value: Any) -> Any:
+    """Paths as strings and numpy/torch scalars as numbers; anything else is a bug."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _normalised_timestamp(created: str) -> str:
+    """ISO 8601 in UTC, so that ordering the text orders the times."""
+    try:
+        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except (AttributeError, ValueError) as error:
+        raise ValueError(f"run record 'created' is not an ISO 8601 time: {created!r}") from error
+    if moment.tzinfo is None:
+        raise ValueError(f"run record 'created' needs a time zone: {created!r}")
+    timespec = "microseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(timezone.utc).isoformat(timespec=timespec)
