@@ -7,9 +7,11 @@ Exit codes: 0 all good, 1 differences found / verification failed, 2 bad input o
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -17,11 +19,16 @@ from rich.table import Table
 
 from mixbench import __version__
 from mixbench.diff import DiffReport, diff_sources
-from mixbench.errors import MixbenchError
+from mixbench.errors import InputError, MixbenchError
 from mixbench.formatting import fmt_count, fmt_delta, fmt_percent, fmt_value
 from mixbench.index import ModelCard, check_index, load_index
 from mixbench.index.sources import NAMED_SOURCES, load_source
+from mixbench.progress import EvalProgress
 from mixbench.report import render_markdown
+from mixbench.store import ResultsStore, RunRecord
+
+if TYPE_CHECKING:
+    from mixbench.evaluate import EvalReport
 
 # Off a terminal (CI logs, pipes) rich would assume 80 columns and squeeze every table.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -51,6 +58,13 @@ index_option = click.option(
     help="Model-index file or directory (default: the published MixNet cards).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="MIXBENCH_DB",
+    help="Results database (default: $XDG_DATA_HOME/mixbench/results.sqlite).",
+)
 
 
 class MixbenchGroup(click.Group):
@@ -426,6 +440,242 @@ def flops(
             "No counting convention tried (fvcore MACs, 2 × MACs, conv+linear MACs, "
             "2 × conv+linear) reproduces these published FLOPs; see README, FLOPs."
         )
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+def _is_main_rank() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _eval_table(report: EvalReport) -> Table:
+    table = Table(title=f"{report.model} on {report.data['spec']}", title_justify="left")
+    for header in ("images", "top-1", "top-5"):
+        table.add_column(header, justify="right")
+    row = [
+        fmt_count(report.metrics.count),
+        fmt_percent(report.metrics.top1),
+        fmt_percent(report.metrics.top5),
+    ]
+    if report.real is not None:
+        table.add_column("ReaL top-1", justify="right")
+        table.add_column("ReaL top-5", justify="right")
+        row += [fmt_percent(report.real.top1), fmt_percent(report.real.top5)]
+    table.add_column("unreadable", justify="right")
+    table.add_column("images/s", justify="right")
+    table.add_column("run", justify="right")
+    row += [
+        str(len(report.bad_images)),
+        f"{report.timing['images_per_second']:.1f}",
+        str(report.run_id) if report.run_id is not None else "—",
+    ]
+    table.add_row(*row)
+    return table
+
+
+def _write_json_file(path: Path, data: object) -> None:
+    """Whole or not at all: a reader never sees a half-written result."""
+    text = json.dumps(data, indent=2, default=str)
+    if str(path) == "-":
+        click.echo(text)
+        return
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text + "\n")
+    partial.replace(path)
+
+
+def _check_writable(path: Path | None) -> None:
+    if path is not None and str(path) != "-" and not path.parent.is_dir():
+        raise InputError(
+            f"--json {path}: the folder {path.parent} does not exist",
+            hint="create it first, or pass another path",
+        )
+
+
+@cli.command("eval")
+@click.argument("model_spec", metavar="MODEL")
+@click.option(
+    "--data",
+    required=True,
+    help="ImageNet-val folder (synset folders, or flat with --labels), hf:NAME[:SPLIT] or "
+    "synthetic[:N].",
+)
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help="Ground truth for a flat val folder: val.txt, LOC_val_solution.csv or TF's synset labels.",
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
+@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
+)
+@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 on GPU, bfloat16 on CPU).")
+@click.option("--channels-last", is_flag=True, help="NHWC memory layout.")
+@click.option("--real-labels", is_flag=True, help="Also score against ImageNet-ReaL labels.")
+@click.option(
+    "--on-bad-image",
+    type=click.Choice(["skip", "fail"]),
+    default="skip",
+    show_default=True,
+    help="Unreadable images: exclude them with a warning, or stop the run.",
+)
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where interrupted runs keep their progress (default: ~/.cache/mixbench/eval).",
+)
+@click.option("--no-resume", is_flag=True, help="Start afresh and keep no resume log.")
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write the full result (per-class breakdown included) as JSON to OUT, '-' for stdout.",
+)
+@db_option
+@index_option
+@debug_option
+def eval_command(
+    model_spec: str,
+    data: str,
+    labels: Path | None,
+    weights: Path | None,
+    pretrained: bool,
+    batch_size: int,
+    workers: int | None,
+    device: str | None,
+    amp: bool,
+    channels_last: bool,
+    real_labels: bool,
+    on_bad_image: str,
+    checkpoint_dir: Path | None,
+    no_resume: bool,
+    cache_dir: Path | None,
+    json_out: Path | None,
+    db_path: Path | None,
+    index_path: Path | None,
+) -> None:
+    """ImageNet top-1/top-5 of MODEL on --data, with its card's exact preprocessing.
+
+    Several processes or GPUs: torchrun --nproc-per-node N -m mixbench eval ...
+    """
+    from mixbench.evaluate import EvalOptions, evaluate
+    from mixbench.measure.device import pick_device
+
+    _check_writable(json_out)
+    main_rank = _is_main_rank()
+    options = EvalOptions(
+        batch_size=batch_size,
+        workers=workers,
+        device=pick_device(device),
+        amp=amp,
+        channels_last=channels_last,
+        on_bad_image=on_bad_image,  # type: ignore[arg-type]
+        resume=not no_resume,
+        checkpoint_dir=checkpoint_dir,
+    )
+    if weights is None and not pretrained and main_rank:
+        click.echo(
+            "warning: no weights given, the model is randomly initialised "
+            "(pass --weights FILE or --pretrained)",
+            err=True,
+        )
+    with EvalProgress(enabled=main_rank) as progress:
+        report = evaluate(
+            model_spec,
+            data,
+            weights=weights,
+            pretrained=pretrained,
+            labels=labels,
+            real_labels=real_labels,
+            options=options,
+            index_path=index_path,
+            cache_dir=cache_dir,
+            on_status=progress.update,
+            warn=progress.warn,
+            store=ResultsStore(db_path) if main_rank else None,
+            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        )
+    if report is None:  # a torchrun rank other than 0: rank 0 reports for all
+        return
+    if json_out is not None:
+        _write_json_file(json_out, report.to_dict())
+    if json_out is None or str(json_out) != "-":
+        console.print(_eval_table(report))
+
+
+# ---------------------------------------------------------------------------- results store
+
+# Headline metrics get a column each when any listed run has them; the rest share one column.
+_METRIC_COLUMNS = {"top1": "top-1", "top5": "top-5", "count": "images"}
+
+
+def _fmt_metric(key: str, value: object) -> str:
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return fmt_percent(value) if is_number and key.startswith("top") else fmt_value(value)
+
+
+def _other_metrics(record: RunRecord) -> str:
+    shown = _METRIC_COLUMNS.keys()
+    return ", ".join(
+        f"{key} {fmt_value(value)}"
+        for key, value in record.metrics.items()
+        if key not in shown and isinstance(value, (int, float, str))
+    )
+
+
+@cli.command("runs")
+@db_option
+@click.option("--model", help="Only runs of this model.")
+@click.option("--kind", help="Only runs of this kind (eval, throughput, latency, verify).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N runs, newest first.")
+@json_option
+@debug_option
+def list_runs(
+    db_path: Path | None, model: str | None, kind: str | None, limit: int | None, as_json: bool
+) -> None:
+    """The measurement runs recorded in the results store, newest first."""
+    store = ResultsStore(db_path)
+    records = store.runs(model=model, kind=kind, limit=limit)
+    if as_json:
+        print_json([record.to_dict() for record in records])
+        return
+    if not records:
+        filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
+        console.print(f"no runs{' with ' + filters if filters else ''} in {store.path}")
+        return
+    metric_columns = [key for key in _METRIC_COLUMNS if any(key in r.metrics for r in records)]
+    others = [_other_metrics(record) for record in records]
+    noun = "run" if len(records) == 1 else "runs"
+    table = Table(title=f"{len(records)} {noun} in {store.path}", title_justify="left")
+    for header in ("id", "created (UTC)", "kind", "model", "dataset"):
+        table.add_column(header, justify="right" if header == "id" else "left")
+    for key in metric_columns:
+        table.add_column(_METRIC_COLUMNS[key], justify="right")
+    if any(others):
+        table.add_column("metrics")
+    table.add_column("device")
+    table.add_column("weights")
+    for record, other in zip(records, others, strict=True):
+        metrics = [_fmt_metric(key, record.metrics.get(key)) for key in metric_columns]
+        table.add_row(
+            str(record.id),
+            record.created[:19].replace("T", " "),
+            record.kind,
+            record.model,
+            record.dataset or "—",
+            *metrics,
+            *([other or "—"] if any(others) else []),
+            record.device or "—",
+            record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
+        )
+    console.print(table)
 
 
 def main() -> None:

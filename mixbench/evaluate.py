@@ -1,0 +1,280 @@
+"""``mixbench eval``'s Python API: a model and a data source in, a scored :class:`EvalReport` out.
+
+>>> from mixbench.evaluate import evaluate, EvalOptions
+>>> report = evaluate("mixnet_s", "/data/imagenet/val", pretrained=True,
+...                   options=EvalOptions(device="cuda", batch_size=256))  # doctest: +SKIP
+>>> report.metrics.top1  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mixbench.data.sources import EvalSource, open_source
+from mixbench.errors import InputError
+from mixbench.measure.accuracy import (
+    ClassAccuracy,
+    TopK,
+    real_index,
+    score,
+    score_per_class,
+    score_real,
+)
+from mixbench.measure.evaluator import EvalOptions, EvalOutcome, LoopStatus, run_predictions
+from mixbench.resolve import ResolvedModel, resolve_model
+from mixbench.store import ResultsStore, RunRecord, sha256_file
+
+__all__ = ["EvalOptions", "EvalReport", "LoopStatus", "evaluate"]
+
+IMAGENET_CLASSES = 1000
+
+
+@dataclass
+class EvalReport:
+    """One evaluation: what ran, on what, and what it scored."""
+
+    model: str
+    weights: str | None
+    weights_sha256: str | None
+    data: dict[str, Any]
+    preprocessing: dict[str, Any]
+    settings: dict[str, Any]
+    metrics: TopK
+    real: TopK | None
+    per_class: list[ClassAccuracy]
+    bad_images: list[dict[str, str]]
+    timing: dict[str, float | int]
+    environment: dict[str, str] = field(default_factory=dict)
+    git_sha: str | None = None
+    run_id: int | None = None  # its id in the results store, once recorded
+
+    def headline(self) -> dict[str, Any]:
+        """The figures a table shows: top-1/top-5 (and ReaL), counts."""
+        numbers: dict[str, Any] = self.metrics.to_dict()
+        numbers["bad_images"] = len(self.bad_images)
+        if self.real is not None:
+            numbers["real_top1"] = self.real.top1
+            numbers["real_top5"] = self.real.top5
+            numbers["real_count"] = self.real.count
+        return numbers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "weights": self.weights,
+            "weights_sha256": self.weights_sha256,
+            "data": self.data,
+            "preprocessing": self.preprocessing,
+            "settings": self.settings,
+            "metrics": self.headline(),
+            "real": self.real.to_dict() if self.real else None,
+            "per_class": {row.synset: asdict(row) for row in self.per_class},
+            "bad_images": self.bad_images,
+            "timing": self.timing,
+            "environment": self.environment,
+            "git_sha": self.git_sha,
+            "run_id": self.run_id,
+        }
+
+    def to_run_record(self, command: str | None = None) -> RunRecord:
+        return RunRecord(
+            kind="eval",
+            model=self.model,
+            metrics=self.headline(),
+            weights=self.weights,
+            weights_sha256=self.weights_sha256,
+            dataset=self.data.get("spec"),
+            dataset_fingerprint=self.data.get("fingerprint"),
+            preprocessing=self.preprocessing,
+            device=self.environment.get("device"),
+            versions=self.environment,
+            git_sha=self.git_sha,
+            command=command,
+            details={
+                "settings": self.settings,
+                "timing": self.timing,
+                "real": self.real.to_dict() if self.real else None,
+                "per_class": {row.synset: asdict(row) for row in self.per_class},
+                "bad_images": self.bad_images,
+            },
+        )
+
+
+def evaluate(
+    model_spec: str | os.PathLike[str],
+    data: str,
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    pretrained: bool = False,
+    labels: str | os.PathLike[str] | None = None,
+    real_labels: bool = False,
+    options: EvalOptions | None = None,
+    index_path: str | Path | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    on_status: Callable[[LoopStatus], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+    store: ResultsStore | None = None,
+    command: str | None = None,
+) -> EvalReport | None:
+    """Top-1/top-5 of a model on ImageNet-val data, with its card's exact preprocessing.
+
+    ``data`` is an ImageNet-val folder (synset folders, or flat with ``labels``),
+    ``hf:NAME[:SPLIT]`` or ``synthetic[:N]``. Under torchrun, ranks other than 0 return
+    ``None``; rank 0 returns the report for all of them.
+
+    With a ``store``, the run is recorded there (``report.run_id``); the resume log is removed
+    only once the result is safe, so a failure to record loses nothing.
+    """
+    options = options or EvalOptions()
+    if store is not None:
+        store.check()  # a damaged database is reported now, not after the run
+    source = open_source(data, labels=labels, cache_dir=cache_dir)
+    real_rows = _real_rows(source, data) if real_labels else None
+    resolved = resolve_model(
+        model_spec, weights=weights, pretrained=pretrained, index_path=index_path
+    )
+    _check_classifier(resolved)
+    weights_file = _weights_file(resolved)
+    weights_sha = sha256_file(weights_file) if weights_file else None
+    fingerprint = source.fingerprint()
+    if not resolved.has_weights and options.resume:
+        # a rerun would build a different random model: nothing to resume
+        options = _without_resume(options)
+    identity = {
+        "model": resolved.name,
+        "config": resolved.model.config.to_dict(),
+        "weights_sha256": weights_sha,
+        "data": fingerprint,
+        "preprocessing": resolved.preprocessing.to_dict(),
+        "device": torch.device(options.device).type,
+        "amp": options.amp,
+        "channels_last": options.channels_last,
+    }
+    outcome = run_predictions(
+        resolved.model,
+        source,
+        resolved.preprocessing,
+        options,
+        identity,
+        on_status=on_status,
+        warn=warn,
+    )
+    if outcome is None:
+        return None
+    report = _report(resolved, source, fingerprint, weights_sha, options, outcome, real_rows)
+    if store is not None:
+        report.run_id = store.add(report.to_run_record(command))
+    if outcome.checkpoint is not None:
+        outcome.checkpoint.remove()
+    return report
+
+
+def _report(
+    resolved: ResolvedModel,
+    source: EvalSource,
+    fingerprint: str,
+    weights_sha: str | None,
+    options: EvalOptions,
+    outcome: EvalOutcome,
+    real_rows: dict[int, int] | None,
+) -> EvalReport:
+    from mixbench.environment import collect_environment, device_label, git_sha
+
+    predictions = outcome.progress.predictions
+    if not predictions:
+        first = next(iter(outcome.progress.bad.values()), ("", "no images"))
+        raise InputError(
+            f"{source.spec}: no image could be read (first: {first[0]}: {first[1]})",
+            hint="check the data source; every file failed to decode",
+        )
+    synsets = _synsets()
+    bad = [
+        {"name": name, "reason": reason}
+        for _, (name, reason) in sorted(outcome.progress.bad.items())
+    ]
+    settings = {
+        "batch_size": options.batch_size,
+        "final_batch_size": outcome.batch_size,
+        "workers": options.workers,
+        "device": options.device,
+        "amp": options.amp,
+        "amp_dtype": str(options.amp_dtype).removeprefix("torch.") if options.amp else None,
+        "channels_last": options.channels_last,
+        "world_size": outcome.world_size,
+        "on_bad_image": options.on_bad_image,
+        "real_labels": real_rows is not None,
+    }
+    return EvalReport(
+        model=resolved.name,
+        weights=resolved.weights,
+        weights_sha256=weights_sha,
+        data={**source.describe(), "spec": source.spec, "fingerprint": fingerprint},
+        preprocessing=resolved.preprocessing.to_dict(),
+        settings=settings,
+        metrics=score(predictions, source.label),
+        real=score_real(predictions, real_rows) if real_rows is not None else None,
+        per_class=score_per_class(predictions, source.label, synsets.__getitem__),
+        bad_images=bad,
+        timing={
+            "seconds": round(outcome.seconds, 3),
+            "images_per_second": round(outcome.images_per_second, 2),
+            "evaluated": outcome.evaluated,
+            "resumed": outcome.resumed,
+        },
+        environment={"device": device_label(options.device), **collect_environment(options.device)},
+        git_sha=git_sha(),
+    )
+
+
+def _synsets() -> list[str]:
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    return [info.index_to_label_name(i) for i in range(IMAGENET_CLASSES)]
+
+
+def _check_classifier(resolved: ResolvedModel) -> None:
+    classes = resolved.model.config.num_classes
+    if classes != IMAGENET_CLASSES:
+        raise InputError(
+            f"{resolved.name} has a {classes}-class head; ImageNet evaluation needs 1000",
+            hint="evaluate an ImageNet-1k checkpoint (the presets' weights)",
+        )
+
+
+def _real_rows(source: EvalSource, data: str) -> dict[int, int]:
+    """Each image's row in the ReaL table, checked before any work is done."""
+    rows: dict[int, int] = {}
+    for index in range(len(source)):
+        row = real_index(source.val_filename(index))
+        if row is None:
+            raise InputError(
+                f"{data}: --real-labels needs ImageNet val file names "
+                f"(ILSVRC2012_val_NNNNNNNN.JPEG); {source.name(index)} is not one",
+                hint="ReaL labels exist for the 50,000 ImageNet-1k validation images only",
+            )
+        rows[index] = row
+    return rows
+
+
+def _weights_file(resolved: ResolvedModel) -> Path | None:
+    if resolved.weights is None:
+        return None
+    path = Path(resolved.weights)
+    if path.is_file():
+        return path
+    from mixbench.models.weights import download_pretrained
+
+    return download_pretrained(resolved.weights)  # a hub id: already in the cache by now
+
+
+def _without_resume(options: EvalOptions) -> EvalOptions:
+    from dataclasses import replace
+
+    return replace(options, resume=False)
