@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -445,6 +447,16 @@ def flops(
 # ---------------------------------------------------------------------------- evaluation
 
 
+def _raise_interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm_as_on_ctrl_c() -> None:
+    """``kill`` stops a run the way Ctrl-C does: progress saved, one line saying so."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def _is_main_rank() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -569,6 +581,7 @@ def eval_command(
     from mixbench.measure.device import pick_device
 
     _check_writable(json_out)
+    _stop_on_sigterm_as_on_ctrl_c()
     main_rank = _is_main_rank()
     options = EvalOptions(
         batch_size=batch_size,
