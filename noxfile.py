@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s report``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s report``, ``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff")
-    session.run("ruff", "check", "mixbench", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "mixbench", "tests", "noxfile.py")
+    session.run("ruff", "check", "mixbench", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "mixbench", "tests", "benchmarks", "noxfile.py")
 
 
 @nox.session
@@ -40,3 +40,13 @@ def report(session: nox.Session) -> None:
             stdout=out,
             success_codes=[0, 1],
         )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed benchmarks, side by side with timm; they write their reports under reports/.
+
+    Not timed tests: run them on a quiet machine (``nox -s bench -- --trials 5``).
+    """
+    session.install("-e", ".")
+    session.run("python", "benchmarks/eval_pipeline.py", "--out", "reports", *session.posargs)

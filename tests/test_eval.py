@@ -497,3 +497,123 @@ def test_torchrun_two_processes_equal_one(imagenet, tmp_path):
     assert two["per_class"] == one["per_class"]
     assert two["timing"]["evaluated"] == IMAGES  # every image exactly once
     assert len(ResultsStore(env["MIXBENCH_DB"]).runs()) == 2  # rank 0 records, once per run
+
+
+def test_hf_dataset_and_flat_folder_give_the_folders_numbers(imagenet, tmp_path):
+    """The same images as a saved HF dataset and as a flat folder + val.txt score the same."""
+    import datasets
+
+    folder, weights, _ = imagenet
+    files = sorted(folder.glob("*/*.JPEG"))
+    labels = [SYNSETS.index(path.parent.name) for path in files]
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=SYNSETS)}
+    )
+    rows = {"image": [{"bytes": p.read_bytes(), "path": p.name} for p in files], "label": labels}
+    datasets.Dataset.from_dict(rows, features=features).save_to_disk(tmp_path / "hf")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for path in files:
+        (flat / path.name).write_bytes(path.read_bytes())
+    val_txt = tmp_path / "val.txt"
+    val_txt.write_text(
+        "".join(f"{p.name} {label}\n" for p, label in zip(files, labels, strict=True))
+    )
+
+    env = _cli_env(tmp_path)
+    results = {}
+    for name, data in (
+        ("folder", [str(folder)]),
+        ("hf", [f"hf:{tmp_path / 'hf'}"]),
+        ("flat", [str(flat), "--labels", str(val_txt)]),
+    ):
+        out = tmp_path / f"{name}.json"
+        result = CliRunner().invoke(
+            cli,
+            [
+                "eval",
+                "mixnet_s",
+                "--data",
+                *data,
+                "--weights",
+                str(weights),
+                "--workers",
+                "0",
+                "--batch",
+                "8",
+                "--real-labels",
+                "--json",
+                str(out),
+            ],
+            env=env,
+        )
+        assert result.exit_code == 0, result.output
+        results[name] = json.loads(out.read_text())
+    for name in ("hf", "flat"):
+        assert results[name]["metrics"] == results["folder"]["metrics"], name
+        assert results[name]["per_class"] == results["folder"]["per_class"], name
+    assert results["hf"]["data"]["fingerprint"] != results["folder"]["data"]["fingerprint"]
+
+
+def test_damaged_results_store_stops_the_run_before_it_starts(imagenet, tmp_path):
+    folder, weights, _ = imagenet
+    env = _cli_env(tmp_path)
+    damaged = Path(env["MIXBENCH_DB"])
+    damaged.write_bytes(b"\x00garbage" * 100)
+    result = CliRunner().invoke(
+        cli,
+        ["eval", "mixnet_s", "--data", str(folder), "--weights", str(weights), "--workers", "0"],
+        env=env,
+    )
+    assert result.exit_code == 2
+    assert str(damaged) in result.output and "hint:" in result.output
+    assert "eval ━" not in result.output  # refused before any image was evaluated
+    assert damaged.read_bytes() == b"\x00garbage" * 100
+
+
+def test_kill_then_rerun_resumes_through_the_cli(imagenet, tmp_path):
+    """SIGTERM mid-run: exit 130 with the saved progress named; the rerun finishes the job."""
+    import signal
+    import time
+
+    _, weights, _ = imagenet
+    env = _cli_env(tmp_path)
+    command = [
+        sys.executable,
+        "-m",
+        "mixbench",
+        "eval",
+        "mixnet_s",
+        "--data",
+        "synthetic:160",
+        "--weights",
+        str(weights),
+        "--batch",
+        "4",
+        "--workers",
+        "0",
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    logs = tmp_path / "cache" / "eval"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        lines = sum(len(log.read_text().splitlines()) for log in logs.rglob("rank-*.jsonl"))
+        if lines >= 3:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "progress saved in" in stderr and "Traceback" not in stderr
+
+    out = tmp_path / "resumed.json"
+    finish = subprocess.run(
+        [*command, "--json", str(out)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert finish.returncode == 0, finish.stderr
+    assert "resuming:" in finish.stderr
+    resumed = json.loads(out.read_text())
+    assert resumed["timing"]["resumed"] >= 12
+    assert resumed["metrics"]["count"] == 160
