@@ -1,0 +1,111 @@
+"""Typed readers for config values; every error names the file and the field.
+
+Shared by :mod:`~mixbench.models.config_parse` (type and range checks) and
+:mod:`~mixbench.models.config_plan` (errors only found once widths are known). The underscore
+names are internal to the ``mixbench.models.config*`` modules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from mixbench.errors import InputError
+
+
+class _Source:
+    """Where values come from, so every error names the file and the field."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fail(self, path: str, message: str, hint: str) -> NoReturn:
+        where = f"{self.name}: {path}" if path else self.name
+        raise InputError(f"{where}: {message}", hint=hint)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _as_int(src: _Source, path: str, value: Any, *, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        src.fail(path, f"expected an integer, got {_describe(value)}", "write a whole number")
+    if not minimum <= value <= maximum:
+        src.fail(
+            path,
+            f"{value} is out of range (allowed {minimum} to {maximum})",
+            f"use a value between {minimum} and {maximum}",
+        )
+    return value
+
+
+def _as_float(
+    src: _Source,
+    path: str,
+    value: Any,
+    *,
+    minimum: float,
+    maximum: float,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = "write a number, e.g. 0.5"
+        if isinstance(value, str):
+            hint = "write a number; YAML reads 1e-3 (no dot) as text, write 1.0e-3"
+        src.fail(path, f"expected a number, got {_describe(value)}", hint)
+    number = float(value)
+    low_ok = number >= minimum if min_inclusive else number > minimum
+    high_ok = number <= maximum if max_inclusive else number < maximum
+    if not (math.isfinite(number) and low_ok and high_ok):
+        low = "[" if min_inclusive else "("
+        high = "]" if max_inclusive else ")"
+        src.fail(
+            path,
+            f"{value} is out of range {low}{minimum}, {maximum}{high}",
+            "use a value inside the range (ratios and multipliers must be positive)",
+        )
+    return number
+
+
+def _as_choice(src: _Source, path: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        src.fail(
+            path,
+            f"unknown value {_describe(value)}",
+            f"use one of: {', '.join(choices)}",
+        )
+    return value
+
+
+def _as_mapping(src: _Source, path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        src.fail(path, f"expected a mapping, got {_describe(value)}", "write `key: value` pairs")
+    for key in value:
+        if not isinstance(key, str):
+            src.fail(path, f"key {_describe(key)} is not a string", "use text keys")
+    return value
+
+
+def _as_list(src: _Source, path: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        src.fail(path, f"expected a list, got {_describe(value)}", "write a YAML list, e.g. [1, 2]")
+    return value
+
+
+def _refuse_unknown(src: _Source, path: str, mapping: Mapping[str, Any], known: Any) -> None:
+    for key in mapping:
+        if key not in known:
+            src.fail(
+                f"{path}.{key}" if path else key,
+                "unknown field",
+                f"known fields: {', '.join(sorted(known))}",
+            )
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
