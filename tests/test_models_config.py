@@ -469,3 +469,20 @@ def test_random_configs_build_or_raise_input_error(document, size):
     expected = [math.ceil(size / r) for r in features.feature_info.reduction()]
     if config.padding == "same":  # TF "SAME" keeps exactly ceil(size / stride)
         assert [m.shape[-1] for m in maps] == expected
+
+
+def test_huge_integer_is_out_of_range_not_a_crash(model_data):
+    """Found by the config refactor: float(10**400) raised OverflowError (exit 3)."""
+    document = yaml.safe_load((model_data / "netspresso_mixnet_s.yaml").read_text())
+    document["model"]["architecture"]["backbone"]["params"]["wid_mul"] = 10**400
+    with pytest.raises(InputError, match=r"params\.wid_mul: 1000000000.*\.\.\. is out of range"):
+        MixNetConfig.from_dict(document, source="big.yaml")
+
+
+def test_eval_input_channels_must_match_in_chans(model_data):
+    """Found by the config refactor: in_chans 1 with input_size [3, ...] was accepted."""
+    document = yaml.safe_load((model_data / "netspresso_mixnet_s.yaml").read_text())
+    document["model"]["architecture"]["backbone"]["params"]["in_chans"] = 1
+    document["model"]["eval"] = {"input_size": [3, 224, 224]}
+    with pytest.raises(InputError, match=r"model\.eval\.input_size: 3 channels, but the model"):
+        MixNetConfig.from_dict(document, source="gray.yaml")

@@ -154,7 +154,9 @@ def parse_document(document: Any, *, source: str) -> dict[str, Any]:
     model_name = model.get("name")
     if model_name is not None and not isinstance(model_name, str):
         src.fail("model.name", f"expected text, got {_describe(model_name)}", "write a name")
-    eval_cfg = _parse_eval(src, model, num_classes=params["num_classes"])
+    eval_cfg = _parse_eval(
+        src, model, num_classes=params["num_classes"], in_chans=params["in_chans"]
+    )
     return {"stages": stages, "name": model_name, "eval": eval_cfg, **params}
 
 
@@ -333,7 +335,9 @@ def _parse_entry(src: _Source, path: str, index: int, raw: dict[str, Any]) -> Bl
     )
 
 
-def _parse_eval(src: _Source, model: Mapping[str, Any], *, num_classes: int) -> EvalConfig:
+def _parse_eval(
+    src: _Source, model: Mapping[str, Any], *, num_classes: int, in_chans: int
+) -> EvalConfig:
     hub_id = None
     if model.get("pretrained") is not None:
         pretrained = _as_mapping(src, "model.pretrained", model["pretrained"])
@@ -368,6 +372,12 @@ def _parse_eval(src: _Source, model: Mapping[str, Any], *, num_classes: int) -> 
             _as_int(src, f"{path}.input_size[{i}]", v, minimum=1, maximum=8192)
             for i, v in enumerate(items)
         )
+        if c != in_chans:
+            src.fail(
+                f"{path}.input_size",
+                f"{c} channels, but the model takes params.in_chans = {in_chans}",
+                "make input_size[0] equal params.in_chans",
+            )
         input_size = (c, h, w)
 
     def per_channel(name: str, default: tuple[float, ...], *, positive: bool) -> tuple[float, ...]:

@@ -25,10 +25,12 @@ class _Source:
         raise InputError(f"{where}: {message}", hint=hint)
 
 
+def _shorten(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _describe(value: Any) -> str:
-    text = repr(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{text} ({type(value).__name__})"
+    return f"{_shorten(repr(value))} ({type(value).__name__})"
 
 
 def _as_int(src: _Source, path: str, value: Any, *, minimum: int, maximum: int) -> int:
@@ -58,7 +60,10 @@ def _as_float(
         if isinstance(value, str):
             hint = "write a number; YAML reads 1e-3 (no dot) as text, write 1.0e-3"
         src.fail(path, f"expected a number, got {_describe(value)}", hint)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range is simply out of range
+        number = math.inf if value > 0 else -math.inf
     low_ok = number >= minimum if min_inclusive else number > minimum
     high_ok = number <= maximum if max_inclusive else number < maximum
     if not (math.isfinite(number) and low_ok and high_ok):
@@ -66,7 +71,7 @@ def _as_float(
         high = "]" if max_inclusive else ")"
         src.fail(
             path,
-            f"{value} is out of range {low}{minimum}, {maximum}{high}",
+            f"{_shorten(str(value))} is out of range {low}{minimum}, {maximum}{high}",
             "use a value inside the range (ratios and multipliers must be positive)",
         )
     return number
