@@ -26,7 +26,13 @@ from mixbench.measure.accuracy import (
     score_per_class,
     score_real,
 )
-from mixbench.measure.evaluator import EvalOptions, EvalOutcome, LoopStatus, run_predictions
+from mixbench.measure.evaluator import (
+    EvalOptions,
+    EvalOutcome,
+    LoopStatus,
+    default_workers,
+    run_predictions,
+)
 from mixbench.resolve import ResolvedModel, resolve_model
 from mixbench.store import ResultsStore, RunRecord, sha256_file
 
@@ -201,7 +207,7 @@ def _report(
     settings = {
         "batch_size": options.batch_size,
         "final_batch_size": outcome.batch_size,
-        "workers": options.workers,
+        "workers": default_workers() if options.workers is None else options.workers,
         "device": options.device,
         "amp": options.amp,
         "amp_dtype": str(options.amp_dtype).removeprefix("torch.") if options.amp else None,

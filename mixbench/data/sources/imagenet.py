@@ -1,0 +1,34 @@
+"""ImageNet-1k class numbering and val file names, as timm has them."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+NUM_CLASSES = 1000
+
+SYNSET_PATTERN = re.compile(r"n\d{8}")
+VAL_NAME_PATTERN = re.compile(r"ILSVRC2012_val_(\d{8})")
+
+
+@lru_cache(maxsize=1)
+def imagenet_synset_index() -> dict[str, int]:
+    """Synset id → class index in timm's ImageNet-1k order (the sorted synsets)."""
+    from timm.data import ImageNetInfo  # imports torch and torchvision: only when needed
+
+    return {synset: index for index, synset in enumerate(ImageNetInfo("imagenet-1k").label_names())}
+
+
+def natural_key(text: str) -> list[int | str]:
+    """timm's sort key for image paths: case-folded, digit runs compared as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text.lower())]
+
+
+def canonical_val_filename(filename: str) -> str | None:
+    """``ILSVRC2012_val_00000293.JPEG`` for any name carrying that val number, else ``None``.
+
+    ReaL labels are keyed by the original JPEG names; a re-encoded ``.png`` copy or HF's
+    ``ILSVRC2012_val_00000293_n01751748.JPEG`` still names the same val image.
+    """
+    match = VAL_NAME_PATTERN.search(filename)
+    return f"ILSVRC2012_val_{int(match.group(1)):08d}.JPEG" if match else None
