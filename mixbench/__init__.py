@@ -1,6 +1,7 @@
 """mixbench: benchmark MixNet classifiers and verify their model cards, published vs measured.
 
-``import mixbench`` stays light (no torch); :func:`create_model` imports the models on first use.
+``import mixbench`` stays light (no torch); :func:`create_model` and :func:`optimize` import the
+models on first use.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "__version__",
     "create_model",
     "load_index",
+    "optimize",
 ]
 
 
@@ -28,4 +30,8 @@ def __getattr__(name: str) -> Any:
         from mixbench.models import create_model
 
         return create_model
+    if name == "optimize":
+        from mixbench.models.optimize import optimize
+
+        return optimize
     raise AttributeError(f"module 'mixbench' has no attribute {name!r}")
