@@ -446,7 +446,6 @@ def test_eval_cli_bad_image_fail_exit_code(imagenet, tmp_path):
     assert "ILSVRC2012_val_" in result.output
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="gloo via torchrun on POSIX")
 def test_torchrun_two_processes_equal_one(imagenet, tmp_path):
     folder, weights, _ = imagenet
     env = _cli_env(tmp_path)

@@ -7,19 +7,11 @@ import torch
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.models import create_model
+from mixbench.models import create_model, list_presets
 from mixbench.models.layers import MixConv
 from mixbench.models.optimize import dense_pointwise, merge_mixconv, optimize
 
-PRESETS = [
-    "mixnet_s",
-    "mixnet_m",
-    "mixnet_l",
-    "mixnet_xl",
-    "tf_mixnet_s",
-    "tf_mixnet_m",
-    "tf_mixnet_l",
-]
+PRESETS = list_presets()
 
 
 @pytest.mark.parametrize("name", PRESETS)
