@@ -547,6 +547,7 @@ def _check_writable(path: Path | None) -> None:
 @click.option(
     "--json",
     "json_out",
+    metavar="OUT",
     type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     help="Write the full result (per-class breakdown included) as JSON to OUT, '-' for stdout.",
 )
