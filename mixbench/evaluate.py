@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from mixbench.data.sources import EvalSource, open_source
+from mixbench.data.sources.imagenet import NUM_CLASSES, imagenet_synsets
 from mixbench.errors import InputError
 from mixbench.measure.accuracy import (
     ClassAccuracy,
@@ -37,8 +38,6 @@ from mixbench.resolve import ResolvedModel, resolve_model
 from mixbench.store import ResultsStore, RunRecord, sha256_file
 
 __all__ = ["EvalOptions", "EvalReport", "LoopStatus", "evaluate"]
-
-IMAGENET_CLASSES = 1000
 
 
 @dataclass
@@ -151,7 +150,7 @@ def evaluate(
     fingerprint = source.fingerprint()
     if not resolved.has_weights and options.resume:
         # a rerun would build a different random model: nothing to resume
-        options = _without_resume(options)
+        options = replace(options, resume=False)
     identity = {
         "model": resolved.name,
         "config": resolved.model.config.to_dict(),
@@ -199,7 +198,7 @@ def _report(
             f"{source.spec}: no image could be read (first: {first[0]}: {first[1]})",
             hint="check the data source; every file failed to decode",
         )
-    synsets = _synsets()
+    synsets = imagenet_synsets()
     bad = [
         {"name": name, "reason": reason}
         for _, (name, reason) in sorted(outcome.progress.bad.items())
@@ -238,16 +237,9 @@ def _report(
     )
 
 
-def _synsets() -> list[str]:
-    from timm.data import ImageNetInfo
-
-    info = ImageNetInfo()
-    return [info.index_to_label_name(i) for i in range(IMAGENET_CLASSES)]
-
-
 def _check_classifier(resolved: ResolvedModel) -> None:
     classes = resolved.model.config.num_classes
-    if classes != IMAGENET_CLASSES:
+    if classes != NUM_CLASSES:
         raise InputError(
             f"{resolved.name} has a {classes}-class head; ImageNet evaluation needs 1000",
             hint="evaluate an ImageNet-1k checkpoint (the presets' weights)",
@@ -278,9 +270,3 @@ def _weights_file(resolved: ResolvedModel) -> Path | None:
     from mixbench.models.weights import download_pretrained
 
     return download_pretrained(resolved.weights)  # a hub id: already in the cache by now
-
-
-def _without_resume(options: EvalOptions) -> EvalOptions:
-    from dataclasses import replace
-
-    return replace(options, resume=False)

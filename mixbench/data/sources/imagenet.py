@@ -12,11 +12,17 @@ VAL_NAME_PATTERN = re.compile(r"ILSVRC2012_val_(\d{8})")
 
 
 @lru_cache(maxsize=1)
-def imagenet_synset_index() -> dict[str, int]:
-    """Synset id → class index in timm's ImageNet-1k order (the sorted synsets)."""
+def imagenet_synsets() -> tuple[str, ...]:
+    """The 1000 synset ids in timm's ImageNet-1k class order (the sorted synsets)."""
     from timm.data import ImageNetInfo  # imports torch and torchvision: only when needed
 
-    return {synset: index for index, synset in enumerate(ImageNetInfo("imagenet-1k").label_names())}
+    return tuple(ImageNetInfo("imagenet-1k").label_names())
+
+
+@lru_cache(maxsize=1)
+def imagenet_synset_index() -> dict[str, int]:
+    """Synset id → class index in timm's ImageNet-1k order."""
+    return {synset: index for index, synset in enumerate(imagenet_synsets())}
 
 
 def natural_key(text: str) -> list[int | str]:
