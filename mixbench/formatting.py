@@ -40,3 +40,17 @@ def fmt_delta(delta: float | None) -> str:
 
 def fmt_percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_bytes(value: float | int | None) -> str:
+    """Decimal units, as bandwidths are quoted: 12_300_000 → '12.3 MB'."""
+    if value is None:
+        return "—"
+    for scale, suffix in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f} {suffix}"
+    return f"{value:.0f} B"
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"

@@ -67,3 +67,38 @@ class EvalProgress:
 
     def warn(self, message: str) -> None:
         self.console.print(f"warning: {message}", markup=False)
+
+
+class StepProgress:
+    """A bar over a known number of steps, labelled with the step now running."""
+
+    def __init__(self, label: str, *, enabled: bool = True, console: Console | None = None) -> None:
+        self.console = console or stderr_console
+        self._bar = Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            transient=False,
+            disable=not enabled,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> StepProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._bar.stop()
+
+    def update(self, description: str, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._bar.add_task(description, total=total)
+        self._bar.update(self._task, completed=done, total=total, description=description)

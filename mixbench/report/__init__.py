@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from mixbench.formatting import fmt_count, fmt_delta, fmt_percent, fmt_value
+from mixbench.formatting import fmt_bytes, fmt_count, fmt_delta, fmt_percent, fmt_value
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
 
@@ -35,9 +35,19 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(
-        md=escape_markdown, count=fmt_count, value=fmt_value, delta=fmt_delta, percent=fmt_percent
+        md=escape_markdown,
+        count=fmt_count,
+        value=fmt_value,
+        delta=fmt_delta,
+        percent=fmt_percent,
+        bytes=fmt_bytes,
+        fraction=_fmt_fraction,
     )
     return env
+
+
+def _fmt_fraction(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
 
 
 def render_markdown(template: str, **context: Any) -> str:

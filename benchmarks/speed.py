@@ -1,0 +1,212 @@
+"""Benchmark: throughput and latency of the optimised native MixNet against timm, one run.
+
+Two profiles, chosen by the device:
+
+* **cpu**: mixnet_s, batch 16, float32: native (optimised, channels_last and NCHW, and
+  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then every
+  card at batch 16 (traffic per image, fraction of the measured copy bandwidth) and batch-1
+  latency of mixnet_s.
+* **cuda**: mixnet_xl, batch 256, AMP, channels_last: native against timm eager and timm under
+  ``torch.compile``; targets ≥ 2× and ≥ 1.3×. Batch-1 latency with CUDA graphs against timm
+  eager (target ≤ 1/3, i.e. ≥ 3× faster). Every card at batch 256 with traffic per image and
+  the fraction of the GPU's spec-sheet bandwidth.
+
+Usage: ``python benchmarks/speed.py [--device cuda] [--trials 7] [--out reports]`` (nox:
+``nox -s bench``). Writes ``speed-<device>.md``, ``speed-<device>.json`` and a PNG into
+``--out``. ``--quick`` shrinks everything to check the script itself in seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from mixbench.benchmark import (
+    LatencyReport,
+    SpeedSettings,
+    ThroughputReport,
+    default_models,
+    latency,
+    throughput,
+)
+from mixbench.environment import collect_environment, device_label, git_sha
+from mixbench.measure.device import pick_device
+from mixbench.measure.speed import TimingOptions
+from mixbench.progress import StepProgress
+from mixbench.report.speed import Target, render_speed, speed_section
+
+Section = tuple[str, ThroughputReport | LatencyReport, list[Target]]
+
+
+def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[Section]:
+    base = SpeedSettings(device="cpu", batch_size=16, timing=timing)
+    if quick:
+        base = replace(base, batch_size=2, image_size=64)
+    sections: list[Section] = []
+    head = _throughput(
+        ["mixnet_s"], base, "native+nhwc,native+nchw,native+noopt+nchw,timm+nchw,timm+nhwc"
+    )
+    best_timm = max(
+        head.result("mixnet_s", name).images_per_second for name in ("timm+nchw", "timm+nhwc")
+    )
+    ratio = head.result("mixnet_s", "native+nhwc").images_per_second / best_timm
+    sections.append(
+        (
+            "Headline: mixnet_s, batch 16, float32 — optimised native vs timm's faster layout",
+            head,
+            [Target("native+nhwc vs timm's faster layout", ratio, 1.3)],
+        )
+    )
+    every = _throughput(models, replace(base, channels_last=True), "native,timm+nchw,timm+nhwc")
+    sections.append(("Every card, batch 16, float32", every, []))
+    lat = _latency("mixnet_s", replace(base, batch_size=1), "native+nhwc,timm+nchw,timm+nhwc")
+    sections.append(("Latency, mixnet_s, batch 1, float32", lat, []))
+    return sections
+
+
+def cuda_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[Section]:
+    device = pick_device("cuda")
+    base = SpeedSettings(device=device, batch_size=256, amp=True, channels_last=True, timing=timing)
+    if quick:
+        base = replace(base, batch_size=8)
+    sections: list[Section] = []
+    head = _throughput(["mixnet_xl"], base, "native,timm,timm+compile,native+compile")
+    sections.append(
+        (
+            "Headline: mixnet_xl, batch 256, AMP, channels_last",
+            head,
+            [
+                Target("native vs timm eager", head.ratio("mixnet_xl", "native", "timm"), 2.0),
+                Target(
+                    "native vs timm + torch.compile",
+                    head.ratio("mixnet_xl", "native", "timm+compile"),
+                    1.3,
+                ),
+            ],
+        )
+    )
+    lat = _latency("mixnet_xl", replace(base, batch_size=1), "native+graphs,timm,timm+graphs")
+    p50 = {row.implementation: row.stats.p50 for row in lat.results}
+    sections.append(
+        (
+            "Latency, mixnet_xl, batch 1, AMP, channels_last",
+            lat,
+            [Target("timm eager p50 / native+graphs p50", p50["timm"] / p50["native+graphs"], 3.0)],
+        )
+    )
+    every = _throughput(models, base, "native,timm")
+    sections.append(("Every card, batch 256, AMP, channels_last", every, []))
+    return sections
+
+
+def _throughput(models: list[str], settings: SpeedSettings, impls: str) -> ThroughputReport:
+    with StepProgress("throughput") as progress:
+        return throughput(models, settings, impls, on_step=progress.update)
+
+
+def _latency(model: str, settings: SpeedSettings, impls: str) -> LatencyReport:
+    with StepProgress("latency") as progress:
+        return latency(model, settings, impls, on_step=progress.update)
+
+
+def plot(every: ThroughputReport, path: Path) -> None:
+    """Images/s per card: native against each timm implementation."""
+    models = list(dict.fromkeys(r.model for r in every.results))
+    implementations = list(dict.fromkeys(r.implementation for r in every.results))
+    figure, axis = plt.subplots(figsize=(9, 4.2))
+    width = 0.8 / len(implementations)
+    for offset, implementation in enumerate(implementations):
+        values = [every.result(m, implementation).images_per_second for m in models]
+        positions = [
+            i + (offset - (len(implementations) - 1) / 2) * width for i in range(len(models))
+        ]
+        axis.bar(positions, values, width, label=implementation)
+    axis.set_xticks(range(len(models)), models, rotation=20)
+    axis.set_ylabel("images/s (median)")
+    settings = every.settings
+    axis.set_title(
+        f"{every.device}: batch {settings['batch_size']}, {settings['precision']}", fontsize=10
+    )
+    axis.legend()
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(sections: list[Section], device: str, out: Path, command: str) -> Path:
+    slug = "cpu" if device == "cpu" else _slug(collect_environment(device).get("gpu", "cuda"))
+    stem = f"speed-{slug}"
+    every = next(report for title, report, _ in sections if title.startswith("Every card"))
+    plot(every, out / f"{stem}.png")  # type: ignore[arg-type]
+    environment = collect_environment(device)
+    lines = [
+        f"# Throughput and latency: native MixNet vs timm on {device_label(device)}",
+        "",
+        f"Generated {dt.date.today().isoformat()} by `{command}` at commit "
+        f"`{(git_sha() or 'unknown')[:12]}`.",
+        "",
+        "| " + " | ".join(environment) + " |",
+        "|" + "---|" * len(environment),
+        "| " + " | ".join(environment.values()) + " |",
+        "",
+        f"![images/s per card]({stem}.png)",
+        "",
+        "",
+    ]
+    text = "\n".join(lines) + render_speed([speed_section(*section) for section in sections])
+    (out / f"{stem}.md").write_text(text)
+    raw = {title: report.to_dict() for title, report, _ in sections}
+    (out / f"{stem}.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")
+    return out / f"{stem}.md"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower().removeprefix("nvidia ")).strip("-")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--trials", type=int, default=7)
+    parser.add_argument("--trial-seconds", type=float, default=2.0)
+    parser.add_argument("--models", nargs="*", help="default: every card")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--quick", action="store_true", help="tiny run to check the script")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    timing = TimingOptions(trials=args.trials, trial_seconds=args.trial_seconds)
+    if args.quick:
+        timing = TimingOptions(
+            trials=2,
+            trial_seconds=0.05,
+            warmup_seconds=0,
+            warmup_iterations=1,
+            latency_iterations=10,
+        )
+    models = args.models or default_models()
+    profile = cpu_profile if device == "cpu" else cuda_profile
+    sections = profile(timing, models, args.quick)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]])
+    path = write_report(sections, device, args.out, command)
+    for title, _report, targets in sections:
+        for target in targets:
+            verdict = "met" if target.met else "NOT MET"
+            print(f"{title}: {target.name}: {target.value:.2f}× (goal {target.goal}×) {verdict}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

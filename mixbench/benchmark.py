@@ -1,0 +1,556 @@
+"""``mixbench throughput`` and ``mixbench latency``'s Python API.
+
+>>> from mixbench.benchmark import SpeedSettings, throughput
+>>> report = throughput(["mixnet_xl"], SpeedSettings(device="cuda", batch_size=256, amp=True,
+...                     channels_last=True), implementations="native,timm,timm+compile")
+... # doctest: +SKIP
+>>> report.ratio("mixnet_xl", "native", "timm")  # doctest: +SKIP
+
+Every implementation of one model is built, warmed up, and then timed interleaved with the
+others, trial by trial (see :mod:`mixbench.measure.speed`), so ratios come from one run.
+Models are measured one after another and their memory is given back in between.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from mixbench.environment import collect_environment, device_label, git_sha
+from mixbench.errors import InputError
+from mixbench.index import ModelIndex, load_index
+from mixbench.measure import speed
+from mixbench.measure.speed import LatencyStats, TimingOptions, Trials, Warmup
+from mixbench.measure.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
+from mixbench.resolve import resolve_model
+from mixbench.runners import (
+    DTYPES,
+    Implementation,
+    Precision,
+    Runner,
+    build_runner,
+    parse_implementations,
+)
+from mixbench.store import ResultsStore, RunRecord
+
+__all__ = [
+    "LatencyReport",
+    "SpeedSettings",
+    "ThroughputReport",
+    "TimingOptions",
+    "latency",
+    "throughput",
+]
+
+#: Batch size when none is given: timm's benchmark default on GPUs; a CPU would take minutes.
+DEFAULT_BATCH = {"cuda": 256, "cpu": 16}
+#: Called with a short description of what is about to run, and the steps done / in all.
+OnStep = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    device: str = "cpu"
+    batch_size: int | None = None  # None: DEFAULT_BATCH for the device type
+    amp: bool = False
+    dtype: str | None = None  # "float16" | "bfloat16" | "float32"
+    channels_last: bool = False
+    image_size: int | None = None  # None: the card's
+    compile: bool = False
+    cuda_graphs: bool = False
+    optimize: bool = True
+    timing: TimingOptions = field(default_factory=TimingOptions)
+    count_traffic: bool = True
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    @property
+    def batch(self) -> int:
+        return self.batch_size or DEFAULT_BATCH.get(self.torch_device.type, 16)
+
+    @property
+    def precision(self) -> Precision:
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise InputError(
+                f"--dtype {self.dtype!r} is not supported", hint=f"use {', '.join(DTYPES)}"
+            )
+        return Precision(amp=self.amp, dtype=DTYPES[self.dtype] if self.dtype else None)
+
+    def implementations(self, text: str) -> list[Implementation]:
+        return parse_implementations(
+            text, compile=self.compile, cuda_graphs=self.cuda_graphs, optimize=self.optimize
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "batch_size": self.batch,
+            "precision": self.precision.label(self.torch_device),
+            "channels_last": self.channels_last,
+            "image_size": self.image_size,
+            "compile": self.compile,
+            "cuda_graphs": self.cuda_graphs,
+            "optimize": self.optimize,
+            "timing": self.timing.__dict__,
+        }
+
+
+@dataclass
+class SpeedResult:
+    """One implementation of one model: throughput over trials, memory and traffic."""
+
+    model: str
+    implementation: str
+    batch_size: int
+    image_size: int
+    precision: str
+    layout: str
+    trials: Trials
+    warmup: Warmup
+    weight_bytes: int
+    traffic: Traffic | None = None
+
+    @property
+    def images_per_second(self) -> float:
+        return self.batch_size / self.trials.median
+
+    @property
+    def ms_per_batch(self) -> float:
+        return self.trials.median * 1000
+
+    @property
+    def peak_memory_bytes(self) -> int | None:
+        grown = self.warmup.peak_memory_bytes
+        return None if grown is None else grown + self.weight_bytes
+
+    @property
+    def bytes_per_image(self) -> float | None:
+        return self.traffic.bytes_per_image(self.batch_size) if self.traffic else None
+
+    @property
+    def achieved_bandwidth(self) -> float | None:
+        if self.traffic is None:
+            return None
+        return self.traffic.achieved_bandwidth(self.images_per_second, self.batch_size)
+
+    def metrics(self, peak_bandwidth: float | None) -> dict[str, float | int | None]:
+        achieved = self.achieved_bandwidth
+        return {
+            "images_per_second": self.images_per_second,
+            "images_per_second_min": self.batch_size / self.trials.slowest,
+            "images_per_second_max": self.batch_size / self.trials.fastest,
+            "ms_per_batch": self.ms_per_batch,
+            "peak_memory_bytes": self.peak_memory_bytes,
+            "bytes_per_image": self.bytes_per_image,
+            "bandwidth_bytes_per_second": achieved,
+            "bandwidth_fraction": achieved / peak_bandwidth
+            if achieved and peak_bandwidth
+            else None,
+        }
+
+    def to_dict(self, peak_bandwidth: float | None) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "implementation": self.implementation,
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "precision": self.precision,
+            "layout": self.layout,
+            **self.metrics(peak_bandwidth),
+            "memory_kind": self.warmup.memory_kind,
+            "weight_bytes": self.weight_bytes,
+            "trials": speed.as_dict(self.trials),
+            "warmup": speed.as_dict(self.warmup),
+            "traffic": self.traffic.to_dict() if self.traffic else None,
+        }
+
+
+@dataclass(frozen=True)
+class Bandwidth:
+    """The roofline: the device's memory bandwidth, from its spec sheet or measured."""
+
+    peak: float  # bytes/s used for the fraction
+    source: str  # "spec: NVIDIA H100 ..." | "measured copy"
+    measured_copy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"peak": self.peak, "source": self.source, "measured_copy": self.measured_copy}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    model: str
+    implementation: str
+    baseline: str
+    ratio: float  # > 1: implementation is faster
+
+
+@dataclass
+class ThroughputReport:
+    settings: dict[str, Any]
+    results: list[SpeedResult]
+    bandwidth: Bandwidth | None
+    environment: dict[str, str]
+    device: str
+    git_sha: str | None = None
+    run_ids: list[int] = field(default_factory=list)
+
+    def result(self, model: str, implementation: str) -> SpeedResult:
+        for candidate in self.results:
+            if candidate.model == model and candidate.implementation == implementation:
+                return candidate
+        raise KeyError(f"no result for {model} {implementation}")
+
+    def ratio(self, model: str, implementation: str, baseline: str) -> float:
+        """How many times faster ``implementation`` ran than ``baseline`` (images/s)."""
+        return (
+            self.result(model, implementation).images_per_second
+            / self.result(model, baseline).images_per_second
+        )
+
+    def ratios(self) -> list[Ratio]:
+        """Every non-timm implementation against every timm one, per model."""
+        found = []
+        for model in dict.fromkeys(r.model for r in self.results):
+            rows = [r for r in self.results if r.model == model]
+            for row in rows:
+                if row.implementation.startswith("timm"):
+                    continue
+                for base in rows:
+                    if base.implementation.startswith("timm"):
+                        ratio = self.ratio(model, row.implementation, base.implementation)
+                        found.append(Ratio(model, row.implementation, base.implementation, ratio))
+        return found
+
+    @property
+    def peak_bandwidth(self) -> float | None:
+        return self.bandwidth.peak if self.bandwidth else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "throughput",
+            "device": self.device,
+            "settings": self.settings,
+            "bandwidth": self.bandwidth.to_dict() if self.bandwidth else None,
+            "results": [r.to_dict(self.peak_bandwidth) for r in self.results],
+            "ratios": [r.__dict__ for r in self.ratios()],
+            "environment": self.environment,
+            "git_sha": self.git_sha,
+            "run_ids": self.run_ids,
+        }
+
+    def to_run_records(self, command: str | None = None) -> list[RunRecord]:
+        ratios = self.ratios()
+        return [
+            RunRecord(
+                kind="throughput",
+                model=result.model,
+                metrics=self.metrics_for(result),
+                device=self.device,
+                versions=self.environment,
+                git_sha=self.git_sha,
+                command=command,
+                details={
+                    **result.to_dict(self.peak_bandwidth),
+                    "settings": self.settings,
+                    "bandwidth": self.bandwidth.to_dict() if self.bandwidth else None,
+                    "ratios": [
+                        r.__dict__
+                        for r in ratios
+                        if r.model == result.model and r.implementation == result.implementation
+                    ],
+                },
+            )
+            for result in self.results
+        ]
+
+    def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
+        metrics = {k: v for k, v in result.metrics(self.peak_bandwidth).items() if v is not None}
+        return {"implementation": result.implementation, **metrics}
+
+
+@dataclass
+class LatencyResult:
+    model: str
+    implementation: str
+    batch_size: int
+    image_size: int
+    precision: str
+    layout: str
+    stats: LatencyStats
+    warmup: Warmup
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "implementation": self.implementation,
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "precision": self.precision,
+            "layout": self.layout,
+            **self.stats.to_dict(),
+            "warmup": speed.as_dict(self.warmup),
+        }
+
+
+@dataclass
+class LatencyReport:
+    settings: dict[str, Any]
+    results: list[LatencyResult]
+    environment: dict[str, str]
+    device: str
+    git_sha: str | None = None
+    run_ids: list[int] = field(default_factory=list)
+
+    def ratios(self) -> list[Ratio]:
+        """p50 of each timm implementation over each other one's: > 1 means faster."""
+        found = []
+        for row in self.results:
+            if row.implementation.startswith("timm"):
+                continue
+            for base in self.results:
+                if base.model == row.model and base.implementation.startswith("timm"):
+                    ratio = base.stats.p50 / row.stats.p50
+                    found.append(Ratio(row.model, row.implementation, base.implementation, ratio))
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "latency",
+            "device": self.device,
+            "settings": self.settings,
+            "results": [r.to_dict() for r in self.results],
+            "ratios": [r.__dict__ for r in self.ratios()],
+            "environment": self.environment,
+            "git_sha": self.git_sha,
+            "run_ids": self.run_ids,
+        }
+
+    def to_run_records(self, command: str | None = None) -> list[RunRecord]:
+        return [
+            RunRecord(
+                kind="latency",
+                model=result.model,
+                metrics={"implementation": result.implementation, **result.stats.to_dict()},
+                device=self.device,
+                versions=self.environment,
+                git_sha=self.git_sha,
+                command=command,
+                details={**result.to_dict(), "settings": self.settings},
+            )
+            for result in self.results
+        ]
+
+
+# ------------------------------------------------------------------------------ the API
+
+
+def default_models(index: ModelIndex | None = None) -> list[str]:
+    """Every model of the index (the packaged cards by default)."""
+    return [card.name for card in (index or load_index())]
+
+
+def throughput(
+    models: Sequence[str] | None,
+    settings: SpeedSettings,
+    implementations: str = "native,timm",
+    *,
+    index_path: str | None = None,
+    on_step: OnStep | None = None,
+    store: ResultsStore | None = None,
+    command: str | None = None,
+) -> ThroughputReport:
+    """Images/s of every implementation of every model (default: the whole index)."""
+    index = load_index(index_path)
+    names = list(models) if models else default_models(index)
+    chosen = settings.implementations(implementations)
+    settings.precision  # noqa: B018 - validate --dtype before anything is built
+    if store is not None:
+        store.check()
+    device = settings.torch_device
+    trials = settings.timing.trials
+    total = len(names) * len(chosen) * (trials + 2) + 1
+    progress = _Steps(on_step, total)
+    results: list[SpeedResult] = []
+    for name in names:
+        runners = _build_all(name, chosen, settings, index)
+        try:
+            warmups = [_warm(runner, settings, progress) for runner in runners]
+            calls = [speed.calls_for(w.seconds_per_call, settings.timing) for w in warmups]
+            measured = speed.interleaved_trials(
+                [r.step for r in runners],
+                device,
+                calls,
+                trials,
+                on_trial=lambda t, p, rs=runners: progress.advance(
+                    f"{rs[p].model} {rs[p].name}: trial {t + 1}/{trials}"
+                ),
+            )
+            for runner, warmup, timed in zip(runners, warmups, measured, strict=True):
+                traffic = _traffic(runner, settings, progress)
+                results.append(
+                    SpeedResult(
+                        model=runner.model,
+                        implementation=runner.name,
+                        batch_size=settings.batch,
+                        image_size=runner.images.shape[-1],
+                        precision=runner.precision,
+                        layout=runner.layout,
+                        trials=timed,
+                        warmup=warmup,
+                        weight_bytes=runner.weight_bytes,
+                        traffic=traffic,
+                    )
+                )
+        finally:
+            _release(runners)
+    progress.advance("memory bandwidth")
+    report = ThroughputReport(
+        settings=settings.to_dict(),
+        results=results,
+        bandwidth=measure_bandwidth(device) if settings.count_traffic else None,
+        environment=collect_environment(device),
+        device=device_label(device),
+        git_sha=git_sha(),
+    )
+    if store is not None:
+        report.run_ids = [store.add(record) for record in report.to_run_records(command)]
+    return report
+
+
+def latency(
+    model: str,
+    settings: SpeedSettings,
+    implementations: str = "native,timm",
+    *,
+    index_path: str | None = None,
+    on_step: OnStep | None = None,
+    store: ResultsStore | None = None,
+    command: str | None = None,
+) -> LatencyReport:
+    """Per-call latency percentiles of each implementation of ``model`` (batch 1 unless
+    ``settings.batch_size`` says otherwise)."""
+    settings = replace(settings, batch_size=settings.batch_size or 1)
+    index = load_index(index_path)
+    chosen = settings.implementations(implementations)
+    settings.precision  # noqa: B018 - validate --dtype before anything is built
+    if store is not None:
+        store.check()
+    device = settings.torch_device
+    rounds = min(10, settings.timing.latency_iterations)
+    progress = _Steps(on_step, len(chosen) + rounds)
+    runners = _build_all(model, chosen, settings, index)
+    try:
+        warmups = [_warm(runner, settings, progress) for runner in runners]
+        stats = speed.interleaved_latency(
+            [r.step for r in runners],
+            device,
+            settings.timing.latency_iterations,
+            rounds,
+            on_round=lambda r: progress.advance(f"{model}: round {r + 1}/{rounds}"),
+        )
+        results = [
+            LatencyResult(
+                model=runner.model,
+                implementation=runner.name,
+                batch_size=settings.batch,
+                image_size=runner.images.shape[-1],
+                precision=runner.precision,
+                layout=runner.layout,
+                stats=stat,
+                warmup=warmup,
+            )
+            for runner, warmup, stat in zip(runners, warmups, stats, strict=True)
+        ]
+    finally:
+        _release(runners)
+    report = LatencyReport(
+        settings=settings.to_dict(),
+        results=results,
+        environment=collect_environment(device),
+        device=device_label(device),
+        git_sha=git_sha(),
+    )
+    if store is not None:
+        report.run_ids = [store.add(record) for record in report.to_run_records(command)]
+    return report
+
+
+def measure_bandwidth(device: torch.device) -> Bandwidth:
+    """The spec-sheet bandwidth of a known GPU, else the measured copy bandwidth."""
+    measured = copy_bandwidth(device)
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        spec = spec_bandwidth(name)
+        if spec is not None:
+            return Bandwidth(peak=spec, source=f"spec: {name}", measured_copy=measured)
+    return Bandwidth(peak=measured, source="measured copy", measured_copy=measured)
+
+
+# ------------------------------------------------------------------------------ internals
+
+
+class _Steps:
+    def __init__(self, on_step: OnStep | None, total: int) -> None:
+        self.on_step = on_step
+        self.total = total
+        self.done = 0
+
+    def advance(self, description: str) -> None:
+        self.done += 1
+        if self.on_step is not None:
+            self.on_step(description, self.done, self.total)
+
+
+def _build_all(
+    name: str,
+    implementations: list[Implementation],
+    settings: SpeedSettings,
+    index: ModelIndex,
+) -> list[Runner]:
+    resolved = resolve_model(name, index=index)
+    runners: list[Runner] = []
+    try:
+        for implementation in implementations:
+            runners.append(
+                build_runner(
+                    resolved,
+                    implementation,
+                    device=settings.device,
+                    batch_size=settings.batch,
+                    precision=settings.precision,
+                    channels_last=settings.channels_last,
+                    image_size=settings.image_size,
+                )
+            )
+    except BaseException:
+        _release(runners)
+        raise
+    return runners
+
+
+def _warm(runner: Runner, settings: SpeedSettings, progress: _Steps) -> Warmup:
+    progress.advance(f"{runner.model} {runner.name}: warm-up")
+    return speed.warm_up(runner.step, settings.torch_device, settings.timing)
+
+
+def _traffic(runner: Runner, settings: SpeedSettings, progress: _Steps) -> Traffic | None:
+    progress.advance(f"{runner.model} {runner.name}: memory traffic")
+    if not settings.count_traffic or runner.implementation.compile:
+        return None  # compiled kernels are fused: an eager count would overstate their bytes
+    one_image = runner.images[:1]
+    return count_traffic(runner.eager, one_image, autocast_dtype=runner.autocast_dtype)
+
+
+def _release(runners: list[Runner]) -> None:
+    for runner in runners:
+        runner.close()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,291 @@
+"""Timing primitives (mixbench.measure.speed) and the implementations they compare (runners)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mixbench.errors import InputError
+from mixbench.measure import speed
+from mixbench.measure.speed import LatencyStats, MemoryWatch, TimingOptions
+from mixbench.resolve import resolve_model
+from mixbench.runners import Implementation, Precision, build_runner, parse_implementations
+
+CPU = torch.device("cpu")
+QUICK = TimingOptions(trials=2, trial_seconds=0.01, warmup_seconds=0, warmup_iterations=1)
+
+
+# ------------------------------------------------------------------------------ timing
+
+
+@given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=60))
+def test_percentiles_match_numpy_linear_interpolation(samples):
+    np = pytest.importorskip("numpy")
+    stats = LatencyStats(tuple(samples))
+    for q in (0, 50, 90, 99, 100):
+        assert math.isclose(stats.percentile(q), np.percentile(samples, q), abs_tol=1e-9)
+    assert stats.p50 <= stats.p90 <= stats.p99
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"trials": 0},
+        {"warmup_iterations": 0},
+        {"latency_iterations": 0},
+        {"trial_seconds": 0},
+        {"warmup_seconds": -1},
+    ],
+)
+def test_timing_options_refuse_nonsense(bad):
+    with pytest.raises(ValueError):
+        TimingOptions(**bad)
+
+
+def test_warm_up_runs_at_least_the_minimum_calls():
+    calls = []
+    warm = speed.warm_up(lambda: calls.append(1), CPU, TimingOptions(warmup_iterations=4))
+    assert warm.iterations == len(calls) >= 4
+    assert warm.seconds >= 0.9  # warmup_seconds defaults to 1: both minimums hold
+    assert warm.memory_kind == "process RSS"
+
+
+def test_trials_are_sized_to_the_trial_length():
+    assert speed.calls_for(0.1, TimingOptions(trial_seconds=1.0)) == 10
+    assert speed.calls_for(5.0, TimingOptions(trial_seconds=1.0)) == 1  # at least one call
+
+
+def test_trials_interleave_the_steps():
+    order: list[str] = []
+    steps = [lambda: order.append("a"), lambda: order.append("b")]
+    seen: list[tuple[int, int]] = []
+    trials = speed.interleaved_trials(
+        steps, CPU, [2, 1], 3, on_trial=lambda t, p: seen.append((t, p))
+    )
+    assert "".join(order) == "aab" * 3
+    assert seen == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    assert [t.calls_per_trial for t in trials] == [2, 1]
+    assert all(len(t.seconds_per_call) == 3 for t in trials)
+    assert trials[0].fastest <= trials[0].median <= trials[0].slowest
+
+
+def test_latency_takes_the_requested_samples_in_alternating_rounds():
+    order: list[str] = []
+    stats = speed.interleaved_latency(
+        [lambda: order.append("a"), lambda: order.append("b")], CPU, iterations=7, rounds=3
+    )
+    assert [len(s.samples_ms) for s in stats] == [7, 7]
+    assert "".join(order) == "aaabbb" + "aabb" + "aabb"
+    assert all(sample >= 0 for s in stats for sample in s.samples_ms)
+
+
+def test_cpu_memory_watch_sees_a_large_allocation():
+    with MemoryWatch(CPU) as watch:
+        block = torch.ones(64 * 1024 * 1024 // 4)  # 64 MiB, touched
+        import time
+
+        time.sleep(0.05)
+        del block
+    assert watch.peak_bytes is not None
+    assert watch.peak_bytes >= 48 * 1024 * 1024
+
+
+class _FakeEvent:
+    def __init__(self, enable_timing: bool = False) -> None:
+        assert enable_timing
+
+    def record(self) -> None:
+        pass
+
+    def synchronize(self) -> None:
+        pass
+
+    def elapsed_time(self, _other: object) -> float:
+        return 50.0  # milliseconds
+
+
+def test_cuda_trials_use_cuda_events(monkeypatch):
+    """The CUDA path, on a CPU machine: events timed in ms become seconds per call."""
+    monkeypatch.setattr(torch.cuda, "Event", _FakeEvent)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    calls = []
+    seconds = speed.time_calls(lambda: calls.append(1), torch.device("cuda"), 10)
+    assert len(calls) == 10
+    assert seconds == pytest.approx(0.005)
+
+
+def test_cuda_memory_watch_reports_the_allocator_peak(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 1000)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 5000)
+    with MemoryWatch(torch.device("cuda")) as watch:
+        pass
+    assert watch.peak_bytes == 4000
+    assert watch.kind == "cuda allocated"
+
+
+# ------------------------------------------------------------------------------ implementations
+
+
+def test_implementation_names_round_trip():
+    parsed = parse_implementations("native,timm+compile,native+noopt+nchw,timm+nhwc+graphs")
+    assert [i.name for i in parsed] == [
+        "native",
+        "timm+compile",
+        "native+noopt+nchw",
+        "timm+nhwc+graphs",
+    ]
+    assert parse_implementations(",".join(i.name for i in parsed)) == parsed
+
+
+def test_flags_apply_to_every_implementation():
+    parsed = parse_implementations("native,timm", compile=True, cuda_graphs=True, optimize=False)
+    assert all(i.compile and i.cuda_graphs for i in parsed)
+    assert not parsed[0].optimize
+    assert [i.name for i in parsed] == ["native+noopt+compile+graphs", "timm+compile+graphs"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("onnx", "unknown implementation 'onnx'"),
+        ("native+fast", r"unknown modifier \+fast"),
+        ("timm+nhwc+nchw", "contradict"),
+        ("timm+noopt", "native only"),
+        ("native,native", "listed twice"),
+        ("", "unknown implementation ''"),
+    ],
+)
+def test_bad_implementations_are_named(text, message):
+    with pytest.raises(InputError, match=message):
+        parse_implementations(text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["native", "timm"]).flatmap(
+            lambda base: st.lists(
+                st.sampled_from(
+                    ["compile", "graphs", "nhwc", "noopt"]
+                    if base == "native"
+                    else ["compile", "graphs", "nchw"]
+                ),
+                unique=True,
+            ).map(lambda mods, b=base: "+".join([b, *mods]))
+        ),
+        min_size=1,
+        max_size=4,
+        unique=True,
+    )
+)
+def test_parsing_never_crashes_on_valid_specs(items):
+    try:
+        parsed = parse_implementations(",".join(items))
+    except InputError as error:
+        assert "listed twice" in str(error)  # modifier order differs, same implementation
+        return
+    assert len(parsed) == len(items)
+
+
+def test_precision_labels():
+    assert Precision().label(CPU) == "float32"
+    assert Precision(amp=True).label(CPU) == "amp bfloat16"
+    assert Precision(amp=True).label(torch.device("cuda")) == "amp float16"
+    assert Precision(dtype=torch.bfloat16).label(CPU) == "bfloat16"
+    assert Precision(amp=True, dtype=torch.float16).autocast_dtype(CPU) == torch.float16
+    assert Precision(dtype=torch.float16).cast_dtype(CPU) == torch.float16
+    assert Precision(amp=True, dtype=torch.float16).cast_dtype(CPU) is None
+
+
+@pytest.fixture(scope="module")
+def resolved_s():
+    torch.manual_seed(0)
+    return resolve_model("mixnet_s")
+
+
+def _build(resolved, text, **kwargs):
+    options = {
+        "device": "cpu",
+        "batch_size": 2,
+        "precision": Precision(),
+        "channels_last": False,
+        "image_size": 64,
+    }
+    options.update(kwargs)
+    return build_runner(resolved, parse_implementations(text)[0], **options)
+
+
+def test_runners_run_one_batch_each(resolved_s):
+    for text in ("native", "native+noopt", "timm", "timm+nhwc"):
+        runner = _build(resolved_s, text)
+        assert runner.step().shape == (2, 1000)
+        assert runner.images.shape == (2, 3, 64, 64)
+        assert runner.layout == ("channels_last" if "nhwc" in text else "NCHW")
+        assert runner.weight_bytes > 4_000_000 * 4 * 0.9
+
+
+def test_the_optimised_runner_gives_the_unoptimised_outputs(resolved_s, max_rel_diff):
+    fast, plain = _build(resolved_s, "native"), _build(resolved_s, "native+noopt")
+    plain.images.copy_(fast.images)
+    assert max_rel_diff(fast.step(), plain.step()) <= 1e-4
+
+
+def test_amp_runners_are_close(resolved_s):
+    """The optimised model cast to bfloat16 against the plain model under autocast."""
+    amp = Precision(amp=True)
+    fast, plain = (
+        _build(resolved_s, "native", precision=amp),
+        _build(resolved_s, "native+noopt", precision=amp),
+    )
+    plain.images.copy_(fast.images)
+    a, b = fast.step().float(), plain.step().float()
+    assert fast.autocast_dtype == torch.bfloat16 and fast.precision == "amp bfloat16"
+    assert next(fast.eager.parameters()).dtype == torch.bfloat16  # cast, BN folded
+    assert next(plain.eager.parameters()).dtype == torch.float32  # autocast only
+    assert torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.99
+
+
+def test_building_does_not_touch_the_resolved_model(resolved_s):
+    _build(resolved_s, "native+noopt+nhwc", precision=Precision(dtype=torch.bfloat16))
+    parameter = next(resolved_s.model.parameters())
+    assert parameter.dtype == torch.float32
+    assert parameter.is_contiguous()
+
+
+def test_compile_wraps_the_eager_module(resolved_s, monkeypatch):
+    compiled = []
+
+    def fake_compile(module):
+        compiled.append(module)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    runner = _build(resolved_s, "timm+compile")
+    assert compiled == [runner.eager]
+    assert runner.step().shape == (2, 1000)
+
+
+def test_cuda_graphs_need_cuda(resolved_s):
+    with pytest.raises(InputError, match="CUDA graphs need a CUDA device"):
+        _build(resolved_s, "native+graphs")
+
+
+def test_timm_needs_a_model_timm_has(tmp_path):
+    from mixbench.models.factory import _preset_dir
+
+    yaml = tmp_path / "my_mixnet.yaml"
+    yaml.write_text((_preset_dir() / "mixnet_s.yaml").read_text().replace("mixnet_s", "my_mixnet"))
+    resolved = resolve_model(yaml)
+    with pytest.raises(InputError, match="timm has no model named 'my_mixnet'"):
+        _build(resolved, "timm")
+    assert _build(resolved, "native").step().shape == (2, 1000)
+
+
+def test_implementation_defaults():
+    assert Implementation("native").name == "native"
+    assert Implementation("timm", optimize=False).name == "timm"  # optimize is native-only
