@@ -102,3 +102,6 @@ class StepProgress:
         if self._task is None:
             self._task = self._bar.add_task(description, total=total)
         self._bar.update(self._task, completed=done, total=total, description=description)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"warning: {message}", markup=False)

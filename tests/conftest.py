@@ -12,6 +12,14 @@ from torch import nn
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(scope="module")
+def imagenet(tmp_path_factory):
+    """(folder, timm-keyed weights file, timm reference model): see tests/imagenet_folder.py."""
+    from imagenet_folder import make_imagenet_folder
+
+    return make_imagenet_folder(tmp_path_factory.mktemp("imagenet"))
+
+
 def _randomize(model: nn.Module, seed: int) -> nn.Module:
     """Non-trivial BN statistics and affine parameters, and non-zero conv/linear biases (the
     init zeroes them, which would hide a mis-mapped bias). Kept mild enough that fp32 logits of

@@ -9,14 +9,13 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import pytest
 import timm
 import torch
 from click.testing import CliRunner
+from imagenet_folder import IMAGES, SYNSETS, synthetic_image
 from PIL import Image
-from safetensors.torch import save_file
-from timm.data import ImageNetInfo, create_dataset, create_loader, resolve_data_config
+from timm.data import create_dataset, create_loader, resolve_data_config
 from timm.utils import AverageMeter, accuracy
 
 from mixbench.cli import cli
@@ -26,75 +25,6 @@ from mixbench.measure.accuracy import real_labels
 from mixbench.measure.checkpoint import RunCheckpoint
 from mixbench.measure.evaluator import EvalInterrupted
 from mixbench.store import ResultsStore
-
-SYNSETS = ImageNetInfo().label_names()
-IMAGES = 24
-
-
-def _image(seed: int) -> Image.Image:
-    """Structured content (gradients, blobs, noise) so that predictions vary per image."""
-    rng = np.random.default_rng(seed)
-    height, width = (int(v) for v in rng.integers(120, 360, size=2))
-    y, x = np.mgrid[0:height, 0:width] / max(height, width)
-    channels = [
-        np.sin(x * rng.uniform(2, 30) + rng.uniform(0, 6)) * np.cos(y * rng.uniform(2, 30))
-        for _ in range(3)
-    ]
-    pixels = (np.stack(channels, -1) * 100 + 128 + rng.normal(0, 20, (height, width, 3))).clip(
-        0, 255
-    )
-    image = Image.fromarray(pixels.astype(np.uint8))
-    return image.convert("L") if seed % 7 == 3 else image  # real val has grayscale JPEGs
-
-
-def _timm_reference(seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    model = timm.create_model("mixnet_s").eval()
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                n = module.num_features
-                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.2)
-                module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-            elif isinstance(module, torch.nn.Linear):
-                module.weight.mul_(8)  # spread the logits so top-k is far from ties
-    return model
-
-
-@pytest.fixture(scope="module")
-def imagenet(tmp_path_factory):
-    """An ImageNet-val-shaped folder whose labels give non-trivial top-1 and top-5.
-
-    Each image goes into the synset folder of timm's top-1 class (a top-1 hit), its 4th class
-    (a top-5 hit only) or a class outside its top 5 (a miss), in turn.
-    """
-    root = tmp_path_factory.mktemp("imagenet")
-    folder = root / "val"
-    reference = _timm_reference()
-    config = resolve_data_config({}, model=reference)
-    transform = timm.data.create_transform(**config)
-    staging = root / "staging"
-    staging.mkdir()
-    files = []
-    for number in range(1, IMAGES + 1):
-        files.append(staging / f"ILSVRC2012_val_{number:08d}.JPEG")
-        _image(number).save(files[-1], quality=90)
-    # predictions on the JPEGs as written (compression changes pixels, and so the ranking)
-    with torch.no_grad():
-        batch = []
-        for path in files:
-            with Image.open(path) as image:
-                batch.append(transform(image.convert("RGB")))
-        ranked = reference(torch.stack(batch)).argsort(dim=1, descending=True)
-    for number, (path, order) in enumerate(zip(files, ranked, strict=True), start=1):
-        label = int(order[[0, 3, 10][number % 3]])
-        target = folder / SYNSETS[label]
-        target.mkdir(parents=True, exist_ok=True)
-        path.rename(target / path.name)
-    weights = root / "mixnet_s.safetensors"
-    save_file(reference.state_dict(), str(weights))
-    return folder, weights, reference
 
 
 def _timm_validate(model: torch.nn.Module, folder: Path) -> tuple[float, float, int]:
@@ -413,7 +343,7 @@ def test_eval_cli_flat_folder_is_a_one_line_error(tmp_path):
     flat = tmp_path / "val"
     flat.mkdir()
     for number in range(1, 4):
-        _image(number).save(flat / f"ILSVRC2012_val_{number:08d}.JPEG")
+        synthetic_image(number).save(flat / f"ILSVRC2012_val_{number:08d}.JPEG")
     result = CliRunner().invoke(
         cli, ["eval", "mixnet_s", "--data", str(flat)], env=_cli_env(tmp_path)
     )

@@ -1,0 +1,364 @@
+"""``mixbench export-index``: the *measured* figures of the results store as a model index.
+
+The file is in the paperswithcode / timm model-index form that ``model_index/`` publishes, so
+``mixbench diff index measured.yml`` holds the published cards against what was measured:
+
+>>> from mixbench.export import export_index
+>>> from mixbench.store import ResultsStore
+>>> text = export_index(ResultsStore(), Path("measured.yml"))  # doctest: +SKIP
+
+Per model, the newest ``verify`` run gives params, FLOPs, file size and the eval preprocessing;
+accuracy comes from that run's top-1/top-5 checks when it measured them, else from the newest
+``eval`` run that scored the model's own weights on real data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mixbench.errors import InputError
+from mixbench.index.documents import MARKDOWN_SUFFIXES
+from mixbench.index.values import (
+    ValueProblem,
+    parse_bytes,
+    parse_count,
+    parse_crop_pct,
+    parse_image_size,
+    parse_interpolation,
+)
+from mixbench.store import ResultsStore, RunRecord
+
+# Checks that ran and measured something; "skipped" ones carry no measurement worth exporting.
+MEASURED_STATUSES = frozenset({"pass", "fail", "info"})
+PREPROCESSING_FIELDS = ("image_size", "crop_pct", "interpolation")
+ACCURACY_FIELDS = ("top1", "top5")
+# verify's FLOPs check reports, when a card matches, the value in the card's convention
+# ("counted as NAME"); the factor that puts it on the 2 × fvcore MACs scale this file uses.
+# Conventions missing here (conv + linear only) cannot be rescaled, so they are not exported.
+_FLOPS_FACTORS = {"MACs (fvcore)": 2, "FLOPs = 2 × MACs": 1}
+_COUNTED_AS = "counted as "
+
+NO_RUNS_HINT = "run `mixbench verify MODEL|all` or `mixbench eval` first"
+
+
+@dataclass(frozen=True)
+class MeasuredModel:
+    """What the results store measured of one model; None where nothing was."""
+
+    name: str
+    params: int | None = None
+    flops: int | None = None
+    file_size: int | None = None
+    image_size: int | None = None
+    crop_pct: float | None = None
+    interpolation: str | None = None
+    top1: float | None = None
+    top5: float | None = None
+    images: int | None = None  # eval image count behind top1/top5
+    sources: dict[str, int] = field(default_factory=dict)  # field -> run id it came from
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no figure was measured (``images`` and ``sources`` only qualify those)."""
+        figures = (self.params, self.flops, self.file_size, self.image_size, self.crop_pct)
+        return all(value is None for value in (*figures, self.interpolation, self.top1, self.top5))
+
+
+# ------------------------------------------------------------------------ reading the store
+
+
+def measured_models(store: ResultsStore, models: list[str] | None = None) -> list[MeasuredModel]:
+    """The measured figures of each model with verify or eval runs (or of ``models``), by name.
+
+    Models whose runs measured nothing exportable (e.g. only random-weight evals) are left out.
+    """
+    wanted = set(models) if models is not None else None
+    runs: dict[str, list[RunRecord]] = {}
+    for record in store.runs():  # newest first, so each list is too
+        if record.kind not in ("verify", "eval"):
+            continue
+        if wanted is not None and record.model not in wanted:
+            continue
+        runs.setdefault(record.model, []).append(record)
+    found = [_measure(name, runs[name]) for name in sorted(runs)]
+    return [model for model in found if not model.is_empty]
+
+
+def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
+    values: dict[str, Any] = {}
+    sources: dict[str, int] = {}
+
+    def take(key: str, value: object, run: RunRecord) -> None:
+        if value is not None:
+            values[key] = value
+            if run.id is not None:
+                sources[key] = run.id
+
+    verify = next((run for run in runs if run.kind == "verify"), None)
+    scored = [run for run in runs if run.kind == "eval" and _is_model_accuracy(run)]
+    if verify is not None:
+        checks = _measured_checks(verify)
+        take("params", _valid(parse_count, checks.get("params")), verify)
+        take("flops", _flops(verify), verify)
+        take("file_size", _valid(parse_bytes, checks.get("file_size")), verify)
+        for key, value in _preprocessing(checks).items():
+            take(key, value, verify)
+        settings = verify.details.get("settings")
+        if _on_real_data(settings.get("data") if isinstance(settings, dict) else None):
+            for key in ACCURACY_FIELDS:
+                take(key, _percent(checks.get(key)), verify)
+        if any(key in values for key in ACCURACY_FIELDS):
+            behind = _eval_behind(verify, values, scored)
+            if behind is not None:
+                take("images", _count(behind.metrics.get("count")), behind)
+    # Accuracy is taken from one run as a pair: a top-1 and a top-5 of different runs could be
+    # of different weights or data.
+    if scored and not any(key in values for key in ACCURACY_FIELDS):
+        newest = scored[0]
+        for key in ACCURACY_FIELDS:
+            take(key, _percent(newest.metrics.get(key)), newest)
+        take("images", _count(newest.metrics.get("count")), newest)
+        # The preprocessing that produced this accuracy, where verify said nothing of it.
+        for key, value in _preprocessing(newest.preprocessing).items():
+            if key not in values:
+                take(key, value, newest)
+    return MeasuredModel(name=name, sources=sources, **values)
+
+
+def _measured_checks(run: RunRecord) -> dict[str, Any]:
+    """Check name → measured value, for the checks of a verify run that measured something."""
+    measured: dict[str, Any] = {}
+    for check in run.details.get("checks", []):
+        if not isinstance(check, dict) or check.get("status") not in MEASURED_STATUSES:
+            continue
+        name, value = check.get("name"), check.get("measured")
+        if isinstance(name, str) and value is not None:
+            measured.setdefault(name, value)
+    return measured
+
+
+def _flops(run: RunRecord) -> int | None:
+    """FLOPs as 2 × fvcore MACs, whatever convention a passing check reported them in."""
+    for check in run.details.get("checks", []):
+        if not isinstance(check, dict) or check.get("name") != "flops":
+            continue
+        status, reason = check.get("status"), check.get("reason")
+        reason = reason if isinstance(reason, str) else ""
+        if status not in MEASURED_STATUSES:
+            return None
+        factor = 1  # info (and anything but a pass) reports measured as 2 × MACs
+        if status == "pass":
+            convention = reason.removeprefix(_COUNTED_AS) if reason.startswith(_COUNTED_AS) else ""
+            if convention not in _FLOPS_FACTORS:
+                return None
+            factor = _FLOPS_FACTORS[convention]
+        value = _valid(parse_count, check.get("measured"))
+        return None if value is None else value * factor
+    return None
+
+
+def _preprocessing(values: dict[str, Any]) -> dict[str, Any]:
+    parsers: dict[str, Callable[[object], Any]] = {
+        "image_size": parse_image_size,
+        "crop_pct": lambda value: round(parse_crop_pct(value)[0], 6),  # no binary noise
+        "interpolation": parse_interpolation,
+    }
+    found = {key: _valid(parsers[key], values.get(key)) for key in PREPROCESSING_FIELDS}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _valid(parse: Callable[[object], Any], value: object) -> Any:
+    """``value`` as the index's own parser reads it, or None: what we write must read back."""
+    if value is None:
+        return None
+    try:
+        parsed = parse(value)
+    except ValueProblem:
+        return None
+    return parsed[0] if isinstance(parsed, tuple) else parsed
+
+
+def _percent(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and 0 <= number <= 100 else None
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def _on_real_data(spec: object) -> bool:
+    """Synthetic images have arbitrary labels: a score on them says nothing of the model."""
+    return not (isinstance(spec, str) and (spec == "synthetic" or spec.startswith("synthetic:")))
+
+
+def _is_model_accuracy(run: RunRecord) -> bool:
+    """An eval run scores the model only with its trained weights, on real data."""
+    return run.weights is not None and _on_real_data(run.dataset)
+
+
+def _eval_behind(
+    verify: RunRecord, values: dict[str, Any], scored: Iterable[RunRecord]
+) -> RunRecord | None:
+    """The eval run verify recorded for its accuracy checks, found by its identical scores.
+
+    A verify run keeps no image count of its own; the eval it ran is stored beside it.
+    """
+    for run in scored:  # newest first
+        same = all(run.metrics.get(key) == values.get(key) for key in ACCURACY_FIELDS)
+        if same and run.weights == verify.weights and run.created <= verify.created:
+            return run
+    return None
+
+
+# ------------------------------------------------------------------------ writing YAML
+
+
+def to_model_index_yaml(
+    models: list[MeasuredModel],
+    *,
+    source: str = "mixbench",
+    store_path: str | os.PathLike[str] | None = None,
+) -> str:
+    """The models as model-index YAML, in the shape and units the timm cards publish."""
+    origin = f" ({_one_line(os.fspath(store_path))})" if store_path is not None else ""
+    header = [
+        f"Model index of MEASURED figures, generated by {_one_line(source)} from its results "
+        f"store{origin}.",
+        "These are measurements, not published figures: compare them with the cards by",
+        "`mixbench diff index THIS_FILE`.",
+        "FLOPs = 2 × MACs as counted by fvcore; File Size is of the weights file measured;",
+        "accuracies are on the evaluation data the runs used; `Measured` names the runs.",
+    ]
+    body = yaml.safe_dump(
+        {"Models": [_entry(model, source) for model in models]},
+        sort_keys=False,
+        allow_unicode=True,
+        width=4096,  # keep long names and URLs on one line
+    )
+    return "".join(f"# {line}\n" for line in header) + body
+
+
+def _entry(model: MeasuredModel, source: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Name": model.name}
+    # Keys, order and text forms as in model_index/mixnet.md.
+    metadata: dict[str, Any] = {}
+    if model.flops is not None:
+        metadata["FLOPs"] = model.flops
+    if model.params is not None:
+        metadata["Parameters"] = model.params
+    if model.file_size is not None:
+        metadata["File Size"] = model.file_size
+    if model.crop_pct is not None:
+        metadata["Crop Pct"] = repr(float(model.crop_pct))
+    if model.image_size is not None:
+        metadata["Image Size"] = str(model.image_size)
+    if model.interpolation is not None:
+        metadata["Interpolation"] = model.interpolation
+    if metadata:
+        entry["Metadata"] = metadata
+    metrics: dict[str, str] = {}
+    if model.top1 is not None:
+        metrics["Top 1 Accuracy"] = _percent_text(model.top1)
+    if model.top5 is not None:
+        metrics["Top 5 Accuracy"] = _percent_text(model.top5)
+    if metrics:
+        entry["Results"] = [
+            {"Task": "Image Classification", "Dataset": "ImageNet", "Metrics": metrics}
+        ]
+    # Not a paperswithcode field; the index reader keeps unknown fields as they are.
+    measured: dict[str, Any] = {"Source": source, "Runs": dict(model.sources)}
+    if model.images is not None:
+        measured["Images"] = model.images
+    entry["Measured"] = measured
+    return entry
+
+
+def _percent_text(value: float) -> str:
+    """``78.98%`` as the cards write it; a third decimal kept, since 50,000 images give one."""
+    text = f"{value:.3f}".rstrip("0")
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.ljust(2, '0')}%"
+
+
+def _one_line(text: str) -> str:
+    """Text safe inside a YAML comment: every line break YAML knows becomes a space."""
+    return " ".join(text.splitlines())
+
+
+# ------------------------------------------------------------------------ the command
+
+
+def export_index(
+    store: ResultsStore, out: Path | None = None, *, models: list[str] | None = None
+) -> str:
+    """The measured model index of ``store`` as YAML text; also written to ``out`` if given."""
+    if out is not None and out.suffix.lower() in {*MARKDOWN_SUFFIXES, ".json"}:
+        raise InputError(
+            f"{out}: a model index export is YAML, not {out.suffix}",
+            hint="name the output file .yml",
+        )
+    found = measured_models(store, models)
+    if models is not None:
+        missing = sorted(set(models) - {model.name for model in found})
+        if missing:
+            raise InputError(
+                f"{store.path}: no verify or eval runs to export for {', '.join(missing)}",
+                hint=f"`mixbench runs` lists the stored runs; {NO_RUNS_HINT}",
+            )
+    if not found:
+        hint = NO_RUNS_HINT
+        if store.runs(kind="eval", limit=1):  # there are evals, but none scored the model
+            hint += " (an eval counts only with trained weights, on real data)"
+        raise InputError(f"{store.path}: no verify or eval runs to export", hint=hint)
+    text = to_model_index_yaml(found, store_path=store.path)
+    if out is not None:
+        _write_atomically(out, text)
+    return text
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside ``path`` and rename over it, so a reader never sees half a file."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)  # mkstemp makes the file 0600; a new file gets the usual mode
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    temporary: str | None = None
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as error:
+        raise InputError(
+            f"{path}: cannot write: {error.strerror or error}",
+            hint="check that the folder exists and is writable",
+        ) from error
+    finally:
+        if temporary is not None:
+            with suppress(OSError):
+                os.unlink(temporary)
+
+
+__all__ = ["MeasuredModel", "export_index", "measured_models", "to_model_index_yaml"]

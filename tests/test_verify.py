@@ -1,0 +1,316 @@
+"""`mixbench verify`: every check's verdict, skipped-with-reason, exit codes, the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from imagenet_folder import TOP1, TOP5
+
+from mixbench.cli import cli
+from mixbench.errors import InputError
+from mixbench.index import load_index
+from mixbench.measure.speed import TimingOptions
+from mixbench.store import ResultsStore
+from mixbench.verify import (
+    DEFAULT_TOLERANCE,
+    VerifyOptions,
+    VerifyReport,
+    parse_tolerance,
+    verify,
+    verify_many,
+)
+
+CARD = """\
+Models:
+- Name: mixnet_s
+  Metadata:
+    FLOPs: {flops}
+    Parameters: {params}
+    File Size: {file_size}
+    Crop Pct: '{crop}'
+    Image Size: '224'
+    Interpolation: bicubic
+  Weights: https://example.org/weights/mixnet_s.safetensors
+  Results:
+  - Task: Image Classification
+    Dataset: ImageNet
+    Metrics:
+      Top 1 Accuracy: {top1}%
+      Top 5 Accuracy: {top5}%
+"""
+
+
+def _index(tmp_path: Path, weights: Path | None = None, **changes: object) -> Path:
+    """A one-card index for mixnet_s whose figures all hold for the test checkpoint."""
+    values: dict[str, object] = {
+        "flops": 503_473_920,  # 2 × fvcore MACs
+        "params": 4_134_606,
+        "file_size": weights.stat().st_size if weights else 16_727_982,
+        "crop": "0.875",
+        "top1": f"{TOP1:.2f}",
+        "top5": f"{TOP5:.2f}",
+    }
+    values.update(changes)
+    path = tmp_path / "index.yml"
+    path.write_text(CARD.format(**values))
+    return path
+
+
+def _statuses(report: VerifyReport) -> dict[str, str]:
+    return {check.name: check.status for check in report.checks}
+
+
+# ------------------------------------------------------------------------------ tolerance
+
+
+def test_tolerance_defaults_and_overrides():
+    assert parse_tolerance(None) == DEFAULT_TOLERANCE
+    assert parse_tolerance("top1=0.25") == {"top1": 0.25, "top5": 0.1}
+    assert parse_tolerance(" top5 = 1 , top1=0") == {"top1": 0.0, "top5": 1.0}
+
+
+@pytest.mark.parametrize(
+    "text", ["top1", "top3=0.1", "top1=-1", "top1=abc", "top1=nan", "top1=inf", "=0.1"]
+)
+def test_bad_tolerance_is_named(text):
+    with pytest.raises(InputError, match="--tolerance"):
+        parse_tolerance(text)
+
+
+@given(st.text(max_size=30))
+def test_tolerance_parser_never_crashes(text):
+    try:
+        parsed = parse_tolerance(text)
+    except InputError:
+        return
+    assert set(parsed) == set(DEFAULT_TOLERANCE)
+    assert all(v >= 0 for v in parsed.values())
+
+
+# ------------------------------------------------------------------------------ the checks
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """The packaged mixnet_s card, no weights, no data: what a fresh machine can check."""
+    return verify("mixnet_s")
+
+
+def test_a_card_without_weights_or_data(plain):
+    assert _statuses(plain) == {
+        "params": "pass",
+        "flops": "info",
+        "file_size": "skipped",
+        "crop_pct": "pass",
+        "image_size": "pass",
+        "interpolation": "pass",
+        "native_vs_timm": "pass",
+        "top1": "skipped",
+        "top5": "skipped",
+    }
+    assert plain.status == "pass"
+    assert plain.counts() == {"pass": 5, "fail": 0, "skipped": 3, "info": 1}
+
+
+def test_params_are_compared_at_the_cards_rounding(plain):
+    params = plain.check("params")
+    assert (params.published, params.measured) == (4_130_000, 4_134_606)
+    assert params.tolerance == "card rounds to 10,000"
+
+
+def test_skipped_checks_say_why_and_what_to_pass(plain):
+    assert "pass --weights FILE or --pretrained" in plain.check("file_size").reason
+    assert plain.check("top1").reason.startswith("no evaluation data: pass --data")
+    assert plain.check("top1").published == 75.99
+    assert plain.check("top1").measured is None
+
+
+def test_unexplained_flops_are_information_not_a_verdict(plain):
+    flops = plain.check("flops")
+    assert flops.published == 321_264_910
+    assert "no counting convention explains the card" in flops.reason
+    assert "1.276 × fvcore MACs" in flops.reason
+
+
+def test_native_and_timm_agree_on_seeded_random_weights(plain):
+    check = plain.check("native_vs_timm")
+    assert check.measured <= 1e-4
+    assert "random weights (seeded)" in check.reason
+
+
+def test_every_check_passes_with_weights_data_and_a_true_card(imagenet, tmp_path):
+    folder, weights, _ = imagenet
+    index = load_index(_index(tmp_path, weights))
+    options = VerifyOptions(data=str(folder), weights=str(weights), batch_size=8, workers=0)
+    report = verify("mixnet_s", options, index=index)
+    assert set(_statuses(report).values()) == {"pass"}, report.to_dict()["checks"]
+    assert report.check("top1").measured == pytest.approx(TOP1)
+    assert report.check("top5").measured == pytest.approx(TOP5)
+    assert "on 24 images, not the full 50,000" in report.check("top1").reason
+    assert report.check("flops").reason == "counted as FLOPs = 2 × MACs"
+    assert "given weights" in report.check("native_vs_timm").reason
+
+
+@pytest.mark.parametrize(
+    ("changes", "failing"),
+    [
+        ({"params": 4_200_000}, "params"),
+        ({"crop": "0.9"}, "crop_pct"),
+        ({"file_size": 123}, "file_size"),
+        ({"top1": "80.00"}, "top1"),
+    ],
+)
+def test_a_card_that_lies_fails(imagenet, tmp_path, changes, failing):
+    folder, weights, _ = imagenet
+    index = load_index(_index(tmp_path, weights, **changes))
+    data = str(folder) if failing == "top1" else None
+    options = VerifyOptions(data=data, weights=str(weights), batch_size=8, workers=0)
+    report = verify("mixnet_s", options, index=index)
+    failed = [c.name for c in report.checks if c.status == "fail"]
+    assert failed == [failing]
+    assert report.status == "fail"
+
+
+def test_accuracy_within_tolerance_passes(imagenet, tmp_path):
+    folder, weights, _ = imagenet
+    index = load_index(_index(tmp_path, weights, top1=f"{TOP1 + 0.4:.2f}"))
+    options = VerifyOptions(
+        data=str(folder),
+        weights=str(weights),
+        batch_size=8,
+        workers=0,
+        tolerance=parse_tolerance("top1=0.5"),
+    )
+    check = verify("mixnet_s", options, index=index).check("top1")
+    assert check.status == "pass" and check.tolerance == "±0.5 points"
+
+
+def test_a_weights_file_that_is_not_the_cards_is_information(imagenet):
+    _folder, weights, _ = imagenet
+    report = verify("mixnet_s", VerifyOptions(weights=str(weights)))
+    check = report.check("file_size")
+    assert check.status == "info"
+    assert "mixnet_s-a907afbc.pth" in check.reason and weights.name in check.reason
+
+
+def test_data_without_weights_skips_accuracy(imagenet):
+    folder, _weights, _ = imagenet
+    report = verify("mixnet_s", VerifyOptions(data=str(folder)))
+    assert report.check("top1").status == "skipped"
+    assert "no weights" in report.check("top1").reason
+
+
+def test_a_broken_equivalence_fails(monkeypatch):
+    import mixbench.models.convert as convert
+
+    real = convert.native_to_timm
+
+    def off_by_a_little(state, model):
+        converted = real(state, model)
+        converted["classifier.bias"] = converted["classifier.bias"] + 1.0
+        return converted
+
+    monkeypatch.setattr(convert, "native_to_timm", off_by_a_little)
+    check = verify("mixnet_s").check("native_vs_timm")
+    assert check.status == "fail" and check.measured > 1e-4
+
+
+def test_throughput_is_information(tmp_path):
+    quick = TimingOptions(
+        trials=2, trial_seconds=0.02, warmup_seconds=0, warmup_iterations=1, latency_iterations=4
+    )
+    report = verify("mixnet_s", VerifyOptions(throughput=True, batch_size=2, speed_timing=quick))
+    speed = [c for c in report.checks if c.name in ("throughput", "latency")]
+    assert [c.status for c in speed] == ["info", "info"]
+    assert speed[0].measured > 0 and "timm" in speed[0].reason
+    assert report.status == "pass"
+
+
+def test_a_model_without_a_card_is_refused(tmp_path):
+    other = tmp_path / "other.yml"
+    other.write_text("Models:\n- Name: tf_mixnet_s\n  Metadata:\n    Parameters: 4130000\n")
+    with pytest.raises(InputError, match="no published card"):
+        verify("mixnet_s", index=load_index(other))
+
+
+def test_one_weights_file_for_many_models_is_refused(imagenet):
+    with pytest.raises(InputError, match="--weights names one file"):
+        verify_many(["all"], VerifyOptions(weights=str(imagenet[1])))
+
+
+# ------------------------------------------------------------------------------ store, CLI
+
+
+def test_the_report_is_stored_and_read_back(tmp_path, plain):
+    store = ResultsStore(tmp_path / "runs.sqlite")
+    report = verify("tf_mixnet_s", store=store, command="mixbench verify tf_mixnet_s")
+    (record,) = store.runs(kind="verify")
+    assert record.id == report.run_id
+    assert record.metrics["status"] == "pass" and record.metrics["skipped"] == 3
+    assert record.metrics["params"] == report.check("params").measured
+    again = VerifyReport.from_run_record(record)
+    assert again.to_dict() == report.to_dict()
+
+
+def _invoke(tmp_path: Path, *arguments: str):
+    db = tmp_path / "runs.sqlite"
+    return CliRunner().invoke(cli, ["verify", *arguments, "--db", str(db)])
+
+
+def test_cli_passes_and_shows_skipped_with_reasons(tmp_path):
+    result = _invoke(tmp_path, "mixnet_m")
+    assert result.exit_code == 0, result.output
+    assert "mixnet_m: PASS — 5 passed, 0 failed, 3 skipped, 1 info" in result.output
+    assert "no evaluation data: pass --data" in result.output
+    assert "1 model(s) verified: PASS" in result.output
+
+
+def test_cli_fails_with_exit_1_and_writes_json(imagenet, tmp_path):
+    _folder, weights, _ = imagenet
+    index = _index(tmp_path, weights, params=9_000_000)
+    out = tmp_path / "verify.json"
+    result = _invoke(
+        tmp_path,
+        "mixnet_s",
+        "--weights",
+        str(weights),
+        "--index",
+        str(index),
+        "--json",
+        str(out),
+    )
+    assert result.exit_code == 1, result.output
+    assert "FAIL: mixnet_s" in result.output
+    (data,) = json.loads(out.read_text())
+    assert data["status"] == "fail" and data["counts"]["fail"] == 1
+
+
+def test_cli_all_as_json(tmp_path):
+    result = _invoke(tmp_path, "all", "--json", "-")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [r["model"] for r in data] == [card.name for card in load_index()]
+    assert len(ResultsStore(tmp_path / "runs.sqlite").runs(kind="verify")) == len(data)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["mixnet_s", "--tolerance", "top1=x"], "--tolerance top1"),
+        (["all", "--weights", "w.safetensors"], "--weights names one file"),
+        (["mixnet_q"], "mixnet_q"),
+        (["mixnet_s", "--weights", "a.pth", "--pretrained"], "not both"),
+        (["mixnet_s", "--report", "/proc/no/such/r.md"], "cannot create the folder"),
+    ],
+)
+def test_cli_bad_input_is_exit_2(tmp_path, arguments, message):
+    result = _invoke(tmp_path, *arguments)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs.sqlite").exists()
