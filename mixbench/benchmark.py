@@ -396,12 +396,7 @@ def throughput(
                 traffic = _traffic(runner, settings, progress)
                 results.append(
                     SpeedResult(
-                        model=runner.model,
-                        implementation=runner.name,
-                        batch_size=settings.batch,
-                        image_size=runner.images.shape[-1],
-                        precision=runner.precision,
-                        layout=runner.layout,
+                        **_described(runner, settings.batch),
                         trials=timed,
                         warmup=warmup,
                         weight_bytes=runner.weight_bytes,
@@ -457,12 +452,7 @@ def latency(
         )
         results = [
             LatencyResult(
-                model=runner.model,
-                implementation=runner.name,
-                batch_size=settings.batch,
-                image_size=runner.images.shape[-1],
-                precision=runner.precision,
-                layout=runner.layout,
+                **_described(runner, settings.batch),
                 stats=stat,
                 warmup=warmup,
             )
@@ -533,6 +523,18 @@ def _build_all(
         _release(runners)
         raise
     return runners
+
+
+def _described(runner: Runner, batch_size: int) -> dict[str, Any]:
+    """What a result row says about the runner it measured."""
+    return {
+        "model": runner.model,
+        "implementation": runner.name,
+        "batch_size": batch_size,
+        "image_size": runner.images.shape[-1],
+        "precision": runner.precision,
+        "layout": runner.layout,
+    }
 
 
 def _warm(runner: Runner, settings: SpeedSettings, progress: _Steps) -> Warmup:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -23,27 +23,18 @@ if TYPE_CHECKING:  # the evaluator imports torch; the CLI must start fast
 stderr_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
-class EvalProgress:
-    """A bar with the running top-1 and images/s; warnings print above it."""
+_BarT = TypeVar("_BarT", bound="_Bar")
 
-    def __init__(self, *, enabled: bool = True, console: Console | None = None) -> None:
-        self.console = console or stderr_console
-        self.enabled = enabled
-        self._bar = Progress(
-            TextColumn("eval"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("top-1 {task.fields[top1]:6.2f}%"),
-            TextColumn("{task.fields[rate]:7.1f} img/s"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=False,
-            disable=not enabled,
-        )
+
+class _Bar:
+    """A rich progress bar on stderr as a context manager; warnings print above it."""
+
+    def __init__(self, bar: Progress, console: Console) -> None:
+        self.console = console
+        self._bar = bar
         self._task: TaskID | None = None
 
-    def __enter__(self) -> EvalProgress:
+    def __enter__(self: _BarT) -> _BarT:
         self._bar.start()
         return self
 
@@ -54,6 +45,30 @@ class EvalProgress:
         traceback: TracebackType | None,
     ) -> None:
         self._bar.stop()
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"warning: {message}", markup=False)
+
+
+class EvalProgress(_Bar):
+    """A bar with the running top-1 and images/s."""
+
+    def __init__(self, *, enabled: bool = True, console: Console | None = None) -> None:
+        console = console or stderr_console
+        self.enabled = enabled
+        bar = Progress(
+            TextColumn("eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("top-1 {task.fields[top1]:6.2f}%"),
+            TextColumn("{task.fields[rate]:7.1f} img/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+            disable=not enabled,
+        )
+        super().__init__(bar, console)
 
     def update(self, status: LoopStatus) -> None:
         if self._task is None:
@@ -65,43 +80,25 @@ class EvalProgress:
             rate=status.images_per_second,
         )
 
-    def warn(self, message: str) -> None:
-        self.console.print(f"warning: {message}", markup=False)
 
-
-class StepProgress:
+class StepProgress(_Bar):
     """A bar over a known number of steps, labelled with the step now running."""
 
     def __init__(self, label: str, *, enabled: bool = True, console: Console | None = None) -> None:
-        self.console = console or stderr_console
-        self._bar = Progress(
+        console = console or stderr_console
+        bar = Progress(
             TextColumn(label),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.description}"),
-            console=self.console,
+            console=console,
             transient=False,
             disable=not enabled,
         )
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> StepProgress:
-        self._bar.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._bar.stop()
+        super().__init__(bar, console)
 
     def update(self, description: str, done: int, total: int) -> None:
         if self._task is None:
             self._task = self._bar.add_task(description, total=total)
         self._bar.update(self._task, completed=done, total=total, description=description)
-
-    def warn(self, message: str) -> None:
-        self.console.print(f"warning: {message}", markup=False)

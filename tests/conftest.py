@@ -74,3 +74,21 @@ def max_rel_diff() -> Callable[[torch.Tensor, torch.Tensor], float]:
 def model_data() -> Path:
     """``tests/data`` (the verbatim netspresso-trainer MixNet configs live there)."""
     return DATA
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    """An empty, offline Hugging Face cache. huggingface_hub reads its environment at import
+    time, so the module constants are patched too (the subprocess test covers pure env)."""
+    from huggingface_hub import constants
+
+    home = tmp_path / "hf"
+    cache = home / "hub"
+    cache.mkdir(parents=True)
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return cache

@@ -10,12 +10,11 @@ import warnings
 
 import pytest
 import torch
+from hub_cache import cache_entry
 from safetensors.torch import save_file
 
 from mixbench.errors import InputError
 from mixbench.models import create_model, read_checkpoint
-
-HASH = "0123456789abcdef0123456789abcdef01234567"  # any 40-hex commit id
 
 
 class NotATensor:
@@ -215,45 +214,14 @@ def test_pretrained_needs_hub_id(model_data):
 # ----------------------------------------------------------------------------- HF cache
 
 
-def _cache_entry(cache, repo_id, filename, state):
-    """Lay out one file the way huggingface_hub's cache stores it."""
-    repo = cache / f"models--{repo_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / HASH
-    snapshot.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(HASH)
-    if filename.endswith(".safetensors"):
-        save_file(state, str(snapshot / filename))
-    else:
-        torch.save(state, snapshot / filename)
-
-
-@pytest.fixture
-def offline_hub(tmp_path, monkeypatch):
-    """An empty, offline Hugging Face cache. huggingface_hub reads its environment at import
-    time, so the module constants are patched too (the subprocess test covers pure env)."""
-    from huggingface_hub import constants
-
-    home = tmp_path / "hf"
-    cache = home / "hub"
-    cache.mkdir(parents=True)
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HOME", str(home))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
 def test_pretrained_from_offline_cache(offline_hub, timm_s, max_rel_diff):
-    _cache_entry(offline_hub, "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
+    cache_entry(offline_hub, "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
     _assert_same_logits(create_model("mixnet_s", pretrained=True), timm_s, max_rel_diff)
 
 
 def test_pretrained_falls_back_to_pytorch_model_bin(offline_hub, timm_model, max_rel_diff):
     reference = timm_model("tf_mixnet_s", seed=5)
-    _cache_entry(offline_hub, "timm/tf_mixnet_s.in1k", "pytorch_model.bin", reference.state_dict())
+    cache_entry(offline_hub, "timm/tf_mixnet_s.in1k", "pytorch_model.bin", reference.state_dict())
     _assert_same_logits(create_model("tf_mixnet_s", pretrained=True), reference, max_rel_diff)
 
 
@@ -290,7 +258,7 @@ print(json.dumps({"logits": logits[0, :5].tolist(), "missing": missing}))
 def test_pretrained_offline_env_only(tmp_path, timm_s):
     """The user's path: only environment variables, set before huggingface_hub is imported."""
     home = tmp_path / "hf"
-    _cache_entry(home / "hub", "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
+    cache_entry(home / "hub", "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
     env.update(HF_HOME=str(home), HF_HUB_OFFLINE="1")
     done = subprocess.run(

@@ -314,3 +314,22 @@ def test_cli_bad_input_is_exit_2(tmp_path, arguments, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "runs.sqlite").exists()
+
+
+def test_pretrained_weights_from_the_hub_cache(imagenet, offline_hub):
+    """--pretrained through huggingface_hub (offline cache): file size and accuracy run."""
+    from hub_cache import cache_entry
+    from safetensors.torch import load_file
+
+    folder, weights, _ = imagenet
+    cache_entry(offline_hub, "timm/mixnet_s.ft_in1k", "model.safetensors", load_file(weights))
+    options = VerifyOptions(data=str(folder), pretrained=True, batch_size=8, workers=0)
+    report = verify("mixnet_s", options)
+    assert report.weights == "timm/mixnet_s.ft_in1k"
+    size = report.check("file_size")
+    assert size.status == "info" and size.measured > 0
+    assert "model.safetensors" in size.reason
+    top1 = report.check("top1")
+    assert top1.measured == pytest.approx(TOP1)
+    assert top1.status == "fail"  # the randomised checkpoint is not the card's model
+    assert "given weights" in report.check("native_vs_timm").reason
