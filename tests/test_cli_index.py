@@ -139,7 +139,7 @@ def test_python_dash_m_and_console_script():
 
 
 def test_wheel_carries_the_index(tmp_path):
-    """A wheel install (not only an editable one) finds the published cards."""
+    """A wheel install (not only an editable one) finds the cards, templates and presets."""
     build = subprocess.run(
         [
             sys.executable,
@@ -163,7 +163,11 @@ def test_wheel_carries_the_index(tmp_path):
         check=True,
         capture_output=True,
     )
-    code = "import mixbench.index as i; print(i.packaged_index_path()); print(len(i.load_index()))"
+    code = (
+        "import mixbench.index as i, mixbench.report as r, mixbench.models as m; "
+        "print(i.packaged_index_path()); print(len(i.load_index())); "
+        "print(','.join(sorted(r.environment().list_templates()))); print(len(m.list_presets()))"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -172,5 +176,7 @@ def test_wheel_carries_the_index(tmp_path):
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert proc.returncode == 0, proc.stderr
-    location, count = proc.stdout.split()
+    location, count, templates, presets = proc.stdout.split()
     assert location.startswith(str(target)) and count == "7"
+    assert templates == "diff.md.j2,speed.md.j2,verify.md.j2,verify_summary.md.j2"
+    assert presets == "7"

@@ -513,3 +513,9 @@ def test_model_file_names_are_safe(tmp_path):
     written = render_from_store(store, tmp_path / "out")
     assert all(Path(p).parent == tmp_path / "out" for p in written)
     assert "verify-_evil_name.md" in [p.name for p in written]
+
+
+def test_dollar_signs_cannot_start_github_math():
+    from mixbench.report import escape_markdown
+
+    assert escape_markdown("$x^2$ | a\nb") == r"\$x^2\$ \| a b"

@@ -14,7 +14,8 @@ import jinja2
 
 from mixbench.formatting import fmt_bytes, fmt_count, fmt_delta, fmt_percent, fmt_value
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+# `$` too: GitHub renders $…$ as math
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~$])")
 
 
 def escape_markdown(value: object) -> str:
