@@ -245,7 +245,10 @@ class ThroughputReport:
             "run_ids": self.run_ids,
         }
 
-    def to_run_records(self, command: str | None = None) -> list[RunRecord]:
+    def to_run_records(
+        self, command: str | None = None, *, model: str | None = None
+    ) -> list[RunRecord]:
+        """One record per result (of ``model`` only, when given)."""
         ratios = self.ratios()
         return [
             RunRecord(
@@ -268,6 +271,7 @@ class ThroughputReport:
                 },
             )
             for result in self.results
+            if model is None or result.model == model
         ]
 
     def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
@@ -377,7 +381,17 @@ def throughput(
     trials = settings.timing.trials
     total = len(names) * len(chosen) * (trials + 2) + 1
     progress = _Steps(on_step, total)
-    results: list[SpeedResult] = []
+    # the roofline first: then each model's runs can be stored as soon as they are measured,
+    # and an interrupted or failing run keeps every model finished before it
+    progress.advance("memory bandwidth")
+    report = ThroughputReport(
+        settings=settings.to_dict(),
+        results=[],
+        bandwidth=measure_bandwidth(device) if settings.count_traffic else None,
+        environment=collect_environment(device),
+        device=device_label(device),
+        git_sha=git_sha(),
+    )
     for name in names:
         runners = _build_all(name, chosen, settings, index)
         try:
@@ -392,30 +406,22 @@ def throughput(
                     f"{rs[p].model} {rs[p].name}: trial {t + 1}/{trials}"
                 ),
             )
-            for runner, warmup, timed in zip(runners, warmups, measured, strict=True):
-                traffic = _traffic(runner, settings, progress)
-                results.append(
-                    SpeedResult(
-                        **_described(runner, settings.batch),
-                        trials=timed,
-                        warmup=warmup,
-                        weight_bytes=runner.weight_bytes,
-                        traffic=traffic,
-                    )
+            done = [
+                SpeedResult(
+                    **_described(runner, settings.batch),
+                    trials=timed,
+                    warmup=warmup,
+                    weight_bytes=runner.weight_bytes,
+                    traffic=_traffic(runner, settings, progress),
                 )
+                for runner, warmup, timed in zip(runners, warmups, measured, strict=True)
+            ]
         finally:
             _release(runners)
-    progress.advance("memory bandwidth")
-    report = ThroughputReport(
-        settings=settings.to_dict(),
-        results=results,
-        bandwidth=measure_bandwidth(device) if settings.count_traffic else None,
-        environment=collect_environment(device),
-        device=device_label(device),
-        git_sha=git_sha(),
-    )
-    if store is not None:
-        report.run_ids = [store.add(record) for record in report.to_run_records(command)]
+        report.results.extend(done)
+        if store is not None:
+            records = report.to_run_records(command, model=done[0].model)
+            report.run_ids += [store.add(record) for record in records]
     return report
 
 

@@ -1057,36 +1057,41 @@ def verify_command(
     store = ResultsStore(db_path)
     command = shlex.join(["mixbench", *sys.argv[1:]])
     groups = 7 if with_speed else 6
-    reports = []
-    with StepProgress("verify") as progress:
-        for number, name in enumerate(names):
-            started = [0]
+    reports: list[Any] = []
+    try:
+        with StepProgress("verify") as progress:
+            for number, name in enumerate(names):
+                started = [0]
 
-            def on_check(
-                group: str, check: object, n: int = number, s: list[int] = started
-            ) -> None:
-                if check is None:
-                    s[0] += 1
-                    progress.update(f"{names[n]}: {group}", n * groups + s[0], len(names) * groups)
+                def on_check(
+                    group: str, check: object, n: int = number, s: list[int] = started
+                ) -> None:
+                    if check is None:
+                        s[0] += 1
+                        done, total = n * groups + s[0], len(names) * groups
+                        progress.update(f"{names[n]}: {group}", done, total)
 
-            report = verify(
-                name,
-                options,
-                index=index,
-                store=store,
-                command=command,
-                on_check=on_check,
-                warn=progress.warn,
-            )
-            reports.append(report)
-            if json_out is None or str(json_out) != "-":
-                console.print(_verify_table(report))
-    if json_out is not None:
-        _write_json_file(json_out, [r.to_dict() for r in reports])
-    if report_out is not None:
-        write_markdown_report(reports, report_out)
-    else:
-        append_step_summary(reports)
+                report = verify(
+                    name,
+                    options,
+                    index=index,
+                    store=store,
+                    command=command,
+                    on_check=on_check,
+                    warn=progress.warn,
+                )
+                reports.append(report)
+                if json_out is None or str(json_out) != "-":
+                    console.print(_verify_table(report))
+    finally:
+        # also when a later model fails or Ctrl-C stops the run: the finished ones are written
+        if reports:
+            if json_out is not None:
+                _write_json_file(json_out, [r.to_dict() for r in reports])
+            if report_out is not None:
+                write_markdown_report(reports, report_out)
+            else:
+                append_step_summary(reports)
     failed = [r.model for r in reports if r.status == "fail"]
     if json_out is None or str(json_out) != "-":
         verdict = f"FAIL: {', '.join(failed)}" if failed else "PASS"

@@ -204,3 +204,21 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "runs.sqlite").exists()
+
+
+def test_an_interrupted_run_keeps_the_models_already_measured(tmp_path):
+    store = ResultsStore(tmp_path / "runs.sqlite")
+
+    def stop_at_the_second_model(text, _done, _total):
+        if text.startswith("mixnet_m"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        throughput(
+            ["mixnet_s", "mixnet_m"],
+            SMALL,
+            "native",
+            store=store,
+            on_step=stop_at_the_second_model,
+        )
+    assert [r.model for r in store.runs(kind="throughput")] == ["mixnet_s"]

@@ -333,3 +333,24 @@ def test_pretrained_weights_from_the_hub_cache(imagenet, offline_hub):
     assert top1.measured == pytest.approx(TOP1)
     assert top1.status == "fail"  # the randomised checkpoint is not the card's model
     assert "given weights" in report.check("native_vs_timm").reason
+
+
+def test_cli_writes_the_models_finished_before_an_error(tmp_path, monkeypatch):
+    import mixbench.verify as verify_module
+
+    real = verify_module.check_equivalence
+
+    def broken_for_mixnet_m(card, resolved, options):
+        if card.name == "mixnet_m":
+            raise InputError("mixnet_m: simulated failure")
+        return real(card, resolved, options)
+
+    monkeypatch.setattr(verify_module, "check_equivalence", broken_for_mixnet_m)
+    out, report = tmp_path / "verify.json", tmp_path / "out" / "verify.md"
+    result = _invoke(tmp_path, "mixnet_s", "mixnet_m", "--json", str(out), "--report", str(report))
+    assert result.exit_code == 2, result.output
+    assert "simulated failure" in result.output
+    assert [r["model"] for r in json.loads(out.read_text())] == ["mixnet_s"]
+    assert "mixnet\\_s: PASS" in report.read_text()
+    stored = ResultsStore(tmp_path / "runs.sqlite").runs(kind="verify")
+    assert [r.model for r in stored] == ["mixnet_s"]
