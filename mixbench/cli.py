@@ -754,11 +754,30 @@ def _bandwidth_caption(report: Any) -> str | None:
     )
 
 
+_ENVIRONMENT_LINE = (
+    ("gpu", "GPU"),
+    ("driver", "driver"),
+    ("cpu", "CPU"),
+    ("torch", "torch"),
+    ("timm", "timm"),
+    ("cuda", "CUDA"),
+    ("cudnn", "cuDNN"),
+)
+
+
+def _environment_line(environment: dict[str, str]) -> str:
+    """What a speed figure depends on, in one line under its table."""
+    return " · ".join(
+        f"{label} {environment[key]}" for key, label in _ENVIRONMENT_LINE if key in environment
+    )
+
+
 def _emit(report: Any, json_out: Path | None, table: Table) -> None:
     if json_out is not None:
         _write_json_file(json_out, report.to_dict())
     if json_out is None or str(json_out) != "-":
         console.print(table)
+        console.print(_environment_line(report.environment))
 
 
 @cli.command("throughput")

@@ -159,6 +159,7 @@ def test_throughput_cli_prints_the_table_and_writes_json(tmp_path):
     assert result.exit_code == 0, result.output
     assert "throughput, batch 2, float32, on cpu" in result.output
     assert "× timm" in result.output
+    assert "CPU " in result.output and "torch " in result.output and "timm " in result.output
     data = json.loads(out.read_text())
     assert [r["implementation"] for r in data["results"]] == ["native", "timm"]
     assert len(data["run_ids"]) == 2

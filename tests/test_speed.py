@@ -25,6 +25,7 @@ QUICK = TimingOptions(trials=2, trial_seconds=0.01, warmup_seconds=0, warmup_ite
 @given(st.lists(st.floats(0, 1e4, allow_nan=False), min_size=1, max_size=60))
 def test_percentiles_match_numpy_linear_interpolation(samples):
     import numpy as np
+
     stats = LatencyStats(tuple(samples))
     for q in (0, 50, 90, 99, 100):
         assert math.isclose(stats.percentile(q), np.percentile(samples, q), abs_tol=1e-9)
