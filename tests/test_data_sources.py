@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import datasets
 import huggingface_hub.constants
 import pytest
+from hub_cache import cache_dataset, closed_port
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -453,6 +455,75 @@ def test_hf_untyped_columns_by_name(tmp_path: Path) -> None:
     source = open_source(f"hf:{tmp_path / 'ds'}")
     assert [source.label(0), source.label(1)] == [1, 999]
     assert source.load(1).size == (10, 7)
+
+
+# --- Hugging Face hub without a network ------------------------------------------------------
+
+PROXY_VARIABLES = [
+    case(name)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for case in (str.lower, str.upper)
+]
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode off and the hub's endpoint a closed loopback port: having no network,
+    deterministically and without leaving the host."""
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", endpoint)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
+
+
+def test_hf_hub_name_without_network_fails_fast(tmp_path: Path, no_network: None) -> None:
+    started = time.perf_counter()
+    error = open_error("hf:someone/absent-set", cache_dir=tmp_path / "cache")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 10, f"took {elapsed:.1f} s"  # the requirement is < 5 s; typically 0.1 s
+    assert error.message.startswith(
+        "hf:someone/absent-set:validation: cannot load the dataset: it is not in the local "
+        "datasets cache and the Hugging Face hub is unreachable (offline? 127.0.0.1:"
+    )
+    assert "HF_HUB_OFFLINE=1" in (error.hint or "") and "\n" not in error.message
+    # the offline switch was for that one call only
+    assert datasets.config.HF_HUB_OFFLINE is False
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is False
+
+
+def test_hf_cached_hub_dataset_without_network(tmp_path: Path, no_network: None) -> None:
+    dataset = hf_dataset(["n01443537", "n01440764"], [0, 1, 1])
+    cache_dataset(tmp_path / "cache", "someone/tiny-val", dataset)
+    started = time.perf_counter()
+    source = open_source("hf:someone/tiny-val", cache_dir=tmp_path / "cache")
+    assert time.perf_counter() - started < 10
+    assert [source.label(i) for i in range(3)] == [1, 0, 0]
+    assert source.load(2).size == (10, 7)
+
+
+def test_hf_cached_hub_dataset_offline(tmp_path: Path, offline: None) -> None:
+    cache_dataset(tmp_path / "cache", "someone/tiny-val", hf_dataset(["n01440764"], [0, 0]))
+    source = open_source("hf:someone/tiny-val:validation", cache_dir=tmp_path / "cache")
+    assert len(source) == 2 and source.label(1) == 0
+
+
+def test_hf_offline_set_after_import_skips_the_probe(
+    tmp_path: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mixbench.models.weights as weights
+
+    def no_probe(endpoint: str, **kwargs: object) -> str:
+        raise AssertionError(f"probed {endpoint} although HF_HUB_OFFLINE is set")
+
+    monkeypatch.setattr(weights, "hub_unreachable", no_probe)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    error = open_error("hf:someone/absent-set", cache_dir=tmp_path / "cache")
+    assert error.message.endswith("not in the local datasets cache and HF_HUB_OFFLINE is set")
+    assert "unset HF_HUB_OFFLINE" in (error.hint or "")
 
 
 # --- synthetic, specs ------------------------------------------------------------------------

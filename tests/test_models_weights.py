@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 import warnings
 
 import pytest
 import torch
-from hub_cache import cache_entry
+from hub_cache import cache_entry, closed_port
 from safetensors.torch import save_file
 
 from mixbench.errors import InputError
 from mixbench.models import create_model, read_checkpoint
+from mixbench.models.weights import download_pretrained, hub_unreachable
 
 
 class NotATensor:
@@ -271,3 +275,152 @@ def test_pretrained_offline_env_only(tmp_path, timm_s):
         expected = timm_s(torch.randn(1, 3, 64, 64))[0, :5]
     assert torch.allclose(torch.tensor(result["logits"]), expected, rtol=1e-4, atol=1e-5)
     assert "timm/mixnet_l.ft_in1k" in result["missing"]
+
+
+# ----------------------------------------------------------------------------- no network
+
+PROXY_VARIABLES = [
+    case(name)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+    for case in (str.lower, str.upper)
+]
+
+
+@pytest.fixture
+def no_network(tmp_path, monkeypatch):
+    """An empty Hugging Face cache, offline mode off, and the hub's endpoint a closed loopback
+    port: what having no network looks like, deterministically and without leaving the host."""
+    from huggingface_hub import constants
+
+    home = tmp_path / "hf"
+    cache = home / "hub"
+    cache.mkdir(parents=True)
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    return cache
+
+
+@pytest.fixture
+def listener():
+    """A loopback socket that takes connections (never answering): a reachable 'hub'."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(0.3)
+        yield server
+
+
+def _url(server: socket.socket) -> str:
+    return f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def test_pretrained_without_network_fails_fast(no_network):
+    started = time.perf_counter()
+    with pytest.raises(InputError) as info:
+        create_model("mixnet_m", pretrained=True)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 10, f"took {elapsed:.1f} s"  # the requirement is < 5 s; typically 0.01 s
+    message, hint = info.value.message, info.value.hint or ""
+    assert message.startswith(
+        "pretrained weights timm/mixnet_m.ft_in1k are not in the Hugging Face cache and the "
+        "Hugging Face hub is unreachable (offline? 127.0.0.1:"
+    )
+    assert "HF_HUB_OFFLINE=1" in hint and "--weights PATH" in hint
+    assert "https://huggingface.co/timm/mixnet_m.ft_in1k/resolve/main/model.safetensors" in hint
+    assert "\n" not in message and "\n" not in hint
+
+
+def test_pretrained_from_cache_without_network(no_network, timm_s, max_rel_diff):
+    cache_entry(no_network, "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
+    started = time.perf_counter()
+    model = create_model("mixnet_s", pretrained=True)
+    assert time.perf_counter() - started < 10
+    _assert_same_logits(model, timm_s, max_rel_diff)
+
+
+def test_offline_set_after_import_never_connects(no_network, listener, monkeypatch):
+    """HF_HUB_OFFLINE=1 in the environment is obeyed even when huggingface_hub was imported
+    before it was set: not even the reachability probe connects."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", _url(listener))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(InputError, match=r"\(HF_HUB_OFFLINE is set\)") as info:
+        download_pretrained("timm/mixnet_m.ft_in1k")
+    assert "unset HF_HUB_OFFLINE" in (info.value.hint or "")
+    with pytest.raises(TimeoutError):
+        listener.accept()  # nobody knocked
+
+
+def test_reachable_hub_is_asked(no_network, listener, monkeypatch):
+    from huggingface_hub import constants
+
+    import mixbench.models.weights as weights
+
+    monkeypatch.setattr(constants, "ENDPOINT", _url(listener))
+    asked: list[str] = []
+    monkeypatch.setattr(weights, "_download_from_hub", lambda hub_id: asked.append(hub_id))
+    download_pretrained("timm/mixnet_m.ft_in1k")
+    assert asked == ["timm/mixnet_m.ft_in1k"]
+
+
+def test_hub_probe(listener, monkeypatch):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    closed = f"http://127.0.0.1:{closed_port()}"
+    assert hub_unreachable(_url(listener)) is None
+    problem = hub_unreachable(closed)
+    assert problem is not None and problem.startswith(f"{closed.removeprefix('http://')}: ")
+    assert "ConnectionRefusedError" in problem
+    # a proxy, when one applies, is what must answer; NO_PROXY sends it direct again
+    monkeypatch.setenv("HTTP_PROXY", _url(listener))
+    assert hub_unreachable(closed) is None
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert hub_unreachable(closed) is not None
+
+
+def test_hub_probe_is_bounded_when_connecting_hangs(monkeypatch):
+    """A lookup or connect that hangs (a firewall dropping packets, a dead DNS server) costs
+    the probe's timeout, not the network stack's."""
+    release = threading.Event()
+
+    def hang(*args: object, **kwargs: object) -> socket.socket:
+        release.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(socket, "create_connection", hang)
+    started = time.perf_counter()
+    try:
+        problem = hub_unreachable("https://hub.invalid", timeout=0.2)
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 2
+    assert problem == "hub.invalid:443: no answer within 0.2 s"
+
+
+def test_pretrained_without_network_env_only(tmp_path):
+    """The user's path: a fresh process, the endpoint unreachable, no offline flag."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+    env = {k: v for k, v in env.items() if k not in PROXY_VARIABLES}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
+    code = (
+        "import time\n"
+        "from mixbench.errors import InputError\n"
+        "from mixbench.models.weights import download_pretrained\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    download_pretrained('timm/mixnet_m.ft_in1k')\n"
+        "except InputError as error:\n"
+        "    print(f'{time.perf_counter() - started:.2f}', error.message, '|', error.hint)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    elapsed, _, rest = done.stdout.strip().partition(" ")
+    assert float(elapsed) < 10, done.stdout
+    assert "hub is unreachable (offline? 127.0.0.1:" in rest and "HF_HUB_OFFLINE=1" in rest

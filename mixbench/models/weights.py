@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
+import socket
+import threading
+import urllib.request
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import torch
 from torch import nn
@@ -22,15 +27,34 @@ WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 HUB_FILENAMES = ("model.safetensors", "pytorch_model.bin")
+#: How long the hub reachability probe waits: ample for a TCP connect that works, far below
+#: huggingface_hub's retries (about 25 s) when there is no network.
+HUB_PROBE_TIMEOUT_S = 2.0
+#: A pickled global that torch's weights-only unpickler refuses (torch >= 2.4 and older wordings).
+_REFUSED_GLOBAL = re.compile(
+    r"GLOBAL (?P<name>\S+) was not an allowed global|GLOBAL (?P<blocked>\S+) whose module"
+    r"|Unsupported class (?P<old>\S+)"
+)
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+RESAVE_HINT = (
+    "only if you trust its source: load it with torch.load(PATH, weights_only=False) and save "
+    "just the state dict: safetensors.torch.save_file(state_dict, 'model.safetensors')"
+)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """The state dict in a ``.safetensors`` or PyTorch file, unwrapped and prefix-free.
 
     PyTorch files go through ``torch.load(weights_only=True)``: tensors and plain containers
-    only, never arbitrary pickled objects.
+    only, never arbitrary pickled objects. Whatever the bytes, the only error is an
+    :class:`InputError` naming the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(
+            f"{path}: is a directory, not a weights file",
+            hint="pass the checkpoint file itself, e.g. DIR/model.safetensors",
+        )
     if not path.is_file():
         raise InputError(f"{path}: no such weights file", hint="check the path passed as weights")
     suffix = path.suffix.lower()
@@ -47,37 +71,93 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
 
 
 def _load_safetensors(path: Path) -> Any:
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError) as err:
-        raise InputError(
-            f"{path}: not a readable safetensors file ({err})",
-            hint="re-download or re-export the checkpoint",
-        ) from None
+    except Exception as err:  # malformed bytes surface as many types: all mean a bad file
+        raise _unreadable(path, "safetensors file", err) from None
 
 
 def _load_torch(path: Path) -> Any:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # Random bytes read as a pickle header give "Detected pickle protocol N" noise;
+            # the failure that follows is reported on its own.
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Unsupported global" in str(err):
-            raise InputError(
-                f"{path}: refused: the checkpoint pickles Python objects besides tensors, and "
-                "loading it could run arbitrary code",
-                hint="in an environment you trust, re-save just the weights: "
-                "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')",
-            ) from None
+        refused = _refused_global(err)
+        if refused is None:
+            raise _unreadable(path, "PyTorch checkpoint", err) from None
         raise InputError(
-            f"{path}: not a readable PyTorch checkpoint", hint="re-download or re-export it"
+            f"{path}: refused: it pickles {refused}, not just tensors, so it needs arbitrary "
+            "code to load; mixbench will not run it: re-save as safetensors",
+            hint=RESAVE_HINT,
         ) from None
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
-        raise InputError(
-            f"{path}: not a readable PyTorch checkpoint ({str(err).splitlines()[0]})",
-            hint="re-download or re-export it",
-        ) from None
+    except Exception as err:  # torch's unpickler raises IndexError, KeyError, ... on bad bytes
+        raise _unreadable(path, "PyTorch checkpoint", err) from None
+
+
+def _refused_global(err: pickle.UnpicklingError) -> str | None:
+    """The Python object (``module.Name``) weights-only loading refused to import, if that
+    was the refusal; a garbled name means a corrupt file rather than a foreign object."""
+    found = _REFUSED_GLOBAL.search(str(err))
+    name = next((group for group in found.groups() if group), "") if found else ""
+    return name if _DOTTED_NAME.fullmatch(name) else None
+
+
+def _unreadable(path: Path, kind: str, err: Exception) -> InputError:
+    """The error for a file its loader failed on, saying what the bytes look like if telling."""
+    head = _head(path)
+    hint = "re-download or re-export it (safetensors preferred)"
+    if head is None:  # unreadable: the loader's own error says why
+        cause = f"({_brief(err)})"
+    elif head.startswith(b"version https://git-lfs"):
+        cause = "it is a Git LFS pointer, not the file itself"
+        hint = "run `git lfs pull` in its repository, or download the file itself"
+    elif not head:
+        cause = "the file is empty (0 bytes)"
+    elif _looks_like_text(head):
+        cause = "it holds text (an HTML page or error message saved as it?)"
+    else:
+        cause = f"({_brief(err)})"
+    separator = " " if cause.startswith("(") else ": "
+    return InputError(f"{path}: not a readable {kind}{separator}{cause}", hint=hint)
+
+
+def _head(path: Path, size: int = 512) -> bytes | None:
+    try:
+        with path.open("rb") as file:
+            return file.read(size)
+    except OSError:
+        return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 3:  # not just a multi-byte character cut at the end
+            return False
+        text = head[: err.start].decode("utf-8")
+    return bool(text) and all(char.isprintable() or char in "\t\r\n" for char in text)
+
+
+def _brief(err: BaseException) -> str:
+    """``Type: first sentence`` of an error, short enough for a one-line message."""
+    name = type(err).__name__
+    if name == "error":  # struct.error, zlib.error, ...: the module says what failed
+        name = f"{type(err).__module__}.error"
+    # torch wraps the unpickler's own message in paragraphs of advice; keep just the message.
+    text = str(err).split("WeightsUnpickler error:", 1)[-1]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) > 120:
+        sentence_end = first.find(". ", 0, 120)
+        first = first[:sentence_end] if sentence_end > 0 else first[:117] + "..."
+    return f"{name}: {first}" if first else name
 
 
 def extract_state_dict(raw: Any, source: str) -> dict[str, torch.Tensor]:
@@ -95,21 +175,78 @@ def extract_state_dict(raw: Any, source: str) -> dict[str, torch.Tensor]:
             raise InputError(
                 f"{source}: entry {key!r} is a {type(value).__name__}, not a tensor", hint=hint
             )
+        unusable = _unusable_tensor(value)
+        if unusable:
+            raise InputError(
+                f"{source}: entry {key!r} is a {unusable} tensor; mixbench loads dense real ones",
+                hint="re-export the checkpoint from the model's own state_dict()",
+            )
         while key.startswith(WRAPPER_PREFIXES):
             key = key.split(".", 1)[1]
         state[key] = value
     if not state:
         raise InputError(f"{source}: the state dict is empty", hint=hint)
-    return timm_to_native(state)
+    try:
+        return timm_to_native(state)
+    except (RuntimeError, ValueError) as err:  # e.g. 0-d tensors under grouped-conv keys
+        raise InputError(
+            f"{source}: cannot merge the grouped 1×1 conv weights ({_brief(err)})", hint=hint
+        ) from None
+
+
+def _unusable_tensor(value: torch.Tensor) -> str | None:
+    """What makes ``value`` unloadable into a model parameter (sparse, meta, ...), if anything."""
+    if value.layout is not torch.strided:
+        return str(value.layout).removeprefix("torch.")
+    if value.is_meta:
+        return "meta (data-less)"
+    if value.is_quantized or value.is_complex():
+        return str(value.dtype).removeprefix("torch.")
+    return None
 
 
 def download_pretrained(hf_hub_id: str) -> Path:
     """The preset's weights from the Hugging Face cache, downloading them if allowed.
 
     ``model.safetensors`` is preferred, ``pytorch_model.bin`` the fallback (both as timm
-    publishes them). Honours ``HF_HOME``/``HF_HUB_CACHE``/``HF_HUB_OFFLINE``.
+    publishes them). Honours ``HF_HOME``/``HF_HUB_CACHE``/``HF_HUB_OFFLINE``. The cache is
+    looked in first (published weights do not change), and the hub is only asked once a quick
+    probe reaches it, so having no network fails in seconds rather than after retries.
     """
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import constants
+
+    cached = _cached_hub_file(hf_hub_id)
+    if cached is not None:
+        return cached
+    if hub_offline_requested():
+        raise InputError(
+            f"pretrained weights {hf_hub_id} are not in the Hugging Face cache at "
+            f"{constants.HF_HUB_CACHE} (HF_HUB_OFFLINE is set)",
+            hint=f"unset HF_HUB_OFFLINE to download them, or {_manual_download_hint(hf_hub_id)}",
+        )
+    problem = hub_unreachable(constants.ENDPOINT)
+    if problem is not None:
+        raise InputError(
+            f"pretrained weights {hf_hub_id} are not in the Hugging Face cache and the "
+            f"Hugging Face hub is unreachable (offline? {problem})",
+            hint="set HF_HUB_OFFLINE=1 to use only the local cache without trying the hub, or "
+            + _manual_download_hint(hf_hub_id),
+        )
+    return _download_from_hub(hf_hub_id)
+
+
+def _cached_hub_file(hf_hub_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in HUB_FILENAMES:
+        found = try_to_load_from_cache(hf_hub_id, filename)
+        if isinstance(found, str):  # not None, nor the "known to be absent" sentinel
+            return Path(found)
+    return None
+
+
+def _download_from_hub(hf_hub_id: str) -> Path:
+    from huggingface_hub import hf_hub_download
     from huggingface_hub.utils import EntryNotFoundError, LocalEntryNotFoundError
 
     failures: list[str] = []
@@ -120,22 +257,77 @@ def download_pretrained(hf_hub_id: str) -> Path:
         except Exception as err:  # any failure means: not obtainable here, explained below
             failures.append(f"{filename}: {type(err).__name__}")
             # Only "the Hub has no such file" justifies asking the Hub again for the fallback;
-            # when the Hub is unreachable, the fallback is looked up in the cache alone
+            # when the Hub fails otherwise, the fallback is looked up in the cache alone
             # (huggingface_hub's retries would otherwise double the wait).
             remote_missing = isinstance(err, EntryNotFoundError) and not isinstance(
                 err, LocalEntryNotFoundError
             )
             cache_only = cache_only or not remote_missing
-    offline = " (HF_HUB_OFFLINE is set)" if constants.HF_HUB_OFFLINE else ""
     raise InputError(
         f"pretrained weights {hf_hub_id} are not in the Hugging Face cache and could not be "
-        f"downloaded{offline} [{'; '.join(failures)}]",
-        hint=(
-            f"on a connected machine download https://huggingface.co/{hf_hub_id}/resolve/main/"
-            f"{HUB_FILENAMES[0]} and pass it as weights=PATH (CLI: --weights PATH), or run "
-            f"online once to fill the cache"
-        ),
+        f"downloaded [{'; '.join(failures)}]",
+        hint=f"{_manual_download_hint(hf_hub_id)}, or run online once to fill the cache",
     )
+
+
+def _manual_download_hint(hf_hub_id: str) -> str:
+    return (
+        f"on a connected machine download https://huggingface.co/{hf_hub_id}/resolve/main/"
+        f"{HUB_FILENAMES[0]} and pass it as weights=PATH (CLI: --weights PATH)"
+    )
+
+
+def hub_offline_requested() -> bool:
+    """``HF_HUB_OFFLINE``, as huggingface_hub read it at import or as the environment says now."""
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE) or env_flag("HF_HUB_OFFLINE")
+
+
+def env_flag(name: str) -> bool:
+    """Whether environment variable ``name`` is set true, as huggingface_hub spells true."""
+    return os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def hub_unreachable(endpoint: str, *, timeout: float = HUB_PROBE_TIMEOUT_S) -> str | None:
+    """Why no TCP connection to ``endpoint`` (or the proxy configured for it) opens within
+    ``timeout`` seconds; None when one does.
+
+    A cheap stand-in for huggingface_hub's and datasets' own attempts, which retry for about
+    25 s before giving up when there is no network.
+    """
+    host, port = _connect_target(endpoint)
+    outcome: list[str | None] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                outcome.append(None)
+        except OSError as err:
+            outcome.append(f"{host}:{port}: {_brief(err)}")
+
+    # In a thread so that a hanging DNS lookup, which the socket timeout does not bound, is
+    # bounded too (the daemon thread is left to finish on its own).
+    worker = threading.Thread(target=connect, name="mixbench-hub-probe", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return outcome[0] if outcome else f"{host}:{port}: no answer within {timeout:g} s"
+
+
+def _connect_target(endpoint: str) -> tuple[str, int]:
+    """(host, port) a request to ``endpoint`` connects to first: its proxy's, if one applies."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    host = parts.hostname or ""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and host and not urllib.request.proxy_bypass(host):
+        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host = parts.hostname or ""
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port: let the connection attempt fail on the default
+        port = None
+    return host, port or (80 if parts.scheme == "http" else 443)
 
 
 def load_state(

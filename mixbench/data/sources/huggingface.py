@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,18 +213,87 @@ def _load_hf_dataset(hf_spec: HfSpec, cache_dir: str | os.PathLike[str] | None) 
                 hint=f"write hf:{name}",
             )
         return loaded
+    # Local data (a folder of images or parquet files) never needs the hub; a hub name does
+    # unless it is cached, and without a network the hub is not waited for: only the cache is read.
+    why_offline = None if local.exists() else _why_hub_offline()
     try:
-        return datasets.load_dataset(
-            name,
-            split=split,
-            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
-            token=os.environ.get("HF_TOKEN"),
-        )
+        with _hub_offline(why_offline is not None):
+            return datasets.load_dataset(
+                name,
+                split=split,
+                cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+                token=os.environ.get("HF_TOKEN"),
+            )
+    except ConnectionError as error:  # offline and not cached (datasets: "Couldn't reach ...")
+        raise _not_cached_error(hf_spec, why_offline, error) from error
     except (OSError, ValueError, datasets.exceptions.DatasetsError) as error:
         raise InputError(
             f"hf:{name}:{split}: cannot load the dataset ({_first_line(error)})",
             hint=_hf_load_hint(name, error),
         ) from error
+
+
+def _why_hub_offline() -> str | None:
+    """Why the hub is not to be asked (offline mode set, or no connection), or None."""
+    import datasets
+    import huggingface_hub.constants
+
+    from mixbench.models.weights import env_flag, hub_offline_requested, hub_unreachable
+
+    flags_set = any(getattr(module, flag) for module, flag in _offline_flags())
+    if flags_set or env_flag("HF_DATASETS_OFFLINE") or hub_offline_requested():
+        return "HF_HUB_OFFLINE is set"
+    endpoint = getattr(datasets.config, "HF_ENDPOINT", huggingface_hub.constants.ENDPOINT)
+    problem = hub_unreachable(endpoint)
+    return None if problem is None else f"the Hugging Face hub is unreachable (offline? {problem})"
+
+
+def _offline_flags() -> list[tuple[Any, str]]:
+    """The module flags datasets and huggingface_hub check, when called, for offline mode
+    (datasets < 3 checks HF_DATASETS_OFFLINE, later ones HF_HUB_OFFLINE)."""
+    import datasets
+    import huggingface_hub.constants
+
+    candidates = [
+        (datasets.config, "HF_HUB_OFFLINE"),
+        (datasets.config, "HF_DATASETS_OFFLINE"),
+        (huggingface_hub.constants, "HF_HUB_OFFLINE"),
+    ]
+    return [(module, flag) for module, flag in candidates if hasattr(module, flag)]
+
+
+@contextmanager
+def _hub_offline(offline: bool) -> Iterator[None]:
+    """datasets and huggingface_hub offline for one call: their environment variables are
+    read only at import, and offline they go straight to the cache instead of retrying."""
+    if not offline:
+        yield
+        return
+    flags = _offline_flags()
+    saved = [getattr(module, flag) for module, flag in flags]
+    for module, flag in flags:
+        setattr(module, flag, True)
+    try:
+        yield
+    finally:
+        for (module, flag), value in zip(flags, saved, strict=True):
+            setattr(module, flag, value)
+
+
+def _not_cached_error(hf_spec: HfSpec, why_offline: str | None, error: Exception) -> InputError:
+    where = f"hf:{hf_spec.name}:{hf_spec.split}"
+    if why_offline is None:  # the probe reached the hub, the load did not: say what failed
+        why_offline = f"the Hugging Face hub could not be reached ({_first_line(error)})"
+    if why_offline.startswith("HF_HUB_OFFLINE"):
+        first = "unset HF_HUB_OFFLINE (and HF_DATASETS_OFFLINE) to download it"
+    else:
+        first = "set HF_HUB_OFFLINE=1 to use only the local cache without trying the hub"
+    return InputError(
+        f"{where}: cannot load the dataset: it is not in the local datasets cache and "
+        f"{why_offline}",
+        hint=f"{first}; --cache-dir names the cache it is in; a gated dataset such as "
+        "imagenet-1k needs HF_TOKEN; a save_to_disk folder is read as hf:DIR",
+    )
 
 
 def _first_line(error: BaseException) -> str:
@@ -236,8 +306,8 @@ def _hf_load_hint(name: str, error: BaseException) -> str:
         return f"pick one of its splits: hf:{name}:SPLIT"
     return (
         "check the name; a gated dataset such as imagenet-1k needs HF_TOKEN; offline "
-        "(HF_DATASETS_OFFLINE=1) only the local HF cache (--cache-dir) is used; a "
-        "save_to_disk folder is read as hf:DIR"
+        "(HF_HUB_OFFLINE=1 or HF_DATASETS_OFFLINE=1) only the local HF cache (--cache-dir) is "
+        "used; a save_to_disk folder is read as hf:DIR"
     )
 
 
