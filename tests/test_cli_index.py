@@ -104,10 +104,12 @@ def test_diff_missing_source_is_bad_input():
     assert "error: nowhere.csv: no such file or directory" in result.output
 
 
-def test_diff_with_nothing_in_common_fails(tmp_path):
+def test_diff_with_nothing_in_common_is_bad_input(tmp_path):
     other = write(tmp_path, "o.yml", "Models:\n- Name: resnet50\n  Metadata: {FLOPs: 1}\n")
     result = run("diff", "index", str(other))
-    assert result.exit_code == 1 and "no model is in both" in result.output
+    assert result.exit_code == 2
+    assert "error: nothing to compare: no model is in both" in result.output
+    assert "hint: models match by name" in result.output
 
 
 def test_hostile_card_text_cannot_break_the_markdown_table(tmp_path):
@@ -180,3 +182,139 @@ def test_wheel_carries_the_index(tmp_path):
     assert location.startswith(str(target)) and count == "7"
     assert templates == "diff.md.j2,speed.md.j2,verify.md.j2,verify_summary.md.j2"
     assert presets == "7"
+
+
+# ------------------------------------------------------------------------ diff: never a silent pass
+
+
+def planted(tmp_path: Path, name: str = "planted.csv") -> Path:
+    """timm's MixNet rows, mixnet_l's top-1 lowered by a full point."""
+    rows = [
+        line
+        for line in TIMM_CSV.read_text().splitlines()
+        if line.startswith(("model,", "mixnet_", "tf_mixnet_"))
+    ]
+    text = "\n".join(rows).replace("mixnet_l.ft_in1k,224,78.970,", "mixnet_l.ft_in1k,224,77.970,")
+    return write(tmp_path, name, text + "\n")
+
+
+def test_diff_csv_without_a_dataset_is_bad_input(tmp_path):
+    result = run("diff", "index", str(planted(tmp_path)), "--tolerance", "0.05")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "planted.csv" in result.output
+    assert "hint: pass --dataset imagenet (or name the file results-<dataset>.csv)" in result.output
+    assert "0 differ" not in result.output and "Traceback" not in result.output
+
+
+def test_diff_csv_with_its_dataset_finds_the_lowered_top1(tmp_path):
+    result = run(
+        "diff", "index", str(planted(tmp_path)), "--tolerance", "0.05", "--dataset", "imagenet"
+    )
+    assert result.exit_code == 1, result.output
+    assert "7 models matched, 42 fields compared, 1 differ" in result.output
+    [row] = [line for line in result.output.splitlines() if "differs" in line]
+    assert "mixnet_l" in row and "top1 (ImageNet)" in row and "-1.01" in row
+
+
+def test_diff_dataset_option_without_a_csv_is_bad_input():
+    result = run("diff", "index", "timm:imagenet", "--dataset", "imagenet")
+    assert result.exit_code == 2
+    assert (
+        "error: --dataset imagenet: neither" in result.output
+        and "hint: drop --dataset" in result.output
+    )
+
+
+def test_diff_lists_what_it_could_not_compare(tmp_path):
+    result = run("diff", "index", str(TIMM_CSV), "--tolerance", "0.05")
+    assert result.exit_code == 0
+    assert "0 differ (tolerance ±0.05 points); 14 not compared:" in result.output
+    assert "one side only: FLOPs: only in " in result.output
+    assert "one side only: file size: only in " in result.output
+    other_dataset = run("diff", "index", str(TIMM_CSV), "--dataset", "imagenet-real", "--json")
+    data = json.loads(other_dataset.stdout)
+    fields = {(s["field"], s["side"]) for s in data["not_compared_summary"]}
+    assert ("top1 (ImageNet)", "a") in fields and ("top1 (ImageNet-ReaL)", "b") in fields
+    assert "read as results on ImageNet-ReaL (--dataset), not ImageNet" in data["notes"][0]
+    markdown = run("diff", "index", str(TIMM_CSV), "--format", "md").output
+    assert "Not compared (one side only):" in markdown
+    assert "14 not compared (one side only)." in markdown
+
+
+def test_diff_of_models_sharing_no_field_is_bad_input(tmp_path):
+    a = write(tmp_path, "a.yml", "Models:\n- Name: m\n  Metadata: {FLOPs: 5}\n")
+    b = write(tmp_path, "b.yml", "Models:\n- Name: m\n  Metadata: {Parameters: 7}\n")
+    for args in ((), ("--json",), ("--format", "md")):
+        result = run("diff", str(a), str(b), *args)
+        assert result.exit_code == 2, args
+        assert "error: nothing to compare: the 1 models in both" in result.output
+        assert "hint: " in result.output
+        assert "0 differ" not in result.output  # nothing compared is never agreement
+    assert (
+        "1 models matched, nothing compared; 2 not compared:" in run("diff", str(a), str(b)).output
+    )
+    assert "**Nothing to compare:**" in run("diff", str(a), str(b), "--format", "md").output
+
+
+def test_diff_shows_the_sources_warnings(tmp_path):
+    a = write(tmp_path, "a.yml", "Models:\n- Name: m\n  Metadata: {Paramters: 7, FLOPs: 1}\n")
+    b = write(tmp_path, "b.yml", "Models:\n- Name: m\n  Metadata: {Parameters: 7, FLOPs: 1}\n")
+    result = run("diff", str(a), str(b))
+    assert result.exit_code == 0
+    assert "warning: " in result.output and "did you mean 'Parameters'?" in result.output
+    assert "one side only: params: only in " in result.output
+
+
+# ------------------------------------------------------------------------ misspelled keys
+
+MISSPELLED = "Models:\n- Name: m\n  Metadata:\n    Paramters: 4130000\n    Lab Notes: x\n"
+
+
+def test_index_check_warns_on_misspelled_keys_and_hints(tmp_path):
+    path = write(tmp_path, "i.yml", MISSPELLED)
+    result = run("index", "check", str(path))
+    assert result.exit_code == 0
+    assert (
+        "warning: " + str(path) + ":4: Models[0].Metadata.Paramters: unknown key, not used "
+        "(did you mean 'Parameters'?)" in result.output
+    )
+    assert "Lab Notes" not in result.output  # unknown but close to nothing: only --strict says
+    assert "hint: fix the key, or pass --strict to treat unknown keys as errors" in result.output
+    assert "ok: " in result.output and "1 warning(s)" in result.output
+    data = json.loads(run("index", "check", str(path), "--json").stdout)
+    assert data["ok"] is True and data["warnings"][0]["suggestion"] == "Parameters"
+
+
+def test_strict_rejects_every_unknown_key(tmp_path):
+    path = write(tmp_path, "i.yml", MISSPELLED)
+    result = run("index", "check", "--strict", str(path))
+    assert result.exit_code == 2
+    assert "error: " + str(path) + ":4: Models[0].Metadata.Paramters: unknown key" in result.output
+    assert "error: " + str(path) + ":5: Models[0].Metadata.Lab Notes: unknown key" in result.output
+    assert result.output.count("Paramters") == 1  # said once, as an error
+    assert "hint: " in result.output
+    for command in (("show", "m"), ("list",)):
+        strict = run(*command, "--strict", "--index", str(path))
+        assert strict.exit_code == 2 and "Lab Notes" in strict.output and "hint: " in strict.output
+        assert "Traceback" not in strict.output
+
+
+def test_show_and_list_print_the_warnings(tmp_path):
+    path = write(tmp_path, "i.yml", MISSPELLED)
+    for command in (("show", "m"), ("list",)):
+        result = run(*command, "--index", str(path))
+        assert result.exit_code == 0
+        assert "did you mean 'Parameters'?" in result.output and "hint: " in result.output
+    card = json.loads(run("show", "m", "--index", str(path), "--json").stdout)
+    assert card["warnings"][0]["field"] == "Models[0].Metadata.Paramters"
+
+
+def test_index_check_problems_come_with_a_hint(tmp_path):
+    broken = write(tmp_path, "i.yml", "Models:\n- Name: a\n  Metadata:\n    Parameters: lots\n")
+    result = run("index", "check", str(broken))
+    assert result.exit_code == 2 and "hint: fix the fields named above" in result.output
+
+
+def test_packaged_index_is_clean_strictly():
+    result = run("index", "check", "--strict")
+    assert result.exit_code == 0 and "warning" not in result.output

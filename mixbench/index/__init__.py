@@ -6,7 +6,17 @@
 (11900000, 80.47)
 """
 
-from mixbench.index.cards import CARD_FIELDS, TOP1, TOP5, Location, Metric, ModelCard, Paper, Result
+from mixbench.index.cards import (
+    CARD_FIELDS,
+    TOP1,
+    TOP5,
+    CardWarning,
+    Location,
+    Metric,
+    ModelCard,
+    Paper,
+    Result,
+)
 from mixbench.index.model_index import (
     ModelIndex,
     check_index,
@@ -19,6 +29,7 @@ __all__ = [
     "CARD_FIELDS",
     "TOP1",
     "TOP5",
+    "CardWarning",
     "Location",
     "Metric",
     "ModelCard",

@@ -28,6 +28,48 @@ class Location:
 
 
 @dataclass(frozen=True)
+class CardWarning:
+    """Something in a source that is probably a mistake, e.g. a misspelled key.
+
+    ``field`` is the key's path (``Models[0].Metadata.Paramters``); ``suggestions`` the known
+    spellings it is closest to, best first (several only when equally close).
+    """
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def suggestion(self) -> str | None:
+        return self.suggestions[0] if self.suggestions else None
+
+    def did_you_mean(self) -> str:
+        """``did you mean 'Parameters'?`` (or ``'A' or 'B'``); empty without suggestions."""
+        if not self.suggestions:
+            return ""
+        quoted = [repr(spelling) for spelling in self.suggestions]
+        listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        return f"did you mean {listed}?"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f" {self.field}:" if self.field else ""
+        hint = f" ({self.did_you_mean()})" if self.suggestions else ""
+        return f"{where}:{field} {self.message}{hint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        suggestions = list(self.suggestions)
+        return {
+            **asdict(self),
+            "suggestions": suggestions,
+            "suggestion": self.suggestion,
+            "text": str(self),
+        }
+
+
+@dataclass(frozen=True)
 class Metric:
     """One published figure, e.g. ``Top 1 Accuracy: 78.98%`` → name ``top1``, value 78.98."""
 
@@ -59,7 +101,8 @@ class Paper:
 
 @dataclass(frozen=True)
 class ModelCard:
-    """One model as published: metadata, results, provenance, and unknown fields kept as-is."""
+    """One model as published: metadata, results, provenance, and unknown fields kept as-is
+    (in ``extra``; the ones that look like misspelled known keys are also in ``warnings``)."""
 
     name: str
     collection: str | None = None
@@ -81,6 +124,8 @@ class ModelCard:
     resolution: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     source: Location | None = None
+    # Probable mistakes in the card's source (misspelled keys), its collection's included.
+    warnings: tuple[CardWarning, ...] = ()
 
     def metric(self, name: str, dataset: str = "imagenet") -> float | str | None:
         """A metric's value on a dataset (matched loosely: "ImageNet" == "imagenet-1k")."""
@@ -113,6 +158,7 @@ class ModelCard:
             for result in self.results
         ]
         data["source"] = str(self.source) if self.source else None
+        data["warnings"] = [warning.to_dict() for warning in self.warnings]
         for key in ("architecture", "tasks", "training_data", "training_techniques", "notes"):
             data[key] = list(data[key])
         return data
@@ -126,6 +172,7 @@ _DATASET_ALIASES = {
     "imagenetval": "imagenet",
     "imagenetreal": "imagenet-real",
     "imagenetv2matchedfrequency": "imagenetv2",
+    "sketch": "imagenetsketch",  # timm's results-sketch.csv
 }
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from mixbench.errors import Problem
-from mixbench.index.cards import Location, ModelCard, Result
+from mixbench.index.cards import CardWarning, Location, ModelCard, Result
 from mixbench.index.documents import INDEX_SUFFIXES, display_path, read_documents
+from mixbench.index.keys import DOCUMENT_KEYS, unknown_key
 from mixbench.index.located_yaml import LocatedDocument, format_path
 from mixbench.index.normalise import EntryReader, Fields, lookup
 from mixbench.index.values import describe
@@ -35,6 +36,15 @@ class IndexContents:
     collections: list[_Entry] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # Unknown top-level keys (entries keep their own in Fields.unknown_keys).
+    unknown_keys: list[CardWarning] = field(default_factory=list)
+
+    def all_unknown_keys(self) -> list[CardWarning]:
+        """Every unknown key of every document, collection and model, in reading order."""
+        found = list(self.unknown_keys)
+        for entry in (*self.collections, *self.models):
+            found.extend(entry.fields.unknown_keys)
+        return found
 
 
 def resolve_root(path: Path) -> Path:
@@ -99,6 +109,7 @@ class IndexReader:
             key, value = keys["model_index"]
             self.read_entries(doc, (key,), value, kind="model")
             return
+        self.check_document_keys(doc, data)
         recognised = False
         if "import" in keys:
             recognised = True
@@ -114,6 +125,15 @@ class IndexReader:
                 self.read_entries(doc, (), [data], kind="model", single=True)
             else:
                 doc.problem((), "", "no Models, Collections or Import found")
+
+    def check_document_keys(self, doc: LocatedDocument, data: dict[str, Any]) -> None:
+        """``Modles:`` beside ``Collections:`` would otherwise drop every model silently."""
+        if not {"models", "collections", "import"} & lookup(data).keys():
+            return  # a file holding one model (its keys are checked as the model's), or no index
+        for key in data:
+            found = unknown_key(doc, (key,), DOCUMENT_KEYS)
+            if found is not None:
+                self.contents.unknown_keys.append(found)
 
     def read_entries(
         self,
@@ -240,6 +260,7 @@ def build_card(entry: _Entry, parent: _Entry | None) -> ModelCard:
         resolution={**inherited.resolution, **own.resolution},
         notes=(*inherited.notes, *own.notes),
         source=Location(entry.doc.file, own.line),
+        warnings=tuple(w for w in (*inherited.unknown_keys, *own.unknown_keys) if w.suggestions),
         **values,
     )
 

@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 from mixbench.errors import IndexProblems, InputError, Problem
-from mixbench.index.cards import ModelCard
+from mixbench.index.cards import CardWarning, ModelCard
+from mixbench.index.keys import strict_problem
 from mixbench.index.loader import IndexReader, assemble
 
 INDEX_ENV = "MIXBENCH_INDEX"
@@ -35,11 +36,17 @@ def default_index_path() -> Path:
 
 @dataclass(frozen=True)
 class ModelIndex:
-    """Model cards by name, with the files they came from."""
+    """Model cards by name, with the files they came from.
+
+    ``warnings``: unknown keys close to a known one (probable misspellings), wherever they are;
+    ``unknown_keys``: every unknown key, the ones ``strict`` loading rejects.
+    """
 
     cards: dict[str, ModelCard]
     files: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    warnings: tuple[CardWarning, ...] = ()
+    unknown_keys: tuple[CardWarning, ...] = ()
 
     def __iter__(self) -> Iterator[ModelCard]:
         return iter(self.cards.values())
@@ -65,25 +72,52 @@ class ModelIndex:
         return tuple(sorted({c.collection for c in self if c.collection}))
 
 
-def check_index(path: str | Path | None = None) -> tuple[ModelIndex, list[Problem]]:
-    """Read a model-index source (file or directory) and return it with every problem found."""
+STRICT_HINT = (
+    "--strict accepts only keys mixbench knows: fix or remove the keys named above "
+    "(`mixbench index check --strict PATH` lists them all)"
+)
+
+
+def check_index(
+    path: str | Path | None = None, *, strict: bool = False
+) -> tuple[ModelIndex, list[Problem]]:
+    """Read a model-index source (file or directory) and return it with every problem found.
+
+    Unknown keys close to a known one are ``index.warnings``; with ``strict`` every unknown key,
+    close or not, is also a problem.
+    """
     root = Path(path) if path is not None else default_index_path()
     reader = IndexReader()
     reader.read(root)
     contents = reader.contents
     cards, problems = assemble(contents)
     notes = tuple(note for card in cards for note in card.notes)
-    index = ModelIndex({card.name: card for card in cards}, tuple(contents.files), notes)
-    return index, [*contents.problems, *problems]
+    unknown = _in_file_order(contents.all_unknown_keys(), contents.files)
+    warnings = tuple(warning for warning in unknown if warning.suggestions)
+    index = ModelIndex(
+        {card.name: card for card in cards}, tuple(contents.files), notes, warnings, unknown
+    )
+    problems = [*contents.problems, *problems]
+    if strict:
+        problems.extend(strict_problem(warning) for warning in unknown)
+    return index, problems
 
 
-def load_index(path: str | Path | None = None) -> ModelIndex:
+def _in_file_order(found: list[CardWarning], files: list[str]) -> tuple[CardWarning, ...]:
+    """By file (as read), then line: the order a reader goes through the source."""
+    rank = {file: index for index, file in enumerate(files)}
+    return tuple(sorted(found, key=lambda w: (rank.get(w.file, len(rank)), w.file, w.line or 0)))
+
+
+def load_index(path: str | Path | None = None, *, strict: bool = False) -> ModelIndex:
     """Read a model-index source; raise :class:`IndexProblems` listing all problems, if any.
 
     ``path`` may be a ``.yml``/``.yaml``/``.json`` file, a Markdown card (``.md``/``.mdx``), or a
-    directory holding ``model-index.yml``; by default the published MixNet cards.
+    directory holding ``model-index.yml``; by default the published MixNet cards. Misspelled keys
+    are ``warnings`` on the index and its cards; ``strict`` makes every unknown key a problem.
     """
-    index, problems = check_index(path)
+    index, problems = check_index(path, strict=strict)
     if problems:
-        raise IndexProblems(problems)
+        strict_only = strict and len(problems) == len(index.unknown_keys)
+        raise IndexProblems(problems, hint=STRICT_HINT if strict_only else None)
     return index

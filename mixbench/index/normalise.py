@@ -3,7 +3,8 @@
 Both published shapes pass through here: paperswithcode's (``Metadata:``, ``Results:`` with
 ``Metrics`` as a mapping) and Hugging Face's (lowercase keys, ``task``/``dataset`` as
 ``{name, type}``, ``metrics`` as a list of ``{name, type, value}``). Keys are matched
-case-insensitively, with spaces, hyphens and underscores alike.
+case-insensitively, with spaces, hyphens and underscores alike. A key that is not known
+(see :mod:`mixbench.index.keys`) is kept in ``extra`` and recorded in ``unknown_keys``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mixbench.index.cards import TOP1, TOP5, Metric, Paper, Result
+from mixbench.index.cards import TOP1, TOP5, CardWarning, Metric, Paper, Result
+from mixbench.index.keys import (
+    COLLECTION_KEYS,
+    METADATA_KEYS,
+    METRIC_ITEM_KEYS,
+    METRIC_NAMES,
+    MODEL_KEYS,
+    NAMED_KEYS,
+    PAPER_KEYS,
+    RESULT_KEYS,
+    UNKNOWN_KEY,
+    UNKNOWN_METRIC,
+    URL_KEYS,
+    normalise_key,
+    suggest,
+    unknown_key,
+)
 from mixbench.index.located_yaml import LocatedDocument, Path, format_path
 from mixbench.index.values import (
     ValueProblem,
@@ -28,11 +45,6 @@ from mixbench.index.values import (
     parse_text,
     parse_text_list,
 )
-
-
-def normalise_key(key: str) -> str:
-    """``'In Collection'``, ``'in_collection'`` and ``'in-collection'`` → ``'in_collection'``."""
-    return re.sub(r"[\s\-_]+", "_", key.strip().lower())
 
 
 def lookup(mapping: dict[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -72,6 +84,8 @@ class Fields:
     extra: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     line: int | None = None
+    # Every key not known where it stands; the ones with a suggestion are warnings.
+    unknown_keys: list[CardWarning] = field(default_factory=list)
 
 
 class EntryReader:
@@ -80,16 +94,28 @@ class EntryReader:
     def __init__(self, doc: LocatedDocument, path: Path) -> None:
         self.doc = doc
         self.path = path
+        self.unknown: list[CardWarning] = []
 
     def problem(self, path: Path, message: str) -> None:
         self.doc.problem(path, format_path(path), message)
+
+    def check_key(self, path: Path, known: dict[str, str], *, message: str = UNKNOWN_KEY) -> None:
+        """Record ``path[-1]`` if it is not one of ``known``."""
+        found = unknown_key(self.doc, path, known, message=message)
+        if found is not None:
+            self.unknown.append(found)
+
+    def check_keys(self, path: Path, mapping: dict[str, Any], known: dict[str, str]) -> None:
+        for key in mapping:
+            self.check_key((*path, key), known)
 
     def read(self, entry: object, *, kind: str) -> Fields | None:
         if not isinstance(entry, dict):
             self.problem(self.path, f"expected a {kind} mapping, got {describe(entry)}")
             return None
-        fields = Fields(line=self.doc.line(self.path))
+        fields = Fields(line=self.doc.line(self.path), unknown_keys=self.unknown)
         keys = lookup(entry)
+        known = MODEL_KEYS if kind == "model" else COLLECTION_KEYS
         for norm, (key, value) in keys.items():
             path = (*self.path, key)
             if norm == "name":
@@ -108,6 +134,7 @@ class EntryReader:
                 if url is not None:
                     fields.values[f"{norm}_url"] = url
             else:
+                self.check_key(path, known)
                 fields.extra[key] = value
         if kind == "model" and fields.name is None and "name" not in keys:
             self.problem(self.path, "model has no Name")
@@ -128,6 +155,7 @@ class EntryReader:
         if value is None:
             return None
         if isinstance(value, dict):
+            self.check_keys(path, value, URL_KEYS)
             found = lookup(value).get("url")
             value = found[1] if found else None
         if not isinstance(value, str):
@@ -144,6 +172,7 @@ class EntryReader:
         if not isinstance(value, dict):
             self.problem(path, f"expected a title, a URL or {{Title, URL}}, got {describe(value)}")
             return None
+        self.check_keys(path, value, PAPER_KEYS)
         keys = lookup(value)
         title = keys.get("title", (None, None))[1]
         url = keys.get("url", (None, None))[1]
@@ -164,6 +193,7 @@ class EntryReader:
         unknown: dict[str, Any] = {}
         for norm, (key, item) in lookup(value).items():
             if norm not in _METADATA_FIELDS:
+                self.check_key((*path, key), METADATA_KEYS)
                 unknown[key] = item
                 continue
             if item is None:
@@ -201,6 +231,7 @@ class EntryReader:
             expected = "a result mapping (Task, Dataset, Metrics)"
             self.problem(path, f"expected {expected}, got {describe(item)}")
             return None
+        self.check_keys(path, item, RESULT_KEYS)
         keys = lookup(item)
         task_key, task_value = keys.get("task", ("Task", None))
         task, _ = self.named((*path, task_key), task_value)
@@ -224,6 +255,7 @@ class EntryReader:
         if isinstance(value, str):
             return value.strip(), None
         if isinstance(value, dict):
+            self.check_keys(path, value, NAMED_KEYS)
             keys = lookup(value)
             name = keys.get("name", (None, None))[1]
             kind = keys.get("type", (None, None))[1]
@@ -238,12 +270,16 @@ class EntryReader:
         pairs: list[tuple[Path, str | None, str | None, object]] = []
         if isinstance(value, dict):
             pairs = [((*path, key), key, None, item) for key, item in value.items()]
+            for key in value:
+                if canonical_metric(key, None) not in (TOP1, TOP5):
+                    self.check_unknown_metric((*path, key))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if not isinstance(item, dict):
                     got = describe(item)
                     self.problem((*path, index), f"expected {{name, type, value}}, got {got}")
                     continue
+                self.check_keys((*path, index), item, METRIC_ITEM_KEYS)
                 keys = lookup(item)
                 name, kind = keys.get("name", (0, None))[1], keys.get("type", (0, None))[1]
                 if "value" not in keys:
@@ -253,6 +289,7 @@ class EntryReader:
                     self.problem((*path, index), "metric name and type must be text")
                     continue
                 pairs.append(((*path, index, keys["value"][0]), name, kind, keys["value"][1]))
+                self.check_listed_metric((*path, index), keys, name, kind)
         else:
             self.problem(path, f"expected a mapping or a list of metrics, got {describe(value)}")
         return [m for m in (self.metric(*pair, fields) for pair in pairs) if m is not None]
@@ -282,6 +319,36 @@ class EntryReader:
             )
         percent = canonical in (TOP1, TOP5) or bool(_PERCENT_METRIC.search(published))
         return Metric(canonical, number, published, percent, resolution, fraction)
+
+    def check_unknown_metric(self, path: Path) -> None:
+        """A metric mixbench does not compare: recorded, with a suggestion when misspelled."""
+        self.check_key(path, METRIC_NAMES, message=UNKNOWN_METRIC)
+
+    def check_listed_metric(
+        self, path: Path, keys: dict[str, tuple[str, Any]], name: str | None, kind: str | None
+    ) -> None:
+        """A Hugging Face ``{name, type, value}`` metric that mixbench will not read as named.
+
+        A generic ``type: accuracy`` reads as top-1, so a misspelled ``name: Top 5 Acuracy``
+        would silently count as top-1: that is said out loud, as is a metric never compared.
+        """
+        if name and canonical_metric(name, None) in (TOP1, TOP5):
+            return
+        if canonical_metric(name, kind) in (TOP1, TOP5):
+            suggestions = suggest(name, METRIC_NAMES) if name else ()
+            if suggestions:  # otherwise a free-form display name, and the type decides
+                at = (*path, keys["name"][0])
+                message = f"metric name not recognised, read as {canonical_metric(None, kind)}"
+                self.record(at, message, suggestions)
+            return
+        suggestions = suggest(name or "", METRIC_NAMES) or suggest(kind or "", METRIC_NAMES)
+        self.record(path, UNKNOWN_METRIC, suggestions)
+
+    def record(self, path: Path, message: str, suggestions: tuple[str, ...]) -> None:
+        line = self.doc.line(path)
+        self.unknown.append(
+            CardWarning(self.doc.file, line, format_path(path), message, suggestions)
+        )
 
 
 # "top1", "top-5 accuracy", "acc@1", "accuracy_top1", ...

@@ -5,6 +5,9 @@ A source is a model-index file or directory, a timm results CSV, or a name:
 * ``index``: the model index in use (``--index``, ``$MIXBENCH_INDEX`` or the packaged cards);
 * ``timm:imagenet``, ``timm:imagenet-real``, ``timm:imagenetv2``: timm's published results
   tables, shipped with mixbench.
+
+A results CSV's dataset is ``dataset`` (``diff --dataset``) or its ``results-<dataset>.csv``
+name; the named tables and model indexes name their own.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from mixbench.errors import InputError
 from mixbench.index.cards import ModelCard
 from mixbench.index.documents import display_path
 from mixbench.index.model_index import load_index, packaged_index_path
-from mixbench.index.timm_results import is_timm_results, read_timm_results
+from mixbench.index.timm_results import is_timm_results, read_timm_results, results_dataset
 
 TIMM_TABLES = {
     "timm:imagenet": "results-imagenet.csv",
@@ -28,12 +31,21 @@ NAMED_SOURCES = ("index", *TIMM_TABLES)
 
 @dataclass(frozen=True)
 class CardSource:
+    """The cards of one source; ``used_dataset``: whether the ``dataset`` given was applied."""
+
     label: str
     cards: tuple[ModelCard, ...]
+    used_dataset: bool = False
+    notes: tuple[str, ...] = ()
 
 
-def load_source(spec: str | Path, *, index_path: str | Path | None = None) -> CardSource:
-    """Read a source named on the command line (see the module docstring for the forms)."""
+def load_source(
+    spec: str | Path, *, index_path: str | Path | None = None, dataset: str | None = None
+) -> CardSource:
+    """Read a source named on the command line (see the module docstring for the forms).
+
+    ``dataset`` applies to a results CSV file only; ``used_dataset`` says whether it did.
+    """
     text = str(spec)
     path = Path(spec)
     if not path.exists():
@@ -50,5 +62,7 @@ def load_source(spec: str | Path, *, index_path: str | Path | None = None) -> Ca
             + ", ".join(NAMED_SOURCES),
         )
     if path.is_file() and is_timm_results(path):
-        return CardSource(display_path(path), tuple(read_timm_results(path)))
+        _, notes = results_dataset(path, dataset)
+        cards = tuple(read_timm_results(path, dataset=dataset))
+        return CardSource(display_path(path), cards, dataset is not None, tuple(notes))
     return CardSource(display_path(path), tuple(load_index(path)))

@@ -2,18 +2,23 @@
 
 Names carry pretrained tags (``mixnet_xl.ra_in1k``), params are in millions ("11.90", or
 "1,013.01" for big models), accuracies are plain percentages, and older files order their
-columns differently, so columns are found by header name.
+columns differently, so columns are found by header name. The dataset comes from the file name
+(``results-<dataset>.csv``) or is given: a table on an unnamed dataset would match nothing on a
+card, and its accuracies would drop out of every comparison unseen.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from mixbench.errors import IndexProblems, Problem
-from mixbench.index.cards import TOP1, TOP5, Location, Metric, ModelCard, Result
+from mixbench.errors import IndexProblems, InputError, Problem
+from mixbench.index.cards import TOP1, TOP5, CardWarning, Location, Metric, ModelCard, Result
+from mixbench.index.cards import dataset_key as loose_dataset_key
 from mixbench.index.documents import display_path, read_text
+from mixbench.index.keys import key_set, normalise_key, suggest
 from mixbench.index.values import (
     ValueProblem,
     parse_crop_pct,
@@ -33,30 +38,76 @@ _COLUMN_ALIASES = {
     "interpolation": ("interpolation", "interp"),
 }
 
-# results-<dataset>.csv → the dataset's usual name.
+# Columns timm publishes that mixbench does not compare (errors and ranks derive from the rest).
+_KNOWN_EXTRA_COLUMNS = ("top1_err", "top5_err", "top1_diff", "top5_diff", "rank_diff")
+_COLUMN_SPELLINGS = key_set(
+    *(alias for aliases in _COLUMN_ALIASES.values() for alias in aliases), *_KNOWN_EXTRA_COLUMNS
+)
+
+# A dataset's usual name, by its loose key (see cards.dataset_key): results-imagenet-real.csv,
+# --dataset imagenet-real and a card's "ImageNet-ReaL" all say the same.
 _DATASETS = {
     "imagenet": "ImageNet",
     "imagenet-real": "ImageNet-ReaL",
-    "imagenetv2-matched-frequency": "ImageNetV2",
-    "imagenet-a": "ImageNet-A",
-    "imagenet-r": "ImageNet-R",
-    "sketch": "ImageNet-Sketch",
+    "imagenetv2": "ImageNetV2",
+    "imageneta": "ImageNet-A",
+    "imagenetr": "ImageNet-R",
+    "imagenetsketch": "ImageNet-Sketch",
 }
+_RESULTS_FILE = re.compile(r"results-(?P<dataset>.+)\.csv", re.IGNORECASE)
+DATASET_HINT = "pass --dataset imagenet (or name the file results-<dataset>.csv)"
 
 
-def dataset_from_filename(path: Path) -> str:
-    stem = re.sub(r"^results-", "", path.stem.lower())
-    return _DATASETS.get(stem, stem)
+def dataset_name(name: str) -> str:
+    """A dataset as typed (``imagenet``, ``imagenet-real``) → its usual name (``ImageNet``)."""
+    text = name.strip()
+    if not loose_dataset_key(text):
+        raise InputError(f"--dataset {name!r}: not a dataset name", hint=DATASET_HINT)
+    return _DATASETS.get(loose_dataset_key(text), text)
+
+
+def dataset_from_filename(path: Path) -> str | None:
+    """``results-imagenet-real.csv`` → ``ImageNet-ReaL``; None for any other file name."""
+    match = _RESULTS_FILE.fullmatch(path.name)
+    if match is None or not loose_dataset_key(match["dataset"]):
+        return None
+    return dataset_name(match["dataset"])
+
+
+def results_dataset(path: Path, dataset: str | None = None) -> tuple[str, list[str]]:
+    """The dataset a results table is on (``dataset`` wins over the file name), with notes.
+
+    Raises :class:`InputError` when neither says: the table's accuracies would match nothing.
+    """
+    shown = display_path(path)
+    named = dataset_from_filename(path)
+    if dataset is None:
+        if named is None:
+            raise InputError(
+                f"{shown}: which dataset are these results on? the file name is not "
+                "results-<dataset>.csv",
+                hint=DATASET_HINT,
+            )
+        return named, []
+    given = dataset_name(dataset)
+    if named is not None and loose_dataset_key(named) != loose_dataset_key(given):
+        return given, [f"{shown}: read as results on {given} (--dataset), not {named} (its name)"]
+    return given, []
 
 
 def is_timm_results(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
-def read_timm_results(path: str | Path) -> list[ModelCard]:
-    """One card per row; every bad cell is reported as ``file:line: column: message``."""
+def read_timm_results(path: str | Path, *, dataset: str | None = None) -> list[ModelCard]:
+    """One card per row; every bad cell is reported as ``file:line: column: message``.
+
+    ``dataset`` names the dataset the table is on; without it the file must be named
+    ``results-<dataset>.csv`` (see :func:`results_dataset`).
+    """
     path = Path(path)
     shown = display_path(path)
+    dataset_shown, _ = results_dataset(path, dataset)
     text, problems = read_text(path, shown)
     if text is None:
         raise IndexProblems(problems)
@@ -71,16 +122,17 @@ def read_timm_results(path: str | Path) -> list[ModelCard]:
     if columns["model"] is None:
         expected = ", ".join(_COLUMN_ALIASES["model"])
         raise IndexProblems([Problem(shown, 1, "header", f"no model column (expected {expected})")])
-    dataset = dataset_from_filename(path)
+    warnings = _column_warnings(header, shown)
     cards: list[ModelCard] = []
     # Some models are published at several resolutions: a row is (name, image size).
     seen: dict[tuple[str, int | None], int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        card = _row_card(row, header, columns, dataset, shown, line, problems)
+        card = _row_card(row, header, columns, dataset_shown, shown, line, problems)
         if card is None:
             continue
+        card = replace(card, warnings=warnings)
         key = (card.name, card.image_size)
         if key in seen:
             problems.append(
@@ -98,6 +150,18 @@ def read_timm_results(path: str | Path) -> list[ModelCard]:
     if problems:
         raise IndexProblems(problems)
     return cards
+
+
+def _column_warnings(header: list[str], shown: str) -> tuple[CardWarning, ...]:
+    """Header cells that look like a misspelled column (``top1_ac``): that column reads empty."""
+    found = []
+    for cell in header:
+        if normalise_key(cell) in _COLUMN_SPELLINGS:
+            continue
+        suggestions = suggest(cell, _COLUMN_SPELLINGS)
+        if suggestions:
+            found.append(CardWarning(shown, 1, cell, "unknown column, not used", suggestions))
+    return tuple(found)
 
 
 def _row_card(
