@@ -125,18 +125,29 @@ def _card_row(card: ModelCard) -> list[str]:
     ]
 
 
-def _warn_notes(notes: tuple[str, ...] | list[str]) -> None:
+def _warn_notes(
+    notes: tuple[str, ...] | list[str],
+    warnings: tuple[Any, ...] | list[Any] = (),
+    *,
+    hint: str | None = "fix the key, or pass --strict to treat unknown keys as errors",
+) -> None:
+    """Notes, then warnings (misspelled keys: never passed over silently) and what to do."""
     for note in notes:
         click.echo(f"note: {note}", err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if warnings and hint:
+        click.echo(f"hint: {hint}", err=True)
 
 
 @cli.command("list")
 @index_option
+@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @json_option
 @debug_option
-def list_cards(index_path: Path | None, as_json: bool) -> None:
+def list_cards(index_path: Path | None, strict: bool, as_json: bool) -> None:
     """Every model card with its published figures."""
-    index = load_index(index_path)
+    index = load_index(index_path, strict=strict)
     if as_json:
         print_json([card.to_dict() for card in index])
         return
@@ -147,17 +158,18 @@ def list_cards(index_path: Path | None, as_json: bool) -> None:
     for card in index:
         table.add_row(*_card_row(card))
     console.print(table)
-    _warn_notes(index.notes)
+    _warn_notes(index.notes, index.warnings)
 
 
 @cli.command("show")
 @click.argument("name")
 @index_option
+@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @json_option
 @debug_option
-def show_card(name: str, index_path: Path | None, as_json: bool) -> None:
-    """One model card, normalised (``--json``: numbers as numbers)."""
-    card = load_index(index_path)[name]
+def show_card(name: str, index_path: Path | None, strict: bool, as_json: bool) -> None:
+    """One model card, normalised (``--json``: numbers as numbers, warnings included)."""
+    card = load_index(index_path, strict=strict)[name]
     if as_json:
         print_json(card.to_dict())
         return
@@ -187,7 +199,7 @@ def show_card(name: str, index_path: Path | None, as_json: bool) -> None:
         if value not in (None, ""):
             table.add_row(label, fmt_value(value))
     console.print(table)
-    _warn_notes(card.notes)
+    _warn_notes(card.notes, card.warnings)
 
 
 @cli.group("index")
@@ -197,34 +209,53 @@ def index_group() -> None:
 
 @index_group.command("check")
 @click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--strict", is_flag=True, help="Treat every unknown key as an error, not only misspellings."
+)
 @json_option
 @debug_option
-def index_check(path: Path | None, as_json: bool) -> None:
-    """Validate a model-index file or directory: exit 0 when clean, 2 with problems."""
-    index, problems = check_index(path)
+def index_check(path: Path | None, strict: bool, as_json: bool) -> None:
+    """Validate a model-index file or directory: exit 0 when clean, 2 with problems.
+
+    Unknown keys close to a known one (``Paramters``) are warnings; ``--strict`` makes every
+    unknown key a problem.
+    """
+    index, problems = check_index(path, strict=strict)
     shown = str(path) if path else "the packaged index"
+    # Under --strict the warnings are among the problems: say each once.
+    warnings = () if strict else index.warnings
     if as_json:
         print_json(
             {
                 "source": shown,
                 "ok": not problems,
+                "strict": strict,
                 "models": len(index),
                 "files": list(index.files),
                 "problems": [p.__dict__ for p in problems],
+                "warnings": [w.to_dict() for w in index.warnings],
                 "notes": list(index.notes),
             }
         )
     else:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
-        _warn_notes(index.notes)
+        _warn_notes(index.notes, warnings, hint=None)
+        counted = f", {len(warnings)} warning(s)" if warnings else ""
         if problems:
-            click.echo(f"{len(problems)} problem(s) in {shown}", err=True)
+            click.echo(f"{len(problems)} problem(s){counted} in {shown}", err=True)
+            fix = "fix the fields named above"
+            if strict and index.unknown_keys:
+                fix += "; --strict rejects every unknown key (without it, only misspellings warn)"
+            click.echo(f"hint: {fix}", err=True)
         else:
             console.print(
                 f"[green]ok[/]: {shown}: {len(index)} models in {len(index.collections)} "
-                f"collections, {len(index.files)} files"
+                f"collections, {len(index.files)} files{counted}"
             )
+        if warnings:
+            hint = "fix the key, or pass --strict to treat unknown keys as errors"
+            click.echo(f"hint: {hint}", err=True)
     if problems:
         sys.exit(2)
 
@@ -270,6 +301,12 @@ def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
     help="md: a Markdown table for CI comments.",
 )
 @click.option("--all", "show_all", is_flag=True, help="List agreeing fields too.")
+@click.option(
+    "--dataset",
+    metavar="NAME",
+    help="The dataset a results CSV is on (imagenet, imagenet-real, ...); needed unless the "
+    "file is named results-<dataset>.csv.",
+)
 @index_option
 @json_option
 @debug_option
@@ -279,17 +316,31 @@ def diff(
     tolerance: float,
     fmt: str,
     show_all: bool,
+    dataset: str | None,
     index_path: Path | None,
     as_json: bool,
 ) -> None:
     """Compare two sources model by model, field by field; exit 1 when any field differs.
 
     A and B are model-index files or directories, timm results CSVs, or one of:
-    index, timm:imagenet, timm:imagenet-real, timm:imagenetv2.
+    index, timm:imagenet, timm:imagenet-real, timm:imagenetv2. Fields only one side has are
+    listed as not compared; exit 2 when nothing at all could be compared.
     """
-    a = load_source(source_a, index_path=index_path)
-    b = load_source(source_b, index_path=index_path)
-    report = diff_sources(a.cards, b.cards, tolerance=tolerance, label_a=a.label, label_b=b.label)
+    a = load_source(source_a, index_path=index_path, dataset=dataset)
+    b = load_source(source_b, index_path=index_path, dataset=dataset)
+    if dataset is not None and not (a.used_dataset or b.used_dataset):
+        raise InputError(
+            f"--dataset {dataset}: neither {a.label} nor {b.label} is a results CSV file",
+            hint="drop --dataset: model indexes and the timm:* tables name their datasets",
+        )
+    report = diff_sources(
+        a.cards,
+        b.cards,
+        tolerance=tolerance,
+        label_a=a.label,
+        label_b=b.label,
+        notes=[*a.notes, *b.notes],
+    )
     rows = report.comparisons if show_all else report.differences
     if as_json or fmt == "json":
         print_json(report.to_dict())
@@ -299,18 +350,39 @@ def diff(
         if rows:
             console.print(_diff_table(report, rows))
         if report.pairs:
-            console.print(
-                f"{len(report.pairs)} models matched, {len(report.comparisons)} fields compared, "
+            not_compared = report.not_compared()
+            verdict = (
+                "[red]nothing compared[/]"  # never "0 differ": that would read as agreement
+                if report.compared_nothing
+                else f"{len(report.comparisons)} fields compared, "
                 f"[{'red' if report.differences else 'green'}]{len(report.differences)} differ[/]"
                 + (f" (tolerance ±{tolerance:g} points)" if tolerance else "")
             )
+            console.print(
+                f"{len(report.pairs)} models matched, {verdict}"
+                + (f"; {len(report.one_sided)} not compared:" if not_compared else "")
+            )
+            for line in not_compared:
+                click.echo(f"  one side only: {line}")
         if report.only_a:
-            console.print(f"only in {report.label_a}: {', '.join(report.only_a)}")
-        _warn_notes(report.notes)
+            click.echo(f"only in {report.label_a}: {', '.join(report.only_a)}")
+        if report.only_b:
+            listed = ", ".join(report.only_b) if len(report.only_b) <= 20 else "--json lists them"
+            click.echo(f"{len(report.only_b)} models only in {report.label_b}: {listed}")
+        _warn_notes(report.notes, report.warnings, hint="fix the keys named above")
     if not report.pairs:
-        click.echo(f"error: no model is in both {a.label} and {b.label}", err=True)
         named = ", ".join(NAMED_SOURCES)
-        click.echo(f"hint: models match by name; named sources: {named}", err=True)
+        raise InputError(
+            f"nothing to compare: no model is in both {a.label} and {b.label}",
+            hint="models match by name (a timm tag such as .ra_in1k is dropped when the other "
+            f"side has none); named sources: {named}",
+        )
+    if report.compared_nothing:
+        raise InputError(
+            f"nothing to compare: the {len(report.pairs)} models in both {a.label} and "
+            f"{b.label} share no field",
+            hint="the fields each side has are listed above; for a results CSV, check --dataset",
+        )
     if not report.ok:
         sys.exit(EXIT_DIFFERENT)
 
@@ -381,67 +453,71 @@ def predict(
 def flops(
     model_specs: tuple[str, ...], image_size: int | None, index_path: Path | None, as_json: bool
 ) -> None:
-    """Params, fvcore MACs, FLOPs (= 2 × MACs) and activations, beside the card's FLOPs.
+    """The card's FLOPs against every named counting convention, integer for integer.
 
-    Says which counting convention, if any, explains the published number. Default: every
-    model of the index.
+    Per model: the convention and input (H×W) that reproduce the published number, what that
+    convention counts at the card's own size, fvcore MACs and FLOPs (= 2 × MACs) there, and
+    the verdict: pass (reproduced at the card's size), fail (only at another input), info
+    (nothing reproduces it). Default: every model of the index.
     """
-    from mixbench.measure.complexity import check_flops
+    from mixbench.measure.complexity import CONVENTIONS, explain_flops, size_text
     from mixbench.resolve import resolve_model
 
     index = load_index(index_path)
     specs = model_specs or tuple(card.name for card in index)
-    checks = []
+    findings = []
     for spec in specs:
         resolved = resolve_model(spec, index=index)
         card = resolved.card
-        checks.append(
-            check_flops(
+        size = image_size or (card.image_size if card else None)
+        findings.append(
+            explain_flops(
                 resolved.model,
                 resolved.name,
-                image_size=image_size or resolved.preprocessing.image_size,
-                published_flops=card.flops if card else None,
-                published_params=card.params if card else None,
+                image_size=size or resolved.preprocessing.image_size,
+                published=card.flops if card else None,
             )
         )
     if as_json:
-        print_json([check.to_dict() for check in checks])
+        print_json([finding.to_dict() for finding in findings])
         return
-    table = Table(
-        title="complexity (fvcore counts one multiply-add as one MAC)", title_justify="left"
-    )
-    for header in (
+    table = Table(title="FLOPs: what the card's figure counts", title_justify="left")
+    headers = (
         "model",
-        "size",
-        "params",
-        "MACs",
-        "FLOPs",
-        "activations",
+        "S",
         "card FLOPs",
-        "card / MACs",
-        "explained by",
-    ):
-        table.add_column(header, justify="left" if header in ("model", "explained by") else "right")
-    for check in checks:
-        m = check.measured
-        ratio = check.ratios.get("MACs (fvcore)")
+        "reproduced by",
+        "at H×W",
+        "same rule at S×S",
+        "fvcore MACs",
+        "fvcore FLOPs",
+        "verdict",
+    )
+    for header in headers:
+        left = header in ("model", "reproduced by", "at H×W", "verdict")
+        table.add_column(header, justify="left" if left else "right")
+    for finding in findings:
+        verdict = finding.verdict
+        convention = CONVENTIONS.get(verdict.convention or "")
+        style = _VERDICT_STYLE[verdict.status]
         table.add_row(
-            check.model,
-            str(m.image_size),
-            fmt_value(m.params),
-            fmt_count(m.macs),
-            fmt_count(m.flops),
-            fmt_count(m.activations),
-            fmt_count(check.published_flops),
-            f"{ratio:.3f}" if ratio else "—",
-            check.explained_by or ("no convention" if check.published_flops else "—"),
+            finding.model,
+            str(finding.image_size),
+            fmt_value(finding.published),
+            convention.label if convention else ("no convention" if finding.published else "—"),
+            size_text(verdict.input_size) if verdict.input_size else "—",
+            fmt_value(verdict.count_at_card_size),
+            fmt_value(finding.fvcore.macs),
+            fmt_value(finding.fvcore.flops),
+            f"[{style}]{verdict.status}[/]",
         )
     console.print(table)
-    if any(c.published_flops and not c.explained_by for c in checks):
-        console.print(
-            "No counting convention tried (fvcore MACs, 2 × MACs, conv+linear MACs, "
-            "2 × conv+linear) reproduces these published FLOPs; see README, FLOPs."
-        )
+    for finding in findings:
+        if finding.verdict.status != "pass":
+            console.print(f"{finding.model}: {finding.verdict.reason}", highlight=False)
+    used = {f.verdict.convention for f in findings if f.verdict.convention}
+    for key in (key for key in CONVENTIONS if key in used):
+        console.print(f"{CONVENTIONS[key].label}: {CONVENTIONS[key].description}.", highlight=False)
 
 
 # ---------------------------------------------------------------------------- evaluation
@@ -939,7 +1015,13 @@ def latency_command(
 
 # ---------------------------------------------------------------------------- verify
 
-_VERDICT_STYLE = {"pass": "green", "fail": "bold red", "skipped": "yellow", "info": "cyan"}
+_VERDICT_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "skipped": "yellow",
+    "info": "cyan",
+    "inconclusive": "magenta",
+}
 
 
 def _fmt_check_value(value: object) -> str:
@@ -950,9 +1032,19 @@ def _fmt_check_value(value: object) -> str:
 
 def _verify_table(report: Any) -> Table:
     counts = report.counts()
+    tally = ", ".join(
+        f"{counts[status]} {word}"
+        for status, word in (
+            ("pass", "passed"),
+            ("fail", "failed"),
+            ("inconclusive", "inconclusive"),
+            ("skipped", "skipped"),
+            ("info", "info"),
+        )
+        if counts[status] or status != "inconclusive"
+    )
     table = Table(
-        title=f"{report.model}: {report.status.upper()} — {counts['pass']} passed, "
-        f"{counts['fail']} failed, {counts['skipped']} skipped, {counts['info']} info",
+        title=f"{report.model}: {report.headline()}\n{tally}",
         title_justify="left",
     )
     for header in ("check", "published", "measured", "Δ", "tolerance", "verdict", "note"):
@@ -992,10 +1084,22 @@ def _make_report_folder(path: Path | None) -> None:
 @click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
 @click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
 @click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
-@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    help="Images per batch for accuracy and speed (default: 64).",
+)
 @click.option("--workers", type=click.IntRange(min=0), help="DataLoader processes.")
 @click.option("--amp", is_flag=True, help="Mixed precision for evaluation and speed.")
 @click.option("--throughput", "with_speed", is_flag=True, help="Also measure speed (info).")
+@click.option(
+    "--require",
+    metavar="CHECK,...",
+    help="Checks that must pass: a required check that is skipped, inconclusive or info fails "
+    "(e.g. top1,top5,file_size).",
+)
+@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @click.option(
     "--tolerance",
     default="top1=0.1,top5=0.1",
@@ -1029,10 +1133,12 @@ def verify_command(
     weights: Path | None,
     pretrained: bool,
     device: str | None,
-    batch_size: int,
+    batch_size: int | None,
     workers: int | None,
     amp: bool,
     with_speed: bool,
+    require: str | None,
+    strict: bool,
     tolerance: str,
     cache_dir: Path | None,
     json_out: Path | None,
@@ -1040,33 +1146,47 @@ def verify_command(
     db_path: Path | None,
     index_path: Path | None,
 ) -> None:
-    """Check MODEL's card (or every card: all) against measurements: pass, fail, skipped, info.
+    """Check MODEL's card (or every card: all) against measurements.
 
-    Exit 0 when every check that ran passed, 1 when any failed, 2 for bad input.
+    Each check ends pass, fail, inconclusive, skipped (with what to pass) or info; the headline
+    says how many ran. Exit 0 when no check failed, 1 when any failed, 2 for bad input.
     """
     from mixbench.measure.device import pick_device
     from mixbench.report.verify import append_step_summary, write_markdown_report
-    from mixbench.verify import VerifyOptions, parse_tolerance, verify
+    from mixbench.verify import (
+        VerifyOptions,
+        open_evaluation_data,
+        parse_require,
+        parse_tolerance,
+        validate_options,
+        verify,
+    )
 
     _check_writable(json_out)
     _make_report_folder(report_out)
     _stop_on_sigterm_as_on_ctrl_c()
-    if weights is not None and pretrained:
-        raise InputError("pass either --weights FILE or --pretrained, not both")
+    if batch_size is not None and data is None and not with_speed:
+        raise InputError(
+            "--batch is for the accuracy and speed checks: pass --data or --throughput",
+            hint="drop --batch, or add what it is for",
+        )
     options = VerifyOptions(
         data=data,
         labels=str(labels) if labels else None,
         weights=str(weights) if weights else None,
         pretrained=pretrained,
         device=pick_device(device),
-        batch_size=batch_size,
+        batch_size=batch_size or 64,
         workers=workers,
         amp=amp,
         throughput=with_speed,
         tolerance=parse_tolerance(tolerance),
         cache_dir=str(cache_dir) if cache_dir else None,
+        require=parse_require(require),
+        strict=strict,
     )
-    index = load_index(index_path)
+    validate_options(options)
+    index = load_index(index_path, strict=strict)
     names = [card.name for card in index] if "all" in model_specs else list(model_specs)
     if len(names) > 1 and weights is not None:
         raise InputError(
@@ -1074,6 +1194,8 @@ def verify_command(
             hint="verify one model with --weights, or use --pretrained for all",
         )
     store = ResultsStore(db_path)
+    store.check()
+    source = open_evaluation_data(options)  # a bad --data is refused before any model runs
     command = shlex.join(["mixbench", *sys.argv[1:]])
     groups = 7 if with_speed else 6
     reports: list[Any] = []
@@ -1098,8 +1220,11 @@ def verify_command(
                     command=command,
                     on_check=on_check,
                     warn=progress.warn,
+                    source=source,
                 )
                 reports.append(report)
+                for warning in report.warnings:
+                    progress.warn(f"{report.model}: card: {warning}")
                 if json_out is None or str(json_out) != "-":
                     console.print(_verify_table(report))
     finally:
@@ -1113,10 +1238,27 @@ def verify_command(
                 append_step_summary(reports)
     failed = [r.model for r in reports if r.status == "fail"]
     if json_out is None or str(json_out) != "-":
-        verdict = f"FAIL: {', '.join(failed)}" if failed else "PASS"
-        console.print(f"{len(reports)} model(s) verified: {verdict}")
+        console.print(_verify_summary_line(reports))
     if failed:
         sys.exit(EXIT_DIFFERENT)
+
+
+def _verify_summary_line(reports: list[Any]) -> str:
+    """``7 model(s) verified: FAIL: mixnet_s — 49 of 70 checks ran (not run: ...)``."""
+    failed = [r.model for r in reports if r.status == "fail"]
+    unsure = [r.model for r in reports if r.status == "inconclusive"]
+    if failed:
+        verdict = f"FAIL: {', '.join(failed)}"
+    elif unsure:
+        verdict = f"INCONCLUSIVE: {', '.join(unsure)}"
+    else:
+        verdict = "PASS"
+    coverages = [r.coverage() for r in reports]
+    ran = sum(c["ran"] for c in coverages)
+    total = sum(c["total"] for c in coverages)
+    not_run = list(dict.fromkeys(label for c in coverages for label in c["not_run_labels"]))
+    text = f"{len(reports)} model(s) verified: {verdict} — {ran} of {total} checks ran"
+    return text + (f" (not run: {', '.join(not_run)})" if not_run else "")
 
 
 @cli.command("report")

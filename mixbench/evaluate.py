@@ -113,7 +113,7 @@ class EvalReport:
 
 def evaluate(
     model_spec: str | os.PathLike[str],
-    data: str,
+    data: str | EvalSource,
     *,
     weights: str | os.PathLike[str] | None = None,
     pretrained: bool = False,
@@ -130,7 +130,8 @@ def evaluate(
     """Top-1/top-5 of a model on ImageNet-val data, with its card's exact preprocessing.
 
     ``data`` is an ImageNet-val folder (synset folders, or flat with ``labels``),
-    ``hf:NAME[:SPLIT]`` or ``synthetic[:N]``. Under torchrun, ranks other than 0 return
+    ``hf:NAME[:SPLIT]`` or ``synthetic[:N]`` (or a source already opened with
+    :func:`mixbench.data.sources.open_source`). Under torchrun, ranks other than 0 return
     ``None``; rank 0 returns the report for all of them.
 
     With a ``store``, the run is recorded there (``report.run_id``); the resume log is removed
@@ -139,8 +140,11 @@ def evaluate(
     options = options or EvalOptions()
     if store is not None:
         store.check()  # a damaged database is reported now, not after the run
-    source = open_source(data, labels=labels, cache_dir=cache_dir)
-    real_rows = _real_rows(source, data) if real_labels else None
+    if isinstance(data, EvalSource):
+        source = data
+    else:
+        source = open_source(data, labels=labels, cache_dir=cache_dir)
+    real_rows = _real_rows(source) if real_labels else None
     resolved = resolve_model(
         model_spec, weights=weights, pretrained=pretrained, index_path=index_path
     )
@@ -246,14 +250,14 @@ def _check_classifier(resolved: ResolvedModel) -> None:
         )
 
 
-def _real_rows(source: EvalSource, data: str) -> dict[int, int]:
+def _real_rows(source: EvalSource) -> dict[int, int]:
     """Each image's row in the ReaL table, checked before any work is done."""
     rows: dict[int, int] = {}
     for index in range(len(source)):
         row = real_index(source.val_filename(index))
         if row is None:
             raise InputError(
-                f"{data}: --real-labels needs ImageNet val file names "
+                f"{source.spec}: --real-labels needs ImageNet val file names "
                 f"(ILSVRC2012_val_NNNNNNNN.JPEG); {source.name(index)} is not one",
                 hint="ReaL labels exist for the 50,000 ImageNet-1k validation images only",
             )

@@ -41,11 +41,6 @@ from mixbench.store import ResultsStore, RunRecord
 MEASURED_STATUSES = frozenset({"pass", "fail", "info"})
 PREPROCESSING_FIELDS = ("image_size", "crop_pct", "interpolation")
 ACCURACY_FIELDS = ("top1", "top5")
-# verify's FLOPs check reports, when a card matches, the value in the card's convention
-# ("counted as NAME"); the factor that puts it on the 2 × fvcore MACs scale this file uses.
-# Conventions missing here (conv + linear only) cannot be rescaled, so they are not exported.
-_FLOPS_FACTORS = {"MACs (fvcore)": 2, "FLOPs = 2 × MACs": 1}
-_COUNTED_AS = "counted as "
 
 NO_RUNS_HINT = "run `mixbench verify MODEL|all` or `mixbench eval` first"
 
@@ -64,6 +59,10 @@ class MeasuredModel:
     top1: float | None = None
     top5: float | None = None
     images: int | None = None  # eval image count behind top1/top5
+    #: the counting convention ``flops`` is in (a key of mixbench.measure.complexity's
+    #: CONVENTIONS) and the input it was counted at, ``224x224``
+    flops_convention: str | None = None
+    flops_input: str | None = None
     sources: dict[str, int] = field(default_factory=dict)  # field -> run id it came from
 
     @property
@@ -108,7 +107,10 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
     if verify is not None:
         checks = _measured_checks(verify)
         take("params", _valid(parse_count, checks.get("params")), verify)
-        take("flops", _flops(verify), verify)
+        flops = _flops(verify)
+        if flops is not None:
+            take("flops", flops.value, verify)
+            values["flops_convention"], values["flops_input"] = flops.convention, flops.input
         take("file_size", _valid(parse_bytes, checks.get("file_size")), verify)
         for key, value in _preprocessing(checks).items():
             take(key, value, verify)
@@ -146,24 +148,37 @@ def _measured_checks(run: RunRecord) -> dict[str, Any]:
     return measured
 
 
-def _flops(run: RunRecord) -> int | None:
-    """FLOPs as 2 × fvcore MACs, whatever convention a passing check reported them in."""
+@dataclass(frozen=True)
+class _Flops:
+    value: int
+    convention: str
+    input: str
+
+
+def _flops(run: RunRecord) -> _Flops | None:
+    """verify's FLOPs figure, in the convention the card's own figure was counted in.
+
+    That is the count at the card's image size under the convention that reproduces the card
+    (so a diff against the card shows what the card misstates), or 2 × fvcore MACs when none
+    does; the check's ``details`` name both. A check stored without them (older mixbench)
+    says no convention, so its figure is not exported.
+    """
     for check in run.details.get("checks", []):
         if not isinstance(check, dict) or check.get("name") != "flops":
             continue
-        status, reason = check.get("status"), check.get("reason")
-        reason = reason if isinstance(reason, str) else ""
-        if status not in MEASURED_STATUSES:
+        details = check.get("details")
+        if check.get("status") not in MEASURED_STATUSES or not isinstance(details, dict):
             return None
-        factor = 1  # info (and anything but a pass) reports measured as 2 × MACs
-        if status == "pass":
-            convention = reason.removeprefix(_COUNTED_AS) if reason.startswith(_COUNTED_AS) else ""
-            if convention not in _FLOPS_FACTORS:
-                return None
-            factor = _FLOPS_FACTORS[convention]
+        convention, size = details.get("measured_convention"), details.get("image_size")
         value = _valid(parse_count, check.get("measured"))
-        return None if value is None else value * factor
+        if value is None or not isinstance(convention, str) or not _is_size(size):
+            return None
+        return _Flops(value, convention, f"{size}x{size}")
     return None
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _preprocessing(values: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +255,9 @@ def to_model_index_yaml(
         f"store{origin}.",
         "These are measurements, not published figures: compare them with the cards by",
         "`mixbench diff index THIS_FILE`.",
-        "FLOPs = 2 × MACs as counted by fvcore; File Size is of the weights file measured;",
+        "FLOPs are counted at the card's image size in the convention that reproduces the",
+        "card's figure (Measured: FLOPs Convention), else as 2 × MACs counted by fvcore;",
+        "File Size is of the weights file measured;",
         "accuracies are on the evaluation data the runs used; `Measured` names the runs.",
     ]
     body = yaml.safe_dump(
@@ -281,6 +298,9 @@ def _entry(model: MeasuredModel, source: str) -> dict[str, Any]:
         ]
     # Not a paperswithcode field; the index reader keeps unknown fields as they are.
     measured: dict[str, Any] = {"Source": source, "Runs": dict(model.sources)}
+    if model.flops is not None and model.flops_convention is not None:
+        measured["FLOPs Convention"] = model.flops_convention
+        measured["FLOPs Input"] = model.flops_input
     if model.images is not None:
         measured["Images"] = model.images
     entry["Measured"] = measured

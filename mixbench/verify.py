@@ -7,17 +7,23 @@
 
 A check that cannot run is *skipped* with the reason and what to pass to run it; skipped is
 never counted as passed. *info* is a measurement with no published figure to hold it to (or one
-no convention explains, like the cards' FLOPs). A report passes when every check that ran
-passed; it fails when any failed.
+nothing explains). *inconclusive* ran, but its evidence cannot decide (a sample too small for
+the tolerance, a subset of the classes). A report fails when any check failed, is inconclusive
+when any was, and passes otherwise; its :meth:`VerifyReport.coverage` says which checks ran, so
+a pass where little ran never reads like a verified card. ``require`` names checks that must
+reach pass: a required check that was skipped, inconclusive or info is turned into a failure.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -27,17 +33,53 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
 from mixbench.index import ModelCard, ModelIndex, load_index
 from mixbench.measure.speed import TimingOptions
+from mixbench.measure.statistics import (
+    AccuracyEvidence,
+    Selection,
+    judge_accuracy,
+    sample_selection,
+)
 from mixbench.resolve import ResolvedModel, resolve_model
-from mixbench.store import ResultsStore, RunRecord, utc_now
+from mixbench.store import ResultsStore, RunRecord, sha256_file, utc_now
 
-Status = Literal["pass", "fail", "skipped", "info"]
-STATUSES: tuple[Status, ...] = ("pass", "fail", "skipped", "info")
+if TYPE_CHECKING:
+    from mixbench.data.sources import EvalSource
+
+Status = Literal["pass", "fail", "skipped", "info", "inconclusive"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "skipped", "info", "inconclusive")
+#: Every check verify can make, by its stable key, in table order (``--require`` takes these).
+CHECK_NAMES = (
+    "params",
+    "flops",
+    "file_size",
+    "weights_hash",
+    "crop_pct",
+    "image_size",
+    "interpolation",
+    "native_vs_timm",
+    "top1",
+    "top5",
+    "throughput",
+    "latency",
+)
+#: How the coverage line names a check that did not run.
+SHORT_NAMES = {
+    "file_size": "file size",
+    "weights_hash": "weights hash",
+    "crop_pct": "crop pct",
+    "image_size": "image size",
+    "native_vs_timm": "native = timm",
+    "top1": "top-1",
+    "top5": "top-5",
+}
 #: Accuracy tolerances in percentage points, per metric, unless the user says otherwise.
 DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1}
 #: Native and timm outputs on the same weights agree to this max relative difference (fp32).
 EQUIVALENCE_RTOL = 1e-4
-#: ImageNet-val: a card's accuracy is on all of it; fewer images are noted beside the verdict.
+#: ImageNet-val: a card's accuracy is on all of it; on fewer images a measurement is a sample.
 IMAGENET_VAL_IMAGES = 50_000
+#: Random images the native = timm check compares on.
+EQUIVALENCE_IMAGES = 8
 
 
 @dataclass
@@ -52,6 +94,14 @@ class Check:
     delta: float | None = None
     tolerance: str | None = None  # how close counts as agreeing, in words
     reason: str | None = None  # why skipped, what info means, or a note on the verdict
+    #: structured findings behind the verdict (e.g. the FLOPs convention and input size), so
+    #: export and reports read data, never the reason text
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ran(self) -> bool:
+        """False for a skipped check, also one that ``--require`` turned into a failure."""
+        return self.status != "skipped" and self.details.get("ran", True) is not False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,14 +125,39 @@ class VerifyReport:
     created: str = field(default_factory=utc_now)
     weights: str | None = None
     run_id: int | None = None
+    #: what the card's source said that may be wrong (misspelled keys ...), one line each
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {status: sum(c.status == status for c in self.checks) for status in STATUSES}
 
     @property
-    def status(self) -> Literal["pass", "fail"]:
-        """``fail`` when any check failed; otherwise ``pass`` (skipped and info don't count)."""
-        return "fail" if any(c.status == "fail" for c in self.checks) else "pass"
+    def status(self) -> Literal["pass", "fail", "inconclusive"]:
+        """``fail`` when any check failed, ``inconclusive`` when any could not decide,
+        otherwise ``pass`` (skipped and info never count as passed: see :meth:`coverage`)."""
+        if any(c.status == "fail" for c in self.checks):
+            return "fail"
+        if any(c.status == "inconclusive" for c in self.checks):
+            return "inconclusive"
+        return "pass"
+
+    def coverage(self) -> dict[str, Any]:
+        """Which checks ran (any status but skipped) and which did not."""
+        not_run = [c for c in self.checks if not c.ran]
+        return {
+            "ran": len(self.checks) - len(not_run),
+            "total": len(self.checks),
+            "not_run": [c.name for c in not_run],
+            "not_run_labels": [SHORT_NAMES.get(c.name, c.name) for c in not_run],
+        }
+
+    def headline(self) -> str:
+        """``PASS — 6 of 9 checks ran (not run: top-1, top-5, file size)``."""
+        coverage = self.coverage()
+        text = f"{self.status.upper()} — {coverage['ran']} of {coverage['total']} checks ran"
+        if coverage["not_run"]:
+            text += f" (not run: {', '.join(coverage['not_run_labels'])})"
+        return text
 
     def check(self, name: str) -> Check:
         for candidate in self.checks:
@@ -94,7 +169,10 @@ class VerifyReport:
         return {
             "model": self.model,
             "status": self.status,
+            "headline": self.headline(),
             "counts": self.counts(),
+            "coverage": self.coverage(),
+            "warnings": list(self.warnings),
             "checks": [c.to_dict() for c in self.checks],
             "card_source": self.card_source,
             "settings": self.settings,
@@ -108,7 +186,11 @@ class VerifyReport:
         }
 
     def to_run_record(self) -> RunRecord:
-        metrics: dict[str, Any] = {"status": self.status, **self.counts()}
+        metrics: dict[str, Any] = {
+            "status": self.status,
+            **self.counts(),
+            "checks_ran": self.coverage()["ran"],
+        }
         for check in self.checks:
             if isinstance(check.measured, (int, float)) and not isinstance(check.measured, bool):
                 metrics[check.name] = check.measured
@@ -126,6 +208,7 @@ class VerifyReport:
                 "checks": [c.to_dict() for c in self.checks],
                 "settings": self.settings,
                 "card_source": self.card_source,
+                "warnings": list(self.warnings),
             },
         )
 
@@ -146,6 +229,7 @@ class VerifyReport:
             created=record.created,
             weights=record.weights,
             run_id=record.id,
+            warnings=list(details.get("warnings", [])),
         )
 
 
@@ -163,10 +247,15 @@ class VerifyOptions:
     tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
     cache_dir: str | None = None
     speed_timing: TimingOptions = field(default_factory=TimingOptions)
+    #: checks that must pass: skipped, inconclusive or info becomes fail (a CI gate)
+    require: tuple[str, ...] = ()
+    #: every unknown key of the card is an error, not a warning
+    strict: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["speed_timing"] = asdict(self.speed_timing)
+        data["require"] = list(self.require)  # JSON has lists: a stored run reads back equal
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
@@ -196,6 +285,58 @@ def parse_tolerance(text: str | None) -> dict[str, float]:
     return tolerance
 
 
+def parse_require(text: str | None) -> tuple[str, ...]:
+    """``"top1,top5"`` → ``("top1", "top5")``; an unknown check name is bad input."""
+    if not text:
+        return ()
+    names = tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+    unknown = [name for name in names if name not in CHECK_NAMES]
+    if unknown or not names:
+        raise InputError(
+            f"--require: {', '.join(map(repr, unknown)) or repr(text)} is not a check name",
+            hint=f"checks: {', '.join(CHECK_NAMES)}",
+        )
+    return names
+
+
+def validate_options(options: VerifyOptions) -> None:
+    """Refuse, before anything runs, options that contradict each other or would be ignored."""
+    problems: list[tuple[str, str]] = []
+    if options.weights is not None and options.pretrained:
+        problems.append(("pass either --weights FILE or --pretrained, not both", ""))
+    if options.data is None:
+        for given, option in (
+            (options.labels is not None, "--labels"),
+            (options.workers is not None, "--workers"),
+            (options.cache_dir is not None, "--cache-dir"),
+        ):
+            if given:
+                problems.append(
+                    (f"{option} is for the accuracy check, which needs --data", "add --data")
+                )
+        if options.amp and not options.throughput:
+            problems.append(
+                ("--amp applies to the accuracy and speed checks: pass --data or --throughput", "")
+            )
+    elif options.cache_dir is not None and not options.data.startswith("hf:"):
+        problems.append(
+            (f"--cache-dir is for hf: datasets; --data {options.data} is not one", "drop it")
+        )
+    parse_require(",".join(options.require))
+    if problems:
+        message, hint = problems[0]
+        raise InputError(message, hint=hint or "see mixbench verify --help")
+
+
+def open_evaluation_data(options: VerifyOptions) -> EvalSource | None:
+    """``--data`` opened (and so checked) before any model is built; None without it."""
+    if options.data is None:
+        return None
+    from mixbench.data.sources import open_source
+
+    return open_source(options.data, labels=options.labels, cache_dir=options.cache_dir)
+
+
 OnCheck = Callable[[str, Check | None], None]
 
 
@@ -209,12 +350,19 @@ def verify(
     command: str | None = None,
     on_check: OnCheck | None = None,
     warn: Callable[[str], None] | None = None,
+    source: EvalSource | None = None,
 ) -> VerifyReport:
-    """Run every check of ``model_spec``'s card; record the report in ``store`` if given."""
+    """Run every check of ``model_spec``'s card; record the report in ``store`` if given.
+
+    ``source`` is the ``--data`` already opened (``verify_many`` opens it once for all models).
+    """
     options = options or VerifyOptions()
-    index = index if index is not None else load_index(index_path)
+    validate_options(options)
+    index = index if index is not None else load_index(index_path, strict=options.strict)
     if store is not None:
         store.check()
+    if source is None:
+        source = open_evaluation_data(options)
     resolved = resolve_model(
         model_spec, weights=options.weights, pretrained=options.pretrained, index=index
     )
@@ -235,14 +383,16 @@ def verify(
             for check in made:
                 on_check(name, check)
 
+    weights = WeightsAtHand.of(resolved, options)
     run("params", lambda: [check_params(card, resolved.model)])
     run("flops", lambda: [check_flops(card, resolved)])
-    run("file size", lambda: [check_file_size(card, resolved, options)])
+    run("weights file", lambda: check_weights_file(card, weights))
     run("preprocessing", lambda: check_preprocessing(card, resolved))
     run("native vs timm", lambda: [check_equivalence(card, resolved, options)])
-    run("accuracy", lambda: check_accuracy(card, resolved, options, store, command, warn))
+    run("accuracy", lambda: check_accuracy(card, resolved, options, source, store, command, warn))
     if options.throughput:
         run("speed", lambda: check_speed(card, options))
+    checks = apply_requirements(checks, options.require)
     device = torch.device(options.device)
     report = VerifyReport(
         model=card.name,
@@ -254,6 +404,7 @@ def verify(
         git_sha=git_sha(),
         command=command,
         weights=resolved.weights,
+        warnings=card_warnings(card),
     )
     if store is not None:
         report.run_id = store.add(report.to_run_record())
@@ -266,15 +417,54 @@ def verify_many(
     **kwargs: Any,
 ) -> list[VerifyReport]:
     """``verify`` each model; ``["all"]`` means every card of the index."""
-    index = kwargs.pop("index", None) or load_index(kwargs.pop("index_path", None))
-    names = [card.name for card in index] if list(specs) == ["all"] else list(specs)
     options = options or VerifyOptions()
+    validate_options(options)
+    index = kwargs.pop("index", None) or load_index(
+        kwargs.pop("index_path", None), strict=options.strict
+    )
+    names = [card.name for card in index] if list(specs) == ["all"] else list(specs)
     if len(names) > 1 and options.weights is not None:
         raise InputError(
             "--weights names one file, but several models are verified",
             hint="verify one model with --weights, or use --pretrained for all",
         )
-    return [verify(name, options, index=index, **kwargs) for name in names]
+    source = kwargs.pop("source", None) or open_evaluation_data(options)
+    return [verify(name, options, index=index, source=source, **kwargs) for name in names]
+
+
+def apply_requirements(checks: list[Check], required: Sequence[str]) -> list[Check]:
+    """A required check that did not pass or fail, or did not run at all, becomes a fail."""
+    by_name = {check.name: check for check in checks}
+    gated: list[Check] = []
+    for check in checks:
+        if check.name in required and check.status not in ("pass", "fail"):
+            why = check.reason or check.status
+            check = replace(
+                check,
+                status="fail",
+                reason=f"required (--require {check.name}) but {check.status}: {why}",
+                details={**check.details, "required": True, "was": check.status}
+                | ({"ran": False} if check.status == "skipped" else {}),
+            )
+        gated.append(check)
+    for name in required:
+        if name not in by_name:
+            hint = " (pass --throughput)" if name in ("throughput", "latency") else ""
+            gated.append(
+                Check(
+                    name,
+                    SHORT_NAMES.get(name, name),
+                    "fail",
+                    reason=f"required (--require {name}) but not run{hint}",
+                    details={"required": True, "ran": False},
+                )
+            )
+    return gated
+
+
+def card_warnings(card: ModelCard) -> list[str]:
+    """What the card's source says that may be a mistake, one line each."""
+    return [str(warning) for warning in card.warnings]
 
 
 # ------------------------------------------------------------------------------ checks
@@ -304,51 +494,79 @@ def check_params(card: ModelCard, model: nn.Module) -> Check:
 
 
 def check_flops(card: ModelCard, resolved: ResolvedModel) -> Check:
-    from mixbench.measure.complexity import EXPLAINS_WITHIN, count_complexity
+    """The card's FLOPs against every named counting convention, integer for integer.
+
+    pass: reproduced at the card's image size; fail: reproduced only at another input (the
+    card misstates the cost at its resolution); info: nothing reproduces it, or no figure.
+    ``measured`` is the count at the card's size in the convention that explains the card
+    (fvcore FLOPs = 2 × MACs when none does); ``details`` holds the whole finding.
+    """
+    from mixbench.measure.complexity import explain_flops
 
     size = card.image_size or resolved.preprocessing.image_size
-    measured = count_complexity(resolved.model, size)
-    if card.flops is None:
-        return Check(
-            "flops",
-            "FLOPs",
-            "info",
-            measured=measured.flops,
-            reason=f"the card publishes no FLOPs; {measured.macs:,} MACs (fvcore)",
-        )
-    explained_by, ratios = measured.explain(card.flops)
-    tolerance = f"±{EXPLAINS_WITHIN:.1%} under some counting convention"
-    if explained_by is not None:
-        value = measured.conventions()[explained_by]
-        return Check(
-            "flops",
-            "FLOPs",
-            "pass",
-            published=card.flops,
-            measured=value,
-            delta=value - card.flops,
-            tolerance=tolerance,
-            reason=f"counted as {explained_by}",
-        )
-    ratio = ratios.get("MACs (fvcore)", 0.0)
+    finding = explain_flops(resolved.model, card.name, image_size=size, published=card.flops)
+    published = card.flops
     return Check(
         "flops",
         "FLOPs",
-        "info",
-        published=card.flops,
-        measured=measured.flops,
-        delta=measured.flops - card.flops,
-        tolerance=tolerance,
-        reason=f"no counting convention explains the card: it is {ratio:.3f} × fvcore MACs "
-        f"({measured.macs:,}); measured is FLOPs = 2 × MACs",
+        finding.verdict.status,
+        published=published,
+        measured=finding.measured,
+        delta=None if published is None else finding.measured - published,
+        tolerance=None if published is None else "exact, under a named counting convention",
+        reason=finding.verdict.reason,
+        details=finding.to_dict(),
     )
 
 
-def check_file_size(card: ModelCard, resolved: ResolvedModel, options: VerifyOptions) -> Check:
+#: torch.hub's convention: ``name-<first hex digits of the file's sha256>.ext``
+_HASH_PREFIX = re.compile(r"-([a-f0-9]{6,})\.")
+
+
+def card_weights_file(card: ModelCard) -> tuple[str | None, str | None]:
+    """The card's weights file name and the sha256 prefix it carries (torch.hub style)."""
+    if not card.weights_url:
+        return None, None
+    name = PurePosixPath(urlparse(card.weights_url).path).name or None
+    match = _HASH_PREFIX.search(name or "")
+    return name, match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class WeightsAtHand:
+    """The checkpoint file this run uses (``--weights`` or the cached ``--pretrained`` file)."""
+
+    path: Path | None
+
+    @classmethod
+    def of(cls, resolved: ResolvedModel, options: VerifyOptions) -> WeightsAtHand:
+        return cls(_weights_path(resolved, options))
+
+    @functools.cached_property
+    def sha256(self) -> str | None:
+        return None if self.path is None else sha256_file(self.path)
+
+    def is_cards_file(self, card: ModelCard) -> bool | None:
+        """True/False when the card's hash prefix decides it, else by file name (None: no
+        file or no name to go by)."""
+        name, prefix = card_weights_file(card)
+        if self.path is None:
+            return None
+        if prefix is not None:
+            return bool(self.sha256 and self.sha256.startswith(prefix))
+        return None if name is None else self.path.name == name
+
+
+def check_weights_file(card: ModelCard, weights: WeightsAtHand) -> list[Check]:
+    """File size and the torch.hub hash prefix of the card's weights URL."""
+    return [check_file_size(card, weights), check_weights_hash(card, weights)]
+
+
+def check_file_size(card: ModelCard, weights: WeightsAtHand) -> Check:
     name, label = "file_size", "weights file size"
     if card.file_size is None:
         return Check(name, label, "skipped", reason="the card publishes no file size")
-    path = _weights_path(resolved, options)
+    path = weights.path
     if path is None:
         return Check(
             name,
@@ -358,10 +576,10 @@ def check_file_size(card: ModelCard, resolved: ResolvedModel, options: VerifyOpt
             reason="no weights file: pass --weights FILE or --pretrained",
         )
     measured = path.stat().st_size
-    published_file = Path(card.weights_url or "").name
+    published_file, _prefix = card_weights_file(card)
     resolution = card.resolution.get("file_size")
     agree, delta = compare_values(card.file_size, measured, resolution=resolution, tolerance=0)
-    if published_file and path.name != published_file:
+    if weights.is_cards_file(card) is False:
         return Check(
             name,
             label,
@@ -369,7 +587,8 @@ def check_file_size(card: ModelCard, resolved: ResolvedModel, options: VerifyOpt
             published=card.file_size,
             measured=measured,
             delta=delta,
-            reason=f"the card's size is of {published_file}; the file at hand is {path.name}",
+            reason=f"the card's size is of {published_file}; the file at hand is {path.name}"
+            + (", another file (its sha256 differs)" if _prefix else ""),
         )
     return Check(
         name,
@@ -379,6 +598,63 @@ def check_file_size(card: ModelCard, resolved: ResolvedModel, options: VerifyOpt
         measured=measured,
         delta=delta,
         tolerance=f"card rounds to {resolution:,.0f} bytes" if resolution else "exact",
+    )
+
+
+def check_weights_hash(card: ModelCard, weights: WeightsAtHand) -> Check:
+    """The card's ``name-<hash>.pth`` against the first hex digits of the file's sha256."""
+    name, label = "weights_hash", "weights sha256 prefix"
+    published_file, prefix = card_weights_file(card)
+    if prefix is None:
+        why = (
+            "the card publishes no weights URL"
+            if published_file is None
+            else f"the card's weights file {published_file} carries no hash prefix"
+        )
+        return Check(name, label, "skipped", reason=why)
+    if weights.path is None or weights.sha256 is None:
+        return Check(
+            name,
+            label,
+            "skipped",
+            published=prefix,
+            reason="no weights file: pass --weights FILE or --pretrained",
+        )
+    measured = weights.sha256[: len(prefix)]
+    details = {"file": str(weights.path), "sha256": weights.sha256, "card_file": published_file}
+    if measured == prefix:
+        return Check(
+            name,
+            label,
+            "pass",
+            published=prefix,
+            measured=measured,
+            tolerance="exact",
+            reason=f"{weights.path.name} is the card's {published_file}",
+            details=details,
+        )
+    if weights.path.name == published_file:
+        return Check(
+            name,
+            label,
+            "fail",
+            published=prefix,
+            measured=measured,
+            tolerance="exact",
+            reason=f"{weights.path.name} has the card's name but not its content "
+            f"(sha256 {weights.sha256[:16]}…)",
+            details=details,
+        )
+    return Check(
+        name,
+        label,
+        "info",
+        published=prefix,
+        measured=measured,
+        tolerance="exact",
+        reason=f"the file at hand ({weights.path.name}) is not the card's {published_file}; "
+        "pass that file as --weights to check it",
+        details=details,
     )
 
 
@@ -434,12 +710,13 @@ def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyO
     reference.load_state_dict(native_to_timm(native.state_dict(), native))
     reference.eval()
     size = card.image_size or resolved.preprocessing.image_size
-    images = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    count = EQUIVALENCE_IMAGES
+    images = torch.randn(count, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ours, theirs = native.eval()(images), reference(images)
     difference = float((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-12))
-    same_top1 = bool((ours.argmax(1) == theirs.argmax(1)).all())
-    agree = difference <= EQUIVALENCE_RTOL and same_top1
+    top1_differs = int((ours.argmax(1) != theirs.argmax(1)).sum())
+    agree = difference <= EQUIVALENCE_RTOL and top1_differs == 0
     weights = "random weights (seeded)" if random_weights else "the given weights"
     return Check(
         name,
@@ -447,46 +724,57 @@ def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyO
         "pass" if agree else "fail",
         published="timm " + timm.__version__,
         measured=difference,
-        tolerance=f"max relative difference ≤ {EQUIVALENCE_RTOL:g}",
-        reason=f"2 random {size}×{size} images, {weights}, float32 on CPU",
+        tolerance=f"max relative difference ≤ {EQUIVALENCE_RTOL:g}, same top-1",
+        reason=f"{top1_differs} of {count} images' top-1 differ; {count} random {size}×{size} "
+        f"images, {weights}, float32 on CPU",
+        details={"images": count, "top1_differs": top1_differs, "max_relative": difference},
     )
+
+
+_ACCURACY_LABELS = {"top1": "ImageNet top-1 (%)", "top5": "ImageNet top-5 (%)"}
 
 
 def check_accuracy(
     card: ModelCard,
     resolved: ResolvedModel,
     options: VerifyOptions,
+    source: EvalSource | None,
     store: ResultsStore | None,
     command: str | None,
     warn: Callable[[str], None] | None,
 ) -> list[Check]:
     published = {"top1": card.top1, "top5": card.top5}
-    labels = {"top1": "ImageNet top-1 (%)", "top5": "ImageNet top-5 (%)"}
     why_not = None
-    if options.data is None:
+    if source is None:
         why_not = "no evaluation data: pass --data IMAGENET_VAL_DIR (or hf:NAME)"
+    elif source.kind == "synthetic":
+        why_not = (
+            f"--data {source.spec} is generated images, not ImageNet: no evidence of the card's "
+            "accuracy (pass an ImageNet-val folder or hf:NAME)"
+        )
     elif not resolved.has_weights:
-        why_not = "no weights: pass --weights FILE or --pretrained (random weights score ~0.1%)"
+        why_not = (
+            f"no weights: --data {source.spec} was not used; pass --weights FILE or "
+            "--pretrained (random weights score ~0.1%)"
+        )
     if why_not is not None:
         return [
-            Check(k, labels[k], "skipped", published=v, reason=why_not)
+            Check(k, _ACCURACY_LABELS[k], "skipped", published=v, reason=why_not)
             for k, v in published.items()
         ]
     from mixbench.evaluate import EvalOptions, evaluate
 
     report = evaluate(
         card.name,
-        options.data,  # type: ignore[arg-type]
+        source,  # type: ignore[arg-type]
         weights=options.weights,
         pretrained=options.pretrained,
-        labels=options.labels,
         options=EvalOptions(
             device=options.device,
             batch_size=options.batch_size,
             workers=options.workers,
             amp=options.amp,
         ),
-        cache_dir=options.cache_dir,
         warn=warn,
         store=store,
         command=command,
@@ -494,39 +782,68 @@ def check_accuracy(
     assert report is not None  # verify does not run under torchrun
     measured = {"top1": report.metrics.top1, "top5": report.metrics.top5}
     count = report.metrics.count
-    note = (
-        None
-        if count >= IMAGENET_VAL_IMAGES
-        else (f"on {count:,} images, not the full {IMAGENET_VAL_IMAGES:,} of ImageNet-val")
-    )
-    checks = []
-    for key, value in published.items():
-        if value is None:
-            checks.append(
-                Check(
-                    key,
-                    labels[key],
-                    "info",
-                    measured=measured[key],
-                    reason="the card publishes no figure",
-                )
-            )
-            continue
-        tolerance = options.tolerance[key]
-        agree, delta = compare_values(value, measured[key], resolution=None, tolerance=tolerance)
-        checks.append(
-            Check(
-                key,
-                labels[key],
-                "pass" if agree else "fail",
-                published=value,
-                measured=measured[key],
-                delta=delta,
-                tolerance=f"±{tolerance:g} points",
-                reason=note,
-            )
+    selection = accuracy_selection(report.data, count)
+    return [
+        judge_accuracy_check(key, published[key], measured[key], count, selection, options)
+        for key in published
+    ]
+
+
+def accuracy_selection(data: dict[str, Any], count: int) -> Selection:
+    """What the evaluated images are of ImageNet-val: all of it, a sample, or some classes."""
+    classes = int(data.get("num_classes") or 0)
+    if count >= IMAGENET_VAL_IMAGES:  # the whole set (as the card measured it)
+        return "full"
+    return sample_selection(count, classes)
+
+
+def judge_accuracy_check(
+    key: str,
+    published: float | None,
+    measured: float,
+    count: int,
+    selection: Selection,
+    options: VerifyOptions,
+) -> Check:
+    """One accuracy figure: its 95 % interval on a sample, and the verdict that allows."""
+    evidence = AccuracyEvidence.of(measured, count, selection)
+    interval = f"95% CI {evidence.low:.2f}–{evidence.high:.2f}"
+    on = f"on {count:,} images"
+    if selection == "full":
+        note = None
+    elif selection == "classes":
+        note = (
+            f"{on} of a subset of the classes ({interval}): not a sample of what the card "
+            "measured, so it cannot pass or fail"
         )
-    return checks
+    else:
+        note = f"{on}, a sample of the {IMAGENET_VAL_IMAGES:,} of ImageNet-val: {interval}"
+    details = evidence.to_dict() if selection != "full" else {"count": count, "hits": evidence.hits}
+    if published is None:
+        return Check(
+            key,
+            _ACCURACY_LABELS[key],
+            "info",
+            measured=measured,
+            reason="the card publishes no figure" + (f"; {note}" if note else ""),
+            details=details,
+        )
+    tolerance = options.tolerance[key]
+    _agree, delta = compare_values(published, measured, resolution=None, tolerance=tolerance)
+    verdict = judge_accuracy(published, evidence, tolerance)
+    if verdict == "inconclusive" and selection == "images":
+        note = f"{note}: too wide to tell ±{tolerance:g} points"
+    return Check(
+        key,
+        _ACCURACY_LABELS[key],
+        verdict,
+        published=published,
+        measured=measured,
+        delta=delta,
+        tolerance=f"±{tolerance:g} points",
+        reason=note,
+        details=details,
+    )
 
 
 def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:

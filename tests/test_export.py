@@ -31,10 +31,11 @@ from mixbench.verify import Check, VerifyReport
 WEIGHTS = "hf-hub:timm/mixnet_s.ft_in1k"
 IMAGENET = "/data/imagenet/val"
 DAY1, DAY2, DAY3 = (f"2026-01-0{day}T12:00:00+00:00" for day in (1, 2, 3))
-# What `mixbench verify mixnet_s --pretrained --data ...` measures (FLOPs = 2 × fvcore MACs).
+# What `mixbench verify mixnet_s --pretrained --data ...` measures (FLOPs: the card's
+# convention, thop-2021, at the card's 224×224; the card's figure is of a 224×285 photo).
 MIXNET_S = {
     "params": 4_134_606,
-    "flops": 512_000_000,
+    "flops": 250_209_422,
     "file_size": 16_727_982,
     "crop_pct": 0.875,
     "image_size": 224,
@@ -62,11 +63,18 @@ def checks(status: str = "pass", **measured: Any) -> list[Check]:
         if value is None:
             made.append(Check(name, name, "skipped", reason="not measured"))
             continue
-        check_status = "info" if name == "flops" else status
-        reason = "no counting convention explains the card" if name == "flops" else None
-        made.append(Check(name, name, check_status, measured=value, reason=reason))
+        if name == "flops":
+            made.append(flops_check("fail", value, "thop_2021"))
+            continue
+        made.append(Check(name, name, status, measured=value))
     made.append(Check("native_vs_timm", "native = timm", "pass", published="timm", measured=1e-7))
     return made
+
+
+def flops_check(status: str, measured: int, convention: str, image_size: int = 224) -> Check:
+    """verify's FLOPs check: ``measured`` in ``convention`` at the card's size, in details."""
+    details = {"image_size": image_size, "measured_convention": convention}
+    return Check("flops", "FLOPs", status, measured=measured, details=details)
 
 
 def verify_run(
@@ -154,6 +162,8 @@ def test_measured_model_names_each_figures_run(store: ResultsStore) -> None:
         name="mixnet_s",
         **MIXNET_S,
         images=None,  # no eval run stored beside the verify run
+        flops_convention="thop_2021",
+        flops_input="224x224",
         sources=dict.fromkeys(MIXNET_S, run_id),
     )
 
@@ -193,7 +203,9 @@ def test_diff_holds_the_published_cards_against_the_measured(
         assert by_field[name].agree, name
     top1 = by_field["top1 (ImageNet)"]
     assert not top1.agree and top1.delta == pytest.approx(0.51)
-    assert not by_field["FLOPs"].agree  # the cards' FLOPs follow no convention fvcore has
+    # the card's FLOPs are of a 224×285 photo: at its 224×224 the same rule counts less
+    flops = by_field["FLOPs"]
+    assert not flops.agree and flops.b == 250_209_422
     assert "mixnet_l" in report.only_a
 
 
@@ -278,17 +290,37 @@ def test_an_eval_alone_exports_its_accuracy_and_preprocessing(store: ResultsStor
     assert model.params is None
 
 
-def test_flops_are_always_two_times_fvcore_macs(store: ResultsStore) -> None:
-    def flops_check(reason: str) -> list[Check]:
+def test_flops_are_exported_in_the_convention_of_the_cards_figure(
+    store: ResultsStore, tmp_path: Path
+) -> None:
+    def with_flops(check: Check) -> list[Check]:
         made = checks()
-        made[1] = Check("flops", "FLOPs", "pass", measured=160_000_000, reason=reason)
+        made[1] = check
         return made
 
-    store.add(verify_run("a", flops_check("counted as MACs (fvcore)")))
-    store.add(verify_run("b", flops_check("counted as FLOPs = 2 × MACs")))
-    store.add(verify_run("c", flops_check("counted as conv + linear MACs")))
-    flops = {model.name: model.flops for model in measured_models(store)}
-    assert flops == {"a": 320_000_000, "b": 160_000_000, "c": None}
+    store.add(verify_run("a", with_flops(flops_check("pass", 160_000_000, "fvcore_macs"))))
+    store.add(verify_run("b", with_flops(flops_check("fail", 250_000_000, "thop_2021"))))
+    store.add(verify_run("c", with_flops(flops_check("info", 500_000_000, "fvcore_flops", 260))))
+    # stored by an older mixbench: a reason but no details, so no known convention
+    old = Check("flops", "FLOPs", "pass", measured=160_000_000, reason="counted as MACs (fvcore)")
+    store.add(verify_run("d", with_flops(old)))
+    found = {m.name: (m.flops, m.flops_convention, m.flops_input) for m in measured_models(store)}
+    assert found == {
+        "a": (160_000_000, "fvcore_macs", "224x224"),
+        "b": (250_000_000, "thop_2021", "224x224"),
+        "c": (500_000_000, "fvcore_flops", "260x260"),
+        "d": (None, None, None),
+    }
+    entries = {
+        e["Name"]: e for e in yaml.safe_load(exported(store, tmp_path).read_text())["Models"]
+    }
+    assert entries["b"]["Metadata"]["FLOPs"] == 250_000_000
+    assert entries["b"]["Measured"]["FLOPs Convention"] == "thop_2021"
+    assert entries["b"]["Measured"]["FLOPs Input"] == "224x224"
+    assert (
+        "FLOPs" not in entries["d"]["Metadata"]
+        and "FLOPs Convention" not in entries["d"]["Measured"]
+    )
 
 
 def test_models_filter(store: ResultsStore) -> None:

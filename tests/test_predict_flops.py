@@ -168,9 +168,19 @@ def test_flops_json_matches_fvcore_on_timm():
     assert ours["macs"] == reference.macs and ours["flops"] == 2 * reference.macs
     assert ours["activations"] == reference.activations
     assert ours["published_flops"] == 321264910
-    assert ours["explained_by"] is None  # no convention explains the cards (see README)
-    assert ours["published_over_convention"]["MACs (fvcore)"] == pytest.approx(1.276, abs=1e-3)
+    # the card counts an uncropped 224×285 photo the 2021 way, not the 224×224 model input
+    assert ours["verdict"] == "fail" and ours["convention"] == "thop_2021"
+    assert (ours["input_height"], ours["input_width"]) == (224, 285)
+    assert ours["count_at_card_size"] == ours["measured"] == 250_209_422
+    assert ours["reason"] == (
+        "the card's 321,264,910 is thop-2021 MACs of a 224×285 input (an uncropped photo), "
+        "not of the 224×224 model input: at 224×224 the same rule counts 250,209,422, so the "
+        "card overstates the model's cost at its resolution 1.28×; "
+        "fvcore: 251,736,960 MACs (503,473,920 FLOPs)"
+    )
+    assert ours["ratios"]["fvcore_macs"] == pytest.approx(1.276, abs=1e-3)
     assert tf["macs"] == ours["macs"] and tf["published_flops"] == 302587678
+    assert tf["verdict"] == "fail" and tf["counts"]["224x285"]["thop_2021"] == 302587678
 
 
 def test_flops_explains_a_card_counted_as_two_macs(tmp_path):
@@ -178,7 +188,9 @@ def test_flops_explains_a_card_counted_as_two_macs(tmp_path):
     card = tmp_path / "i.yml"
     card.write_text(f"Models:\n- Name: mixnet_s\n  Metadata: {{FLOPs: {2 * macs}}}\n")
     result = CliRunner().invoke(cli, ["flops", "mixnet_s", "--index", str(card), "--json"])
-    assert json.loads(result.output)[0]["explained_by"] == "FLOPs = 2 × MACs"
+    [finding] = json.loads(result.output)
+    assert (finding["verdict"], finding["convention"]) == ("pass", "fvcore_flops")
+    assert (finding["input_height"], finding["input_width"]) == (224, 224)
 
 
 def test_flops_of_a_yaml_config_has_no_card(model_data):
@@ -188,13 +200,17 @@ def test_flops_of_a_yaml_config_has_no_card(model_data):
     assert result.exit_code == 0, result.output
     [check] = json.loads(result.output)
     assert check["published_flops"] is None and check["macs"] > 0
+    assert check["verdict"] == "info" and check["counts"]["224x224"]["thop_2021"] > 0
 
 
 def test_flops_table_lists_every_card():
     result = CliRunner().invoke(cli, ["flops"])
     assert result.exit_code == 0
     assert "mixnet_xl" in result.output and "tf_mixnet_l" in result.output
-    assert "no convention" in result.output
+    assert "fail" in result.output and "thop-2021 MACs" in result.output
+    assert "tf_mixnet_l: the card's 688,674,516 is thop-2021 MACs of a 224×285" in " ".join(
+        result.output.split()
+    )
 
 
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)

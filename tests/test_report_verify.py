@@ -26,7 +26,7 @@ from mixbench.verify import Check, VerifyReport
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CHECK_COLUMNS = 7
-SUMMARY_COLUMNS = 9
+SUMMARY_COLUMNS = 11  # + checks ran, inconclusive
 ENVIRONMENT = {
     "python": "3.11.9",
     "torch": "2.4.0",
@@ -192,7 +192,7 @@ def code_span_content(span: str) -> str:
 def test_model_heading_counts_and_table():
     text = render_model(make_report())
     lines = text.splitlines()
-    assert lines[0] == r"## mixnet\_xl: FAIL"
+    assert lines[0] == r"## mixnet\_xl: FAIL — 4 of 5 checks ran (not run: top-1)"
     assert "2 passed, 1 failed, 1 skipped, 1 info." in lines
     rows = table_rows(text)
     assert rows[0] == ["check", "published", "measured", "Δ", "tolerance", "verdict", "note"]
@@ -323,7 +323,9 @@ def test_summary_lists_every_model_with_totals():
     assert [row[0] for row in rows[2:]] == [r"mixnet\_s", r"mixnet\_xl", r"mixnet\_m"]
     assert row_for(text, r"mixnet\_s")[1:] == [
         "PASS",
+        "3 of 3",
         "2",
+        "0",
         "0",
         "0",
         "1",
@@ -331,11 +333,18 @@ def test_summary_lists_every_model_with_totals():
         "79.00 / 78.90",
         "1,234.5",
     ]
-    assert row_for(text, r"mixnet\_xl")[1:5] == ["**FAIL**", "2", "1", "1"]
-    assert row_for(text, r"mixnet\_xl")[7:] == ["80.47 / skipped", "—"]
-    assert "3 models: 2 passed, 1 failed. Checks: 6 passed, 1 failed, 1 skipped, 2 info" in text
+    assert row_for(text, r"mixnet\_xl")[1:7] == ["**FAIL**", "4 of 5", "2", "1", "0", "1"]
+    assert row_for(text, r"mixnet\_xl")[9:] == ["80.47 / skipped", "—"]
+    assert (
+        "3 models: 2 passed, 1 failed. Checks: 9 of 10 ran; 6 passed, 1 failed, "
+        "0 inconclusive, 1 skipped, 2 info" in text
+    )
     assert "![verify-published-vs-measured](verify-published-vs-measured.png)" in text
-    for level3 in (r"### mixnet\_s: PASS", r"### mixnet\_xl: FAIL", r"### mixnet\_m: PASS"):
+    for level3 in (
+        r"### mixnet\_s: PASS — 3 of 3 checks ran",
+        r"### mixnet\_xl: FAIL — 4 of 5 checks ran (not run: top-1)",
+        r"### mixnet\_m: PASS — 2 of 2 checks ran",
+    ):
         assert level3 in text.splitlines()
     # one environment, shown once
     assert text.count("- device: ") == 1
@@ -356,8 +365,8 @@ def test_summary_marks_stored_throughput():
     text = render_summary(
         [passing("a"), passing("b", speed=50.0)], throughput={"a": 99.0, "b": 10.0}
     )
-    assert row_for(text, "a")[8] == "99.0 †"
-    assert row_for(text, "b")[8] == "50.0"  # the verify run's own figure wins
+    assert row_for(text, "a")[10] == "99.0 †"
+    assert row_for(text, "b")[10] == "50.0"  # the verify run's own figure wins
     assert "† images/s from the newest stored native throughput run" in text
 
 
@@ -418,9 +427,9 @@ def test_write_one_model_with_plots_and_job_summary(tmp_path, monkeypatch):
     assert "(report-accuracy-vs-throughput.png)" in text
     write_markdown_report([report, passing("mixnet_m")], path)
     appended = job.read_text().splitlines()
-    assert appended.count(r"## mixnet\_s: PASS") == 1  # the first run, one model
-    assert appended.count("## mixbench verify: PASS") == 1  # the second run, the summary
-    assert appended.count(r"### mixnet\_s: PASS") == 1
+    assert appended.count(r"## mixnet\_s: PASS — 3 of 3 checks ran") == 1  # the first run
+    assert appended.count("## mixbench verify: PASS — 5 of 5 checks ran") == 1  # the summary
+    assert appended.count(r"### mixnet\_s: PASS — 3 of 3 checks ran") == 1
     assert not [line for line in appended if "![" in line or ".png" in line]
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
@@ -488,7 +497,7 @@ def test_reports_from_the_store_use_the_newest_runs(tmp_path):
     assert all(p.exists() for p in written)
     summary = (out / "verify-summary.md").read_text()
     assert row_for(summary, r"mixnet\_s")[1] == "PASS"
-    assert row_for(summary, r"mixnet\_s")[8] == "123.4 †"
+    assert row_for(summary, r"mixnet\_s")[10] == "123.4 †"
     assert row_for(summary, r"mixnet\_m")[1] == "**FAIL**"
     page = (out / "verify-mixnet_s.md").read_text()
     assert page.startswith(r"## mixnet\_s: PASS")

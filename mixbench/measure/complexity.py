@@ -1,26 +1,95 @@
-"""Model complexity: parameters, MACs, FLOPs and activations, counted by fvcore.
+"""Model complexity (params, MACs, FLOPs, activations) and what a card's FLOPs figure counts.
 
 fvcore counts one fused multiply-add as one "flop", i.e. it counts MACs; we report
-FLOPs = 2 × MACs and keep the two apart. Published FLOPs are compared against every common
-convention, and we say which one (if any) explains the published number.
+FLOPs = 2 × MACs and keep the two apart. A published FLOPs figure is held against every named
+counting convention, fvcore's and the hook-based ones of :mod:`mixbench.measure.conventions`
+(thop-2021), at the card's image size and at the input the 2021 cards were counted on;
+:func:`explain_flops` says which convention and input reproduce it, integer for integer.
+
+>>> from mixbench.models import create_model
+>>> finding = explain_flops(create_model("mixnet_s"), "mixnet_s", image_size=224,
+...                         published=321_264_910)  # doctest: +SKIP
+>>> finding.verdict.status, finding.verdict.convention, finding.verdict.input_size
+... # doctest: +SKIP
+('fail', 'thop_2021', (224, 285))
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-# A published figure is "explained" by a convention when it agrees this closely.
-EXPLAINS_WITHIN = 0.005
+from mixbench.measure.conventions import THOP_2021
+
+#: An image size: one side (square) or ``(height, width)``.
+InputSize = tuple[int, int]
+FlopsStatus = Literal["pass", "fail", "info"]
+
+#: The timm cards' FLOPs were counted on a 1213×1546 (H×W) photo resized to the card's short
+#: side with no centre crop, not on the square model input.
+PHOTO_2021_HEIGHT, PHOTO_2021_WIDTH = 1213, 1546
+
+
+def uncropped_photo_size(short_side: int) -> InputSize:
+    """``(S, S·1546 // 1213)``: the 2021 cards' photo at short side S (224 → 224×285)."""
+    return short_side, short_side * PHOTO_2021_WIDTH // PHOTO_2021_HEIGHT
+
+
+def size_text(size: InputSize) -> str:
+    """``224×285`` (height × width), for people."""
+    return f"{size[0]}×{size[1]}"
+
+
+def size_key(size: InputSize) -> str:
+    """``224x285`` (height x width, ASCII), for JSON keys."""
+    return f"{size[0]}x{size[1]}"
+
+
+@dataclass(frozen=True)
+class NamedConvention:
+    """One way a "FLOPs" figure is counted: a stable key, a label and what it counts."""
+
+    key: str
+    label: str
+    description: str
+
+
+#: Every convention a published figure is tried against, in the order they are tried
+#: (hook-based first: they cost milliseconds, fvcore costs a traced forward pass).
+CONVENTIONS: dict[str, NamedConvention] = {
+    c.key: c
+    for c in (
+        NamedConvention(THOP_2021.key, THOP_2021.label, THOP_2021.description),
+        NamedConvention(
+            "fvcore_macs",
+            "fvcore MACs",
+            "fvcore's count of the traced operators, one per fused multiply-add",
+        ),
+        NamedConvention("fvcore_flops", "fvcore FLOPs (2 × MACs)", "twice fvcore's MACs"),
+        NamedConvention(
+            "fvcore_conv_linear_macs",
+            "fvcore conv + linear MACs",
+            "fvcore's MACs of convolutions, linear layers and matmuls only",
+        ),
+        NamedConvention(
+            "fvcore_conv_linear_flops",
+            "fvcore conv + linear FLOPs (2 × MACs)",
+            "twice fvcore's MACs of convolutions, linear layers and matmuls",
+        ),
+    )
+}
+FVCORE_KEYS = tuple(key for key in CONVENTIONS if key.startswith("fvcore_"))
 
 
 @dataclass(frozen=True)
 class Complexity:
-    image_size: int
+    image_size: int | InputSize
     params: int
     macs: int
     activations: int
@@ -30,32 +99,32 @@ class Complexity:
     def flops(self) -> int:
         return 2 * self.macs
 
-    def conventions(self) -> dict[str, int]:
-        """Every common way a "FLOPs" figure is counted, by name."""
+    def counts(self) -> dict[str, int]:
+        """The fvcore-based conventions' counts, by convention key."""
         conv_and_linear = sum(
             v for op, v in self.macs_by_operator.items() if op in ("conv", "linear", "matmul")
         )
         return {
-            "MACs (fvcore)": self.macs,
-            "FLOPs = 2 × MACs": self.flops,
-            "conv + linear MACs": conv_and_linear,
-            "2 × (conv + linear MACs)": 2 * conv_and_linear,
+            "fvcore_macs": self.macs,
+            "fvcore_flops": self.flops,
+            "fvcore_conv_linear_macs": conv_and_linear,
+            "fvcore_conv_linear_flops": 2 * conv_and_linear,
         }
 
-    def explain(self, published: int | None) -> tuple[str | None, dict[str, float]]:
-        """The convention matching ``published`` (or None), and published / each convention."""
-        if not published:
-            return None, {}
-        ratios = {name: published / value for name, value in self.conventions().items() if value}
-        matches = [name for name, r in ratios.items() if abs(r - 1) <= EXPLAINS_WITHIN]
-        return (matches[0] if matches else None), ratios
+    def conventions(self) -> dict[str, int]:
+        """The same counts by label ("fvcore MACs", "fvcore FLOPs (2 × MACs)", ...)."""
+        return {CONVENTIONS[key].label: value for key, value in self.counts().items()}
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "flops": self.flops}
 
 
-def count_complexity(model: nn.Module, image_size: int = 224) -> Complexity:
-    """Params, MACs and activations for one ``image_size`` × ``image_size`` RGB image."""
+def _as_size(image_size: int | InputSize) -> InputSize:
+    return (image_size, image_size) if isinstance(image_size, int) else image_size
+
+
+def count_complexity(model: nn.Module, image_size: int | InputSize = 224) -> Complexity:
+    """Params, MACs and activations (fvcore) for one RGB image of ``image_size``."""
     with warnings.catch_warnings():  # fvcore's import touches the deprecated torch.jit.script
         warnings.simplefilter("ignore", FutureWarning)
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
@@ -63,7 +132,7 @@ def count_complexity(model: nn.Module, image_size: int = 224) -> Complexity:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    inputs = torch.zeros(1, 3, image_size, image_size, device=device)
+    inputs = torch.zeros(1, 3, *_as_size(image_size), device=device)
     # fvcore logs every op it does not count (activations, adds): noise for our purpose
     logger = logging.getLogger("fvcore")
     level = logger.level
@@ -87,36 +156,208 @@ def count_complexity(model: nn.Module, image_size: int = 224) -> Complexity:
     )
 
 
+# ------------------------------------------------------------------ what a card's FLOPs are
+
+
 @dataclass(frozen=True)
-class FlopsCheck:
-    """Measured complexity beside a card's published FLOPs and params."""
+class FlopsVerdict:
+    """Which convention and input reproduce a published figure, and what that means.
+
+    ``pass``: reproduced at the card's own S×S; ``fail``: reproduced only at another input (the
+    card misstates the cost at its resolution); ``info``: nothing reproduces it, or the card
+    publishes no figure.
+    """
+
+    status: FlopsStatus
+    reason: str
+    convention: str | None = None  # key of the convention reproducing the figure
+    input_size: InputSize | None = None  # (H, W) it is reproduced at
+    count_at_card_size: int | None = None  # that convention at the card's S×S
+
+
+def judge_flops(
+    published: int | None,
+    image_size: int,
+    counts: Mapping[InputSize, Mapping[str, int]],
+) -> FlopsVerdict:
+    """The verdict on ``published`` given each convention's count at each input tried.
+
+    Integer equality for every convention; the card's own S×S is tried first, then the other
+    inputs in ``counts``' order, conventions in :data:`CONVENTIONS` order.
+    """
+    square = (image_size, image_size)
+    at_card = counts.get(square, {})
+    if published is None:
+        return FlopsVerdict("info", f"the card publishes no FLOPs; {_counts_text(at_card)}")
+    for size in (square, *(s for s in counts if s != square)):
+        key = _reproducing(published, counts[size]) if size in counts else None
+        if key is None:
+            continue
+        same_rule = at_card.get(key)
+        status: FlopsStatus = "pass" if size == square else "fail"
+        reason = _match_text(published, key, size, image_size, same_rule, at_card)
+        return FlopsVerdict(status, reason, key, size, same_rule)
+    return FlopsVerdict("info", _unexplained_text(published, image_size, counts))
+
+
+def _reproducing(published: int, counts: Mapping[str, int]) -> str | None:
+    rank = {key: position for position, key in enumerate(CONVENTIONS)}
+    ordered = sorted(counts, key=lambda key: rank.get(key, len(rank)))
+    return next((key for key in ordered if counts[key] == published), None)
+
+
+def _input_text(size: InputSize, image_size: int) -> str:
+    if size == (image_size, image_size):
+        return f"the {size_text(size)} model input"
+    if size == uncropped_photo_size(image_size):
+        return f"a {size_text(size)} input (an uncropped photo)"
+    return f"a {size_text(size)} input"
+
+
+def _fvcore_text(at_card: Mapping[str, int]) -> str:
+    macs = at_card.get("fvcore_macs")
+    return "" if macs is None else f"fvcore: {macs:,} MACs ({2 * macs:,} FLOPs)"
+
+
+def _counts_text(at_card: Mapping[str, int]) -> str:
+    parts = [_fvcore_text(at_card)]
+    if THOP_2021.key in at_card:
+        parts.append(f"{THOP_2021.label}: {at_card[THOP_2021.key]:,}")
+    return "; ".join(part for part in parts if part)
+
+
+def _match_text(
+    published: int,
+    key: str,
+    size: InputSize,
+    image_size: int,
+    same_rule: int | None,
+    at_card: Mapping[str, int],
+) -> str:
+    label, where = CONVENTIONS[key].label, _input_text(size, image_size)
+    found = f"the card's {published:,} is {label} of {where}"
+    if size == (image_size, image_size):
+        return found
+    square = size_text((image_size, image_size))
+    at_square = (
+        f"at {square} the same rule counts {same_rule:,}, so the card overstates the model's "
+        f"cost at its resolution {published / same_rule:.2f}×"
+        if same_rule
+        else ""
+    )
+    tail = "; ".join(part for part in (at_square, _fvcore_text(at_card)) if part)
+    return f"{found}, not of the {square} model input" + (f": {tail}" if tail else "")
+
+
+def _unexplained_text(
+    published: int, image_size: int, counts: Mapping[InputSize, Mapping[str, int]]
+) -> str:
+    square = (image_size, image_size)
+    at_card = counts.get(square, {})
+    ratios = [
+        f"{published / at_card[key]:.3f} × {CONVENTIONS[key].label} ({at_card[key]:,})"
+        for key in ("fvcore_macs", THOP_2021.key)
+        if at_card.get(key)
+    ]
+    text = f"no counting convention explains the card's {published:,}"
+    if ratios:
+        text += f": at {size_text(square)} it is " + " and ".join(ratios)
+    others = " or ".join(size_text(size) for size in counts if size != square)
+    return text + (f"; none matches at {others} either" if others else "")
+
+
+@dataclass(frozen=True)
+class FlopsFinding:
+    """A card's FLOPs beside every convention's count: the structured result of explaining it."""
 
     model: str
-    measured: Complexity
-    published_flops: int | None
-    published_params: int | None
-    explained_by: str | None
-    ratios: dict[str, float]
+    image_size: int  # the card's S
+    published: int | None
+    verdict: FlopsVerdict
+    fvcore: Complexity  # at S×S
+    counts: dict[InputSize, dict[str, int]]  # input → convention key → count (what was tried)
 
-    def to_dict(self) -> dict[str, object]:
+    @property
+    def measured(self) -> int:
+        """The count at the card's S×S under the convention that explains the card, else
+        fvcore FLOPs (2 × MACs)."""
+        if self.verdict.count_at_card_size is not None:
+            return self.verdict.count_at_card_size
+        return self.fvcore.flops
+
+    @property
+    def measured_convention(self) -> str:
+        """The key of the convention :attr:`measured` is in."""
+        if self.verdict.count_at_card_size is not None and self.verdict.convention:
+            return self.verdict.convention
+        return "fvcore_flops"
+
+    def ratios(self) -> dict[str, float]:
+        """Published / each convention's count at the card's S×S."""
+        at_card = self.counts.get((self.image_size, self.image_size), {})
+        if not self.published:
+            return {}
+        return {key: self.published / value for key, value in at_card.items() if value}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (no tuples), as ``Check.details`` and ``mixbench flops --json``."""
+        verdict = self.verdict
+        convention = CONVENTIONS.get(verdict.convention or "")
+        height, width = verdict.input_size or (None, None)
         return {
             "model": self.model,
-            **self.measured.to_dict(),
-            "published_flops": self.published_flops,
-            "published_params": self.published_params,
-            "explained_by": self.explained_by,
-            "published_over_convention": self.ratios,
+            "image_size": self.image_size,
+            "published_flops": self.published,
+            "verdict": verdict.status,
+            "reason": verdict.reason,
+            "convention": verdict.convention,
+            "convention_label": convention.label if convention else None,
+            "convention_description": convention.description if convention else None,
+            "input_height": height,
+            "input_width": width,
+            "count_at_card_size": verdict.count_at_card_size,
+            "measured": self.measured,
+            "measured_convention": self.measured_convention,
+            "macs": self.fvcore.macs,
+            "flops": self.fvcore.flops,
+            "params": self.fvcore.params,
+            "activations": self.fvcore.activations,
+            "counts": {size_key(size): dict(values) for size, values in self.counts.items()},
+            "ratios": self.ratios(),
         }
 
 
-def check_flops(
-    model: nn.Module,
-    name: str,
-    *,
-    image_size: int,
-    published_flops: int | None,
-    published_params: int | None = None,
-) -> FlopsCheck:
-    measured = count_complexity(model, image_size)
-    explained_by, ratios = measured.explain(published_flops)
-    return FlopsCheck(name, measured, published_flops, published_params, explained_by, ratios)
+def explain_flops(
+    model: nn.Module, name: str, *, image_size: int, published: int | None
+) -> FlopsFinding:
+    """Which named convention, at which input, reproduces the card's ``published`` figure.
+
+    Every convention is counted at the card's S×S. When none matches there, the 2021 photo
+    input S×(S·1546 // 1213) is tried, cheapest convention first (thop-2021 takes
+    milliseconds, fvcore a traced forward pass), stopping at the first match.
+    """
+    square = (image_size, image_size)
+    fvcore = count_complexity(model, square)
+    counts = {square: {THOP_2021.key: THOP_2021.count(model, square), **fvcore.counts()}}
+    if published is not None and published not in counts[square].values():
+        photo = uncropped_photo_size(image_size)
+        counts[photo] = {THOP_2021.key: THOP_2021.count(model, photo)}
+        if published != counts[photo][THOP_2021.key]:
+            counts[photo].update(count_complexity(model, photo).counts())
+    verdict = judge_flops(published, image_size, counts)
+    return FlopsFinding(name, image_size, published, verdict, fvcore, counts)
+
+
+__all__ = [
+    "CONVENTIONS",
+    "Complexity",
+    "FlopsFinding",
+    "FlopsVerdict",
+    "NamedConvention",
+    "count_complexity",
+    "explain_flops",
+    "judge_flops",
+    "size_key",
+    "size_text",
+    "uncropped_photo_size",
+]

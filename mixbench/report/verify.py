@@ -38,6 +38,7 @@ _VERDICT_COLOURS = {
     "fail": "tab:red",
     "info": "tab:blue",
     "skipped": "tab:gray",
+    "inconclusive": "tab:purple",
 }
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h", "p")
 _PNG_DPI = 120
@@ -95,9 +96,11 @@ def _render_model(
         heading="#" * heading_level,
         model=report.model,
         status=report.status,
+        headline=report.headline(),
         counts=counts,
         # A vacuous PASS (every check skipped) must not read like a verified card.
         nothing_ran=counts["pass"] + counts["fail"] == 0,
+        warnings=report.warnings,
         rows=[_check_row(check) for check in report.checks],
         plots=[_plot_link(plot) for plot in plots],
         facts=_fact_items(report),
@@ -125,6 +128,7 @@ def _summary_row(report: VerifyReport, throughput: Mapping[str, float]) -> dict[
         "model": report.model,
         "status": report.status,
         "counts": report.counts(),
+        "coverage": report.coverage(),
         "params": _published_measured(_find(report, "params"), fmt_figure),
         "top1": _published_measured(_find(report, "top1"), _fmt_percent),
         "images_per_second": "—" if speed is None else f"{speed:,.1f}",
@@ -140,12 +144,16 @@ def _published_measured(check: Check | None, fmt: Callable[[Any], str]) -> str:
 
 
 def _totals(reports: Sequence[VerifyReport]) -> dict[str, int]:
-    totals = {"models": len(reports), "pass_models": 0, "fail_models": 0}
-    totals.update(dict.fromkeys(("pass", "fail", "skipped", "info"), 0))
+    totals = {"models": len(reports), "pass_models": 0, "fail_models": 0, "inconclusive_models": 0}
+    totals.update(dict.fromkeys(("pass", "fail", "skipped", "info", "inconclusive"), 0))
+    totals.update(ran=0, total=0)
     for report in reports:
         totals[f"{report.status}_models"] += 1
         for status, count in report.counts().items():
             totals[status] += count
+        coverage = report.coverage()
+        totals["ran"] += coverage["ran"]
+        totals["total"] += coverage["total"]
     return totals
 
 
