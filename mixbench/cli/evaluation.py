@@ -1,0 +1,170 @@
+"""``eval``: ImageNet top-1/top-5 with a card's preprocessing."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from mixbench.cli.app import cli
+from mixbench.cli.options import db_option, debug_option, index_option
+from mixbench.cli.output import (
+    check_writable,
+    console,
+    write_json_file,
+)
+from mixbench.cli.runtime import is_main_rank, stop_on_sigterm_as_on_ctrl_c
+from mixbench.formatting import fmt_count, fmt_percent
+from mixbench.progress import EvalProgress
+from mixbench.store import ResultsStore
+
+if TYPE_CHECKING:
+    from mixbench.evaluate import EvalReport
+
+
+def _eval_table(report: EvalReport) -> Table:
+    table = Table(title=f"{report.model} on {report.data['spec']}", title_justify="left")
+    for header in ("images", "top-1", "top-5"):
+        table.add_column(header, justify="right")
+    row = [
+        fmt_count(report.metrics.count),
+        fmt_percent(report.metrics.top1),
+        fmt_percent(report.metrics.top5),
+    ]
+    if report.real is not None:
+        table.add_column("ReaL top-1", justify="right")
+        table.add_column("ReaL top-5", justify="right")
+        row += [fmt_percent(report.real.top1), fmt_percent(report.real.top5)]
+    table.add_column("unreadable", justify="right")
+    table.add_column("images/s", justify="right")
+    table.add_column("run", justify="right")
+    row += [
+        str(len(report.bad_images)),
+        f"{report.timing['images_per_second']:.1f}",
+        str(report.run_id) if report.run_id is not None else "—",
+    ]
+    table.add_row(*row)
+    return table
+
+
+@cli.command("eval")
+@click.argument("model_spec", metavar="MODEL")
+@click.option(
+    "--data",
+    required=True,
+    help="ImageNet-val folder (synset folders, or flat with --labels), hf:NAME[:SPLIT] or "
+    "synthetic[:N].",
+)
+@click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help="Ground truth for a flat val folder: val.txt, LOC_val_solution.csv or TF's synset labels.",
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
+@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
+)
+@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 on GPU, bfloat16 on CPU).")
+@click.option("--channels-last", is_flag=True, help="NHWC memory layout.")
+@click.option("--real-labels", is_flag=True, help="Also score against ImageNet-ReaL labels.")
+@click.option(
+    "--on-bad-image",
+    type=click.Choice(["skip", "fail"]),
+    default="skip",
+    show_default=True,
+    help="Unreadable images: exclude them with a warning, or stop the run.",
+)
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where interrupted runs keep their progress (default: ~/.cache/mixbench/eval).",
+)
+@click.option("--no-resume", is_flag=True, help="Start afresh and keep no resume log.")
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
+)
+@click.option(
+    "--json",
+    "json_out",
+    metavar="OUT",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write the full result (per-class breakdown included) as JSON to OUT, '-' for stdout.",
+)
+@db_option
+@index_option
+@debug_option
+def eval_command(
+    model_spec: str,
+    data: str,
+    labels: Path | None,
+    weights: Path | None,
+    pretrained: bool,
+    batch_size: int,
+    workers: int | None,
+    device: str | None,
+    amp: bool,
+    channels_last: bool,
+    real_labels: bool,
+    on_bad_image: str,
+    checkpoint_dir: Path | None,
+    no_resume: bool,
+    cache_dir: Path | None,
+    json_out: Path | None,
+    db_path: Path | None,
+    index_path: Path | None,
+) -> None:
+    """ImageNet top-1/top-5 of MODEL on --data, with its card's exact preprocessing.
+
+    Several processes or GPUs: torchrun --nproc-per-node N -m mixbench eval ...
+    """
+    from mixbench.evaluate import EvalOptions, evaluate
+    from mixbench.measure.device import pick_device
+
+    check_writable(json_out)
+    stop_on_sigterm_as_on_ctrl_c()
+    main_rank = is_main_rank()
+    options = EvalOptions(
+        batch_size=batch_size,
+        workers=workers,
+        device=pick_device(device),
+        amp=amp,
+        channels_last=channels_last,
+        on_bad_image=on_bad_image,  # type: ignore[arg-type]
+        resume=not no_resume,
+        checkpoint_dir=checkpoint_dir,
+    )
+    if weights is None and not pretrained and main_rank:
+        click.echo(
+            "warning: no weights given, the model is randomly initialised "
+            "(pass --weights FILE or --pretrained)",
+            err=True,
+        )
+    with EvalProgress(enabled=main_rank) as progress:
+        report = evaluate(
+            model_spec,
+            data,
+            weights=weights,
+            pretrained=pretrained,
+            labels=labels,
+            real_labels=real_labels,
+            options=options,
+            index_path=index_path,
+            cache_dir=cache_dir,
+            on_status=progress.update,
+            warn=progress.warn,
+            store=ResultsStore(db_path) if main_rank else None,
+            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        )
+    if report is None:  # a torchrun rank other than 0: rank 0 reports for all
+        return
+    if json_out is not None:
+        write_json_file(json_out, report.to_dict())
+    if json_out is None or str(json_out) != "-":
+        console.print(_eval_table(report))

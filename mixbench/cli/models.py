@@ -1,0 +1,150 @@
+"""``predict`` and ``flops``: one model at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from mixbench.cli.app import cli
+from mixbench.cli.options import debug_option, index_option, json_option
+from mixbench.cli.output import (
+    VERDICT_STYLE,
+    console,
+    print_json,
+)
+from mixbench.formatting import fmt_value
+from mixbench.index import load_index
+
+if TYPE_CHECKING:
+    pass
+
+
+@cli.command("predict")
+@click.argument("model_spec", metavar="MODEL")
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
+@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True)
+@index_option
+@json_option
+@debug_option
+def predict(
+    model_spec: str,
+    images: tuple[Path, ...],
+    weights: Path | None,
+    pretrained: bool,
+    top_k: int,
+    index_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Top-k ImageNet classes for IMAGE..., with the card's preprocessing."""
+    from mixbench.predict import predict_images
+    from mixbench.resolve import resolve_model
+
+    resolved = resolve_model(
+        model_spec, weights=weights, pretrained=pretrained, index_path=index_path
+    )
+    if not resolved.has_weights:
+        click.echo(
+            "warning: no weights given, the model is randomly initialised "
+            "(pass --weights FILE or --pretrained)",
+            err=True,
+        )
+    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
+    if as_json:
+        print_json(
+            {
+                "model": resolved.name,
+                "weights": resolved.weights,
+                "preprocessing": resolved.preprocessing.__dict__,
+                "predictions": [p.to_dict() for p in predictions],
+            }
+        )
+        return
+    for prediction in predictions:
+        table = Table(title=prediction.image, title_justify="left")
+        table.add_column("#", justify="right")
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        for rank, score in enumerate(prediction.top, start=1):
+            table.add_row(str(rank), f"{score.name} ({score.label})", f"{score.probability:.4f}")
+        console.print(table)
+
+
+@cli.command("flops")
+@click.argument("model_specs", metavar="[MODEL]...", nargs=-1)
+@click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's image size.")
+@index_option
+@json_option
+@debug_option
+def flops(
+    model_specs: tuple[str, ...], image_size: int | None, index_path: Path | None, as_json: bool
+) -> None:
+    """The card's FLOPs against every named counting convention, integer for integer.
+
+    Per model: the convention and input (H×W) that reproduce the published number, what that
+    convention counts at the card's own size, fvcore MACs and FLOPs (= 2 × MACs) there, and
+    the verdict: pass (reproduced at the card's size), fail (only at another input), info
+    (nothing reproduces it). Default: every model of the index.
+    """
+    from mixbench.measure.complexity import CONVENTIONS, explain_flops, size_text
+    from mixbench.resolve import resolve_model
+
+    index = load_index(index_path)
+    specs = model_specs or tuple(card.name for card in index)
+    findings = []
+    for spec in specs:
+        resolved = resolve_model(spec, index=index)
+        card = resolved.card
+        size = image_size or (card.image_size if card else None)
+        findings.append(
+            explain_flops(
+                resolved.model,
+                resolved.name,
+                image_size=size or resolved.preprocessing.image_size,
+                published=card.flops if card else None,
+            )
+        )
+    if as_json:
+        print_json([finding.to_dict() for finding in findings])
+        return
+    table = Table(title="FLOPs: what the card's figure counts", title_justify="left")
+    headers = (
+        "model",
+        "S",
+        "card FLOPs",
+        "reproduced by",
+        "at H×W",
+        "same rule at S×S",
+        "fvcore MACs",
+        "fvcore FLOPs",
+        "verdict",
+    )
+    for header in headers:
+        left = header in ("model", "reproduced by", "at H×W", "verdict")
+        table.add_column(header, justify="left" if left else "right")
+    for finding in findings:
+        verdict = finding.verdict
+        convention = CONVENTIONS.get(verdict.convention or "")
+        style = VERDICT_STYLE[verdict.status]
+        table.add_row(
+            finding.model,
+            str(finding.image_size),
+            fmt_value(finding.published),
+            convention.label if convention else ("no convention" if finding.published else "—"),
+            size_text(verdict.input_size) if verdict.input_size else "—",
+            fmt_value(verdict.count_at_card_size),
+            fmt_value(finding.fvcore.macs),
+            fmt_value(finding.fvcore.flops),
+            f"[{style}]{verdict.status}[/]",
+        )
+    console.print(table)
+    for finding in findings:
+        if finding.verdict.status != "pass":
+            console.print(f"{finding.model}: {finding.verdict.reason}", highlight=False)
+    used = {f.verdict.convention for f in findings if f.verdict.convention}
+    for key in (key for key in CONVENTIONS if key in used):
+        console.print(f"{CONVENTIONS[key].label}: {CONVENTIONS[key].description}.", highlight=False)

@@ -1,0 +1,86 @@
+"""``runs``: the results store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+
+from mixbench.cli.app import cli
+from mixbench.cli.options import db_option, debug_option, json_option
+from mixbench.cli.output import (
+    console,
+    print_json,
+)
+from mixbench.formatting import fmt_percent, fmt_value
+from mixbench.store import ResultsStore, RunRecord
+
+if TYPE_CHECKING:
+    pass
+
+
+_METRIC_COLUMNS = {"top1": "top-1", "top5": "top-5", "count": "images"}
+
+
+def _fmt_metric(key: str, value: object) -> str:
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return fmt_percent(value) if is_number and key.startswith("top") else fmt_value(value)
+
+
+def _other_metrics(record: RunRecord) -> str:
+    shown = _METRIC_COLUMNS.keys()
+    return ", ".join(
+        f"{key} {fmt_value(value)}"
+        for key, value in record.metrics.items()
+        if key not in shown and isinstance(value, (int, float, str))
+    )
+
+
+@cli.command("runs")
+@db_option
+@click.option("--model", help="Only runs of this model.")
+@click.option("--kind", help="Only runs of this kind (eval, throughput, latency, verify).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N runs, newest first.")
+@json_option
+@debug_option
+def list_runs(
+    db_path: Path | None, model: str | None, kind: str | None, limit: int | None, as_json: bool
+) -> None:
+    """The measurement runs recorded in the results store, newest first."""
+    store = ResultsStore(db_path)
+    records = store.runs(model=model, kind=kind, limit=limit)
+    if as_json:
+        print_json([record.to_dict() for record in records])
+        return
+    if not records:
+        filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
+        console.print(f"no runs{' with ' + filters if filters else ''} in {store.path}")
+        return
+    metric_columns = [key for key in _METRIC_COLUMNS if any(key in r.metrics for r in records)]
+    others = [_other_metrics(record) for record in records]
+    noun = "run" if len(records) == 1 else "runs"
+    table = Table(title=f"{len(records)} {noun} in {store.path}", title_justify="left")
+    for header in ("id", "created (UTC)", "kind", "model", "dataset"):
+        table.add_column(header, justify="right" if header == "id" else "left")
+    for key in metric_columns:
+        table.add_column(_METRIC_COLUMNS[key], justify="right")
+    if any(others):
+        table.add_column("metrics")
+    table.add_column("device")
+    table.add_column("weights")
+    for record, other in zip(records, others, strict=True):
+        metrics = [_fmt_metric(key, record.metrics.get(key)) for key in metric_columns]
+        table.add_row(
+            str(record.id),
+            record.created[:19].replace("T", " "),
+            record.kind,
+            record.model,
+            record.dataset or "—",
+            *metrics,
+            *([other or "—"] if any(others) else []),
+            record.device or "—",
+            record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
+        )
+    console.print(table)

@@ -1,0 +1,336 @@
+"""``throughput`` and ``latency``."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.table import Table
+
+from mixbench.cli.app import cli
+from mixbench.cli.options import db_option, debug_option, index_option
+from mixbench.cli.output import (
+    check_writable,
+    console,
+    write_json_file,
+)
+from mixbench.cli.runtime import stop_on_sigterm_as_on_ctrl_c
+from mixbench.progress import StepProgress
+from mixbench.store import ResultsStore
+
+if TYPE_CHECKING:
+    pass
+
+
+speed_options = [
+    click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present)."),
+    click.option("--amp", is_flag=True, help="Autocast (float16 on GPU, bfloat16 on CPU)."),
+    click.option(
+        "--dtype",
+        type=click.Choice(["float16", "bfloat16", "float32"]),
+        help="With --amp: the autocast dtype. Without: cast model and input (pure precision).",
+    ),
+    click.option("--channels-last", is_flag=True, help="NHWC layout (unless +nchw/+nhwc)."),
+    click.option("--compile", "compile_", is_flag=True, help="torch.compile every impl."),
+    click.option(
+        "--impl",
+        "implementations",
+        default="native,timm",
+        show_default=True,
+        help="Comma list of native|timm, each with optional +compile +graphs +nhwc +nchw +noopt.",
+    ),
+    click.option(
+        "--optimize/--no-optimize",
+        default=True,
+        show_default=True,
+        help="Run native through mixbench.optimize (BN folded, MixConv merged ...).",
+    ),
+    click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
+    click.option("--warmup-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True),
+    click.option(
+        "--json",
+        "json_out",
+        metavar="OUT",
+        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+        help="Write the full result as JSON to OUT, '-' for stdout.",
+    ),
+    db_option,
+    index_option,
+    debug_option,
+]
+
+
+def _with_speed_options(command: Any) -> Any:
+    for option in reversed(speed_options):
+        command = option(command)
+    return command
+
+
+def _speed_settings(
+    *,
+    device: str | None,
+    batch_size: int | None,
+    amp: bool,
+    dtype: str | None,
+    channels_last: bool,
+    compile_: bool,
+    optimize: bool,
+    image_size: int | None,
+    cuda_graphs: bool = False,
+    timing: Any,
+) -> Any:
+    from mixbench.benchmark import SpeedSettings
+    from mixbench.measure.device import pick_device
+
+    return SpeedSettings(
+        device=pick_device(device),
+        batch_size=batch_size,
+        amp=amp,
+        dtype=dtype,
+        channels_last=channels_last,
+        image_size=image_size,
+        compile=compile_,
+        cuda_graphs=cuda_graphs,
+        optimize=optimize,
+        timing=timing,
+    )
+
+
+def _ratio_text(ratios: list[Any], model: str, implementation: str) -> str:
+    return ", ".join(
+        f"{r.ratio:.2f}× {r.baseline}"
+        for r in ratios
+        if r.model == model and r.implementation == implementation
+    )
+
+
+def _throughput_table(report: Any) -> Table:
+    from mixbench.formatting import fmt_bytes
+
+    settings = report.settings
+    table = Table(
+        title=f"throughput, batch {settings['batch_size']}, {settings['precision']}, "
+        f"on {report.device}",
+        title_justify="left",
+        caption=_bandwidth_caption(report),
+        caption_justify="left",
+    )
+    for header in ("model", "impl", "layout"):
+        table.add_column(header)
+    for header in ("img/s", "min–max", "ms/batch", "peak mem", "traffic/img", "% bw", "speed-up"):
+        table.add_column(header, justify="right")
+    ratios = report.ratios()
+    for result in report.results:
+        metrics = result.metrics(report.peak_bandwidth)
+        fraction = metrics["bandwidth_fraction"]
+        table.add_row(
+            result.model,
+            result.implementation,
+            result.layout,
+            f"{metrics['images_per_second']:.1f}",
+            f"{metrics['images_per_second_min']:.1f}–{metrics['images_per_second_max']:.1f}",
+            f"{metrics['ms_per_batch']:.2f}",
+            fmt_bytes(metrics["peak_memory_bytes"]),
+            fmt_bytes(metrics["bytes_per_image"]),
+            "—" if fraction is None else f"{100 * fraction:.1f}",
+            _ratio_text(ratios, result.model, result.implementation) or "—",
+        )
+    return table
+
+
+def _bandwidth_caption(report: Any) -> str | None:
+    from mixbench.formatting import fmt_bytes
+
+    if report.bandwidth is None:
+        return None
+    trials = report.settings["timing"]["trials"]
+    return (
+        f"median of {trials} interleaved trials; % bw: traffic/img × img/s over "
+        f"{fmt_bytes(report.bandwidth.peak)}/s ({report.bandwidth.source})"
+    )
+
+
+_ENVIRONMENT_LINE = (
+    ("gpu", "GPU"),
+    ("driver", "driver"),
+    ("cpu", "CPU"),
+    ("torch", "torch"),
+    ("timm", "timm"),
+    ("cuda", "CUDA"),
+    ("cudnn", "cuDNN"),
+)
+
+
+def _environment_line(environment: dict[str, str]) -> str:
+    """What a speed figure depends on, in one line under its table."""
+    return " · ".join(
+        f"{label} {environment[key]}" for key, label in _ENVIRONMENT_LINE if key in environment
+    )
+
+
+def _emit(report: Any, json_out: Path | None, table: Table) -> None:
+    if json_out is not None:
+        write_json_file(json_out, report.to_dict())
+    if json_out is None or str(json_out) != "-":
+        console.print(table)
+        console.print(_environment_line(report.environment))
+
+
+@cli.command("throughput")
+@click.argument("model_specs", metavar="[MODEL]...", nargs=-1)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    help="Images per batch (default: 256 on GPU, 16 on CPU).",
+)
+@click.option("--trials", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--trial-seconds", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+@_with_speed_options
+def throughput_command(
+    model_specs: tuple[str, ...],
+    batch_size: int | None,
+    trials: int,
+    trial_seconds: float,
+    device: str | None,
+    amp: bool,
+    dtype: str | None,
+    channels_last: bool,
+    compile_: bool,
+    implementations: str,
+    optimize: bool,
+    image_size: int | None,
+    warmup_seconds: float,
+    json_out: Path | None,
+    db_path: Path | None,
+    index_path: Path | None,
+) -> None:
+    """Images/s of each MODEL (default: every card) per implementation, side by side.
+
+    Implementations are timed interleaved, trial by trial, in one process; the speed-up column
+    compares each native implementation with each timm one.
+    """
+    from mixbench.benchmark import throughput
+    from mixbench.measure.speed import TimingOptions
+
+    check_writable(json_out)
+    stop_on_sigterm_as_on_ctrl_c()
+    settings = _speed_settings(
+        device=device,
+        batch_size=batch_size,
+        amp=amp,
+        dtype=dtype,
+        channels_last=channels_last,
+        compile_=compile_,
+        optimize=optimize,
+        image_size=image_size,
+        timing=TimingOptions(
+            trials=trials, trial_seconds=trial_seconds, warmup_seconds=warmup_seconds
+        ),
+    )
+    with StepProgress("throughput") as progress:
+        report = throughput(
+            list(model_specs) or None,
+            settings,
+            implementations,
+            index_path=index_path,
+            on_step=progress.update,
+            store=ResultsStore(db_path),
+            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        )
+    _emit(report, json_out, _throughput_table(report))
+
+
+def _latency_table(report: Any) -> Table:
+    settings = report.settings
+    table = Table(
+        title=f"latency, batch {settings['batch_size']}, {settings['precision']}, "
+        f"on {report.device}",
+        title_justify="left",
+    )
+    for header in ("model", "impl", "layout"):
+        table.add_column(header)
+    for header in ("p50 ms", "p90 ms", "p99 ms", "mean ms", "calls", "speed-up (p50)"):
+        table.add_column(header, justify="right")
+    ratios = report.ratios()
+    for result in report.results:
+        stats = result.stats
+        table.add_row(
+            result.model,
+            result.implementation,
+            result.layout,
+            f"{stats.p50:.3f}",
+            f"{stats.p90:.3f}",
+            f"{stats.p99:.3f}",
+            f"{stats.mean:.3f}",
+            str(len(stats.samples_ms)),
+            _ratio_text(ratios, result.model, result.implementation) or "—",
+        )
+    return table
+
+
+@cli.command("latency")
+@click.argument("model_spec", metavar="MODEL")
+@click.option("--batch", "batch_size", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Timed calls per implementation.",
+)
+@click.option("--cuda-graphs", is_flag=True, help="Replay CUDA graphs (every impl; CUDA only).")
+@_with_speed_options
+def latency_command(
+    model_spec: str,
+    batch_size: int,
+    iterations: int,
+    cuda_graphs: bool,
+    device: str | None,
+    amp: bool,
+    dtype: str | None,
+    channels_last: bool,
+    compile_: bool,
+    implementations: str,
+    optimize: bool,
+    image_size: int | None,
+    warmup_seconds: float,
+    json_out: Path | None,
+    db_path: Path | None,
+    index_path: Path | None,
+) -> None:
+    """p50/p90/p99 milliseconds per call of MODEL, per implementation, after warm-up.
+
+    Each call is timed from the call until the device is done (launch overhead included).
+    """
+    from mixbench.benchmark import latency
+    from mixbench.measure.speed import TimingOptions
+
+    check_writable(json_out)
+    stop_on_sigterm_as_on_ctrl_c()
+    settings = _speed_settings(
+        device=device,
+        batch_size=batch_size,
+        amp=amp,
+        dtype=dtype,
+        channels_last=channels_last,
+        compile_=compile_,
+        optimize=optimize,
+        image_size=image_size,
+        cuda_graphs=cuda_graphs,
+        timing=TimingOptions(latency_iterations=iterations, warmup_seconds=warmup_seconds),
+    )
+    with StepProgress("latency") as progress:
+        report = latency(
+            model_spec,
+            settings,
+            implementations,
+            index_path=index_path,
+            on_step=progress.update,
+            store=ResultsStore(db_path),
+            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        )
+    _emit(report, json_out, _latency_table(report))
