@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import pytest
@@ -13,14 +14,25 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from mixbench.errors import InputError
-from mixbench.models import MixNetConfig, create_model, list_presets, load_config
-from mixbench.models.config import _scale_run_depth
+from mixbench.models import (
+    EvalConfig,
+    MixNetConfig,
+    ModelFamily,
+    create_model,
+    get_family,
+    list_presets,
+    load_config,
+    register_family,
+)
+from mixbench.models import registry as registry_module
+from mixbench.models.config import ACT_TYPES
 from mixbench.models.layers import (
+    ACTIVATIONS,
     SameConv2d,
     make_conv,
-    make_divisible,
     split_channels,
 )
+from mixbench.models.plan import _scale_run_depth, make_divisible
 
 TIMM_TWIN = {"s": "mixnet_s", "m": "mixnet_m", "l": "mixnet_l"}
 PARAMS = {"s": 4_134_606, "m": 5_014_382, "l": 7_329_252}
@@ -486,3 +498,142 @@ def test_eval_input_channels_must_match_in_chans(model_data):
     document["model"]["eval"] = {"input_size": [3, 224, 224]}
     with pytest.raises(InputError, match=r"model\.eval\.input_size: 3 channels, but the model"):
         MixNetConfig.from_dict(document, source="gray.yaml")
+
+
+def test_activation_names_are_the_layers_activations():
+    """config.py names the activations without importing torch; layers.py implements them."""
+    assert set(ACT_TYPES) == set(ACTIVATIONS)
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+def test_mixnet_is_a_registered_family():
+    family = get_family("mixnet")
+    assert family.presets() == list_presets()
+    assert family.recognizes(load_config("mixnet_s").to_dict())
+    assert not family.recognizes({"model": {"architecture": {"backbone": {"name": "resnet"}}}})
+    assert not family.recognizes([1, 2])
+    with pytest.raises(ValueError, match="'mixnet' is already registered"):
+        register_family(family)
+    with pytest.raises(KeyError, match="no model family 'resnet'"):
+        get_family("resnet")
+
+
+@dataclass(frozen=True)
+class _ToyConfig:
+    """A second family's config: just what the factory reads."""
+
+    width: int
+    name: str | None = None
+    source: str = "<toy>"
+    num_classes: int = 3
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def with_overrides(self, **overrides):
+        return replace(self, **overrides)
+
+
+class _Toy(torch.nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.body = torch.nn.Conv2d(3, config.width, 1)
+        self.classifier = torch.nn.Linear(config.width, config.num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.body(x).mean((2, 3)))
+
+
+def _toy_document(width):
+    return {"model": {"architecture": {"backbone": {"name": "toy", "params": {"width": width}}}}}
+
+
+def _toy_backbone(document):
+    return document["model"]["architecture"]["backbone"]
+
+
+def _toy_recognizes(document):
+    try:
+        return _toy_backbone(document)["name"] == "toy"
+    except (KeyError, TypeError):
+        return False
+
+
+def _toy_parse(document, *, source):
+    return _ToyConfig(width=_toy_backbone(document)["params"]["width"], source=source)
+
+
+def _toy_from_name(name):
+    """Claims every ``toy:<width>`` name, and ``mixnet_s`` too (to show presets come first)."""
+    if name.startswith("toy:"):
+        return _ToyConfig(width=int(name[4:]))
+    return _ToyConfig(width=1) if name == "mixnet_s" else None
+
+
+def _toy_build(config, *, features_only, out_indices):
+    return _Toy(config)
+
+
+@pytest.fixture
+def toy_family(monkeypatch, tmp_path):
+    """A second family registered as a newcomer would: one definition, one registration."""
+    monkeypatch.setattr(registry_module, "_FAMILIES", dict(registry_module._FAMILIES))
+    presets = tmp_path / "toy_presets"
+    presets.mkdir()
+    (presets / "toy_a.yaml").write_text(yaml.safe_dump(_toy_document(4)))
+    return register_family(
+        ModelFamily(
+            name="toy",
+            build=_toy_build,
+            parse=_toy_parse,
+            recognizes=_toy_recognizes,
+            preset_dir=presets,
+            from_name=_toy_from_name,
+        )
+    )
+
+
+def test_a_second_family_is_found_by_preset_yaml_and_name(toy_family, tmp_path):
+    assert list_presets() == sorted([*get_family("mixnet").presets(), "toy_a"])
+    assert isinstance(create_model("toy_a"), _Toy)
+    assert load_config("toy_a").source == "toy_a.yaml"
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(_toy_document(6)))
+    model = create_model(path, num_classes=5)
+    assert model.body.out_channels == 6 and model.classifier.out_features == 5
+    assert create_model("toy:7").body.out_channels == 7  # claimed by name
+    assert isinstance(load_config("mixnet_s"), MixNetConfig)  # native presets come first
+    with pytest.raises(InputError, match="unknown model 'resnet50'"):
+        create_model("resnet50")
+
+
+def test_a_second_family_loads_weights_through_its_record(toy_family, tmp_path):
+    from safetensors.torch import save_file
+
+    reference = create_model("toy_a")
+    path = tmp_path / "toy.safetensors"
+    save_file(reference.state_dict(), str(path))
+    loaded = create_model("toy_a", weights=path)
+    assert torch.equal(loaded.body.weight, reference.body.weight)
+    with pytest.warns(UserWarning, match=r"new 2-class classifier \(checkpoint has 3 classes\)"):
+        headless = create_model("toy_a", weights=path, num_classes=2)
+    assert torch.equal(headless.body.weight, reference.body.weight)
+
+
+def test_documents_no_family_recognises_get_the_first_readers_error(toy_family, tmp_path):
+    path = tmp_path / "resnet.yaml"
+    path.write_text(yaml.safe_dump({"model": {"architecture": {"backbone": {"name": "resnet"}}}}))
+    with pytest.raises(InputError, match=r"backbone\.name: expected 'mixnet', got 'resnet'"):
+        create_model(path)
+
+
+def test_registration_refuses_clashing_presets(toy_family, tmp_path):
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    (clash / "mixnet_s.yaml").write_text("{}")
+    with pytest.raises(ValueError, match="presets mixnet_s are already shipped by mixnet"):
+        register_family(
+            ModelFamily(name="other", build=_toy_build, parse=_toy_parse, preset_dir=clash)
+        )
+    with pytest.raises(ValueError, match="need a parse function"):
+        register_family(ModelFamily(name="other", build=_toy_build, preset_dir=clash))

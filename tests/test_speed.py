@@ -277,7 +277,7 @@ def test_cuda_graphs_need_cuda(resolved_s):
 
 
 def test_timm_needs_a_model_timm_has(tmp_path):
-    from mixbench.models.factory import _preset_dir
+    from mixbench.models.mixnet import _preset_dir
 
     yaml = tmp_path / "my_mixnet.yaml"
     yaml.write_text((_preset_dir() / "mixnet_s.yaml").read_text().replace("mixnet_s", "my_mixnet"))

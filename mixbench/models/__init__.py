@@ -3,7 +3,13 @@
 Our own modules, numerically and state_dict-compatible with timm's ``mixnet_*`` and
 ``tf_mixnet_*`` (timm is the test reference, never imported here). Configs use
 netspresso-trainer's YAML format; see :mod:`mixbench.models.config` for the fields and
-:mod:`mixbench.models.convert` for the timm key mapping.
+:mod:`mixbench.models.weights` for the timm key mapping.
+
+Layout: :mod:`~mixbench.models.config` (typed config, YAML parsing) →
+:mod:`~mixbench.models.plan` (per-block widths and depths) → :mod:`~mixbench.models.layers`,
+:mod:`~mixbench.models.blocks`, :mod:`~mixbench.models.mixnet` (modules, and the MixNet family's
+registration); :mod:`~mixbench.models.registry` (model families) is what
+:mod:`~mixbench.models.factory` (:func:`create_model`) and :mod:`~mixbench.models.optimize` use.
 """
 
 from mixbench.models.config import (
@@ -12,10 +18,17 @@ from mixbench.models.config import (
     MixNetConfig,
     StageConfig,
 )
-from mixbench.models.convert import native_to_timm, pointwise_groups, timm_to_native
 from mixbench.models.factory import create_model, list_presets, load_config
+
+# Importing an architecture module registers its family: one import per family here.
 from mixbench.models.mixnet import FeatureInfo, MixNet, MixNetFeatures
-from mixbench.models.weights import read_checkpoint
+from mixbench.models.registry import ModelFamily, families, get_family, register_family
+from mixbench.models.weights import (
+    native_to_timm,
+    pointwise_groups,
+    read_checkpoint,
+    timm_to_native,
+)
 
 __all__ = [
     "BlockSpec",
@@ -24,12 +37,16 @@ __all__ = [
     "MixNet",
     "MixNetConfig",
     "MixNetFeatures",
+    "ModelFamily",
     "StageConfig",
     "create_model",
+    "families",
+    "get_family",
     "list_presets",
     "load_config",
     "native_to_timm",
     "pointwise_groups",
     "read_checkpoint",
+    "register_family",
     "timm_to_native",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mixbench.models.config import BlockPlan
 from mixbench.models.layers import (
     BatchNormAct2d,
     DropPath,
@@ -13,6 +12,7 @@ from mixbench.models.layers import (
     make_conv,
     make_depthwise,
 )
+from mixbench.models.plan import BlockPlan
 
 
 class MixDepthBlock(nn.Module):
@@ -22,7 +22,7 @@ class MixDepthBlock(nn.Module):
     separable one (``conv_dw, bn1, se, conv_pw, bn2``), which is how timm names MixNet's first
     block; otherwise ``conv_pw, bn1, conv_dw, bn2, se, conv_pwl, bn3`` as timm's
     InvertedResidual. Grouped 1×1 convs are single ``nn.Conv2d(groups=g)`` layers (timm keeps
-    one conv per group; see :mod:`mixbench.models.convert`).
+    one conv per group; see :mod:`mixbench.models.weights`).
     """
 
     def __init__(

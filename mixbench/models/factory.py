@@ -1,10 +1,14 @@
-"""Presets, config lookup and :func:`create_model`."""
+"""Presets, config lookup and :func:`create_model`, for every registered model family.
+
+Nothing here names a family: the registry (:mod:`~mixbench.models.registry`) says which
+family a preset, a YAML document or a name belongs to, how to build it and how its checkpoints
+map (lookup order in the registry's docstring).
+"""
 
 from __future__ import annotations
 
 import functools
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +16,15 @@ import yaml
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.models.config import MixNetConfig
-from mixbench.models.mixnet import MixNet, MixNetFeatures
+from mixbench.models.config import read_yaml
+from mixbench.models.registry import (
+    FamilyConfig,
+    ModelFamily,
+    families,
+    family_for_document,
+    family_for_name,
+    family_for_preset,
+)
 from mixbench.models.weights import (
     download_pretrained,
     drop_classifier,
@@ -21,54 +32,57 @@ from mixbench.models.weights import (
     read_checkpoint,
 )
 
-#: Checkpoint keys a feature extractor has no use for.
-HEAD_PREFIXES = ("conv_head.", "bn2.", "classifier.")
-
-
-def _preset_dir() -> Any:
-    # importlib.resources finds the YAML inside an installed wheel as well as in a checkout
-    return resources.files("mixbench.models").joinpath("presets")
-
 
 def list_presets() -> list[str]:
-    """Names of the shipped presets (``mixnet_s`` ... ``tf_mixnet_l``)."""
-    return sorted(
-        entry.name[: -len(".yaml")]
-        for entry in _preset_dir().iterdir()
-        if entry.name.endswith(".yaml")
-    )
+    """Names of the shipped presets of every family (``mixnet_s`` ... ``tf_mixnet_l``)."""
+    return sorted(name for family in families() for name in family.presets())
 
 
 @functools.cache
-def _preset_config(name: str) -> MixNetConfig:
-    text = _preset_dir().joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    return MixNetConfig.from_dict(yaml.safe_load(text), source=f"{name}.yaml")
+def _preset(name: str) -> tuple[ModelFamily, FamilyConfig]:
+    family = family_for_preset(name)
+    assert family is not None and family.parse is not None  # name is one of list_presets()
+    document = yaml.safe_load(family.preset_text(name))
+    return family, family.parse(document, source=f"{name}.yaml")
 
 
 def _preset_for_tag(name: str, presets: list[str]) -> str | None:
     """``mixnet_xl.ra_in1k`` → ``mixnet_xl`` when that is the preset's own weights tag."""
     base = name.split(".", 1)[0]
-    if base in presets and _preset_config(base).eval.hf_hub_id == f"timm/{name}":
+    if base in presets and _preset(base)[1].eval.hf_hub_id == f"timm/{name}":
         return base
     return None
 
 
-def load_config(name_or_path: str | os.PathLike[str]) -> MixNetConfig:
-    """A preset by name (timm's ``name.tag`` spelling accepted), or a YAML file by path."""
+def resolve_config(name_or_path: str | os.PathLike[str]) -> tuple[ModelFamily, FamilyConfig]:
+    """The family and config a preset name (timm's ``name.tag`` spelling accepted), a YAML
+    path or a name a family claims stands for; the order is the registry's."""
     text = os.fspath(name_or_path)
     presets = list_presets()
     if text in presets:
-        return _preset_config(text)
+        return _preset(text)
     tagged = _preset_for_tag(text, presets)
     if tagged is not None:
-        return _preset_config(tagged)
+        return _preset(tagged)
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
-        return MixNetConfig.from_yaml(path)
+        document = read_yaml(path)
+        family = family_for_document(document)
+        assert family.parse is not None  # family_for_document only returns readers
+        return family, family.parse(document, source=path.name)
+    claimed = family_for_name(text)
+    if claimed is not None:
+        return claimed
     raise InputError(
         f"unknown model {text!r}: not a preset and not a YAML file",
         hint=f"use one of {', '.join(presets)}, or a path to a netspresso-format YAML",
     )
+
+
+def load_config(name_or_path: str | os.PathLike[str]) -> FamilyConfig:
+    """A preset by name (timm's ``name.tag`` spelling accepted), or a YAML file by path: its
+    family's config (a :class:`~mixbench.models.config.MixNetConfig` for MixNet)."""
+    return resolve_config(name_or_path)[1]
 
 
 def create_model(
@@ -81,7 +95,7 @@ def create_model(
     out_indices: Any = None,
     **overrides: Any,
 ) -> nn.Module:
-    """Build a native MixNet from a preset or YAML, optionally with weights.
+    """Build a model from a preset or YAML (a native MixNet), optionally with weights.
 
     Args:
         name_or_yaml_path: preset name (see :func:`list_presets`) or netspresso-format YAML.
@@ -90,11 +104,12 @@ def create_model(
             ``weights_only``); timm and native key layouts both load.
         num_classes: classifier size; a checkpoint with another size keeps everything but
             its classifier (notice issued). ``None``: the checkpoint's size, else the config's.
-        features_only: return a :class:`MixNetFeatures` giving the stride 2…32 feature maps.
+        features_only: return the feature extractor (MixNet: a :class:`MixNetFeatures`
+            giving the stride 2…32 feature maps).
         out_indices: which feature maps (timm's conventions), with ``features_only`` only.
         **overrides: ``params`` fields (``drop_rate``, ``wid_mul``, ``drop_path_rate`` ...).
     """
-    config = load_config(name_or_yaml_path)
+    family, config = resolve_config(name_or_yaml_path)
     label = config.name or Path(os.fspath(name_or_yaml_path)).stem
     if pretrained and weights is not None:
         raise InputError(
@@ -116,7 +131,7 @@ def create_model(
     source = ""
     if weights is not None:
         source = os.fspath(weights)
-        state = read_checkpoint(weights)
+        state = read_checkpoint(weights, key_map=family.timm_to_native)
     elif pretrained:
         hub_id = config.eval.hf_hub_id
         if hub_id is None:
@@ -125,26 +140,28 @@ def create_model(
                 hint="pass weights=PATH, or add `pretrained: hf_hub_id:` to the YAML",
             )
         source = hub_id
-        state = read_checkpoint(download_pretrained(hub_id))
+        state = read_checkpoint(download_pretrained(hub_id), key_map=family.timm_to_native)
 
+    head_key = f"{family.classifier}.weight"
     if num_classes is not None:
         overrides["num_classes"] = num_classes
-    elif state is not None and "classifier.weight" in state and not features_only:
+    elif state is not None and head_key in state and not features_only:
         # a fine-tuned checkpoint brings its own head size unless the caller asks otherwise
-        overrides.setdefault("num_classes", int(state["classifier.weight"].shape[0]))
+        overrides.setdefault("num_classes", int(state[head_key].shape[0]))
     config = config.with_overrides(**overrides)
 
-    model: nn.Module
+    model = family.build(config, features_only=features_only, out_indices=out_indices)
     if features_only:
-        model = MixNetFeatures(config, out_indices)
         if state is not None:
-            state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIXES)}
+            state = {k: v for k, v in state.items() if not k.startswith(family.head_prefixes)}
     else:
-        model = MixNet(config)
-        head = state.get("classifier.weight") if state is not None else None
+        head = state.get(head_key) if state is not None else None
         if state is not None and head is not None and head.shape[0] != config.num_classes:
-            state = drop_classifier(state, num_classes=config.num_classes, target=label)
-            state.update({f"classifier.{k}": v for k, v in model.classifier.state_dict().items()})
+            state = drop_classifier(
+                state, num_classes=config.num_classes, target=label, prefix=family.classifier
+            )
+            fresh = model.get_submodule(family.classifier).state_dict()
+            state.update({f"{family.classifier}.{k}": v for k, v in fresh.items()})
     if state is not None:
         load_state(model, state, source=source, target=label)
     return model

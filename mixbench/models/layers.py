@@ -2,7 +2,7 @@
 
 Module and parameter names follow timm's EfficientNet family on purpose (``conv_reduce``,
 ``conv_expand``, numbered MixConv branches ...), so that published timm checkpoints load with at
-most the small key mapping documented in :mod:`mixbench.models.convert`.
+most the small key mapping documented in :mod:`mixbench.models.weights`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Activation names accepted by ``act_type`` (netspresso-trainer's names); ``swish`` is SiLU.
+#: The modules of the ``act_type`` names a config accepts
+#: (:data:`mixbench.models.config.ACT_TYPES`, netspresso-trainer's names); ``swish`` is SiLU.
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "relu6": nn.ReLU6,
@@ -25,25 +26,10 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "hard_swish": nn.Hardswish,
 }
 
-#: ``padding`` values: PyTorch-style symmetric padding, or TensorFlow "SAME" (the tf_ ports).
-PADDINGS = ("symmetric", "same")
-
 
 def make_activation(name: str) -> nn.Module:
     """A fresh activation module; PReLU carries a learnable slope, so never share instances."""
     return ACTIVATIONS[name]()
-
-
-def make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
-    """Round ``value`` to the nearest multiple of ``divisor`` (at least ``divisor``).
-
-    If rounding down lost more than ``1 - round_limit`` of the value, go one multiple up: this
-    is the channel rule of the MnasNet/EfficientNet/MixNet reference code, kept bit-exact.
-    """
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < round_limit * value:
-        rounded += divisor
-    return rounded
 
 
 def split_channels(channels: int, parts: int) -> list[int]:

@@ -1,11 +1,13 @@
-"""The MixNet classifier and its feature-pyramid variant, built from a :class:`MixNetConfig`."""
+"""The MixNet classifier and its feature-pyramid variant, built from a :class:`MixNetConfig`,
+and the MixNet family's registration (at the bottom)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -13,8 +15,14 @@ from torch import nn
 
 from mixbench.errors import InputError
 from mixbench.models.blocks import MixDepthBlock
-from mixbench.models.config import EvalConfig, FeatureSpec, MixNetConfig, NetworkPlan
+from mixbench.models.config import EvalConfig, MixNetConfig, is_mixnet_document
 from mixbench.models.layers import BatchNormAct2d, make_conv
+from mixbench.models.plan import FeatureSpec, NetworkPlan
+from mixbench.models.registry import ModelFamily, register_family
+from mixbench.models.weights import native_to_timm, timm_to_native
+
+if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; only annotations use it
+    from importlib.resources.abc import Traversable
 
 
 class FeatureInfo:
@@ -131,7 +139,7 @@ class _Trunk(nn.Module):
 
 class MixNet(_Trunk):
     """MixNet image classifier; ``state_dict`` keys follow timm's ``EfficientNet`` except the
-    grouped 1×1 convs (see :mod:`mixbench.models.convert`)."""
+    grouped 1×1 convs (see :mod:`mixbench.models.weights`)."""
 
     def __init__(self, config: MixNetConfig) -> None:
         plan = config.resolve()
@@ -239,3 +247,49 @@ class MixNetFeatures(_Trunk):
             if position in self._taps:
                 features.append(x)
         return features
+
+
+# ------------------------------------------------------------------------------ the family
+
+
+def build_mixnet(
+    config: MixNetConfig, *, features_only: bool = False, out_indices: Any = None
+) -> nn.Module:
+    """The classifier, or with ``features_only`` the feature extractor."""
+    return MixNetFeatures(config, out_indices) if features_only else MixNet(config)
+
+
+def conv_norm_pairs(module: nn.Module) -> Iterator[tuple[str, str]]:
+    """``(conv, BatchNorm)`` attribute pairs of ``module`` whose BN directly follows the conv:
+    what :func:`~mixbench.models.optimize.optimize` folds."""
+    if isinstance(module, MixDepthBlock):
+        yield from (
+            [("conv_pw", "bn1"), ("conv_dw", "bn2"), ("conv_pwl", "bn3")]
+            if module.expands
+            else [("conv_dw", "bn1"), ("conv_pw", "bn2")]
+        )
+    for conv, norm in (("conv_stem", "bn1"), ("conv_head", "bn2")):
+        if isinstance(getattr(module, norm, None), BatchNormAct2d) and hasattr(module, conv):
+            yield conv, norm
+
+
+def _preset_dir() -> Traversable:
+    # importlib.resources finds the YAML inside an installed wheel as well as in a checkout
+    return resources.files("mixbench.models").joinpath("presets")
+
+
+MIXNET = register_family(
+    ModelFamily(
+        name="mixnet",
+        build=build_mixnet,
+        parse=MixNetConfig.from_dict,
+        recognizes=is_mixnet_document,
+        preset_dir=_preset_dir(),
+        timm_to_native=timm_to_native,
+        native_to_timm=native_to_timm,
+        classifier="classifier",
+        # checkpoint keys a feature extractor has no use for
+        head_prefixes=("conv_head.", "bn2.", "classifier."),
+        conv_norm_pairs=conv_norm_pairs,
+    )
+)

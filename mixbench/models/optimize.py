@@ -28,8 +28,8 @@ import torch
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.models.blocks import MixDepthBlock
 from mixbench.models.layers import BatchNormAct2d, MixConv, SameConv2d, make_conv
+from mixbench.models.registry import families
 
 Choice = Literal["auto", "always", "never", "measure"]
 #: CPU rule: merge a MixConv when the merged kernel costs at most this many times the MACs of
@@ -95,18 +95,12 @@ def _named_children(model: nn.Module) -> Iterator[tuple[nn.Module, str, nn.Modul
 
 
 def _conv_norm_pairs(model: nn.Module) -> Iterator[tuple[nn.Module, str, str]]:
-    """(owner, conv attribute, BN attribute) for every conv whose output goes straight to BN."""
+    """(owner, conv attribute, BN attribute) for every conv whose output goes straight to BN,
+    as the registered families' ``conv_norm_pairs`` rules find them."""
+    rules = [family.conv_norm_pairs for family in families() if family.conv_norm_pairs]
     for module in model.modules():
-        if isinstance(module, MixDepthBlock):
-            pairs = (
-                [("conv_pw", "bn1"), ("conv_dw", "bn2"), ("conv_pwl", "bn3")]
-                if module.expands
-                else [("conv_dw", "bn1"), ("conv_pw", "bn2")]
-            )
-            yield from ((module, conv, norm) for conv, norm in pairs)
-        for conv, norm in (("conv_stem", "bn1"), ("conv_head", "bn2")):
-            if isinstance(getattr(module, norm, None), BatchNormAct2d) and hasattr(module, conv):
-                yield module, conv, norm
+        for rule in rules:
+            yield from ((module, conv, norm) for conv, norm in rule(module))
 
 
 def _bn_scale_shift(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:

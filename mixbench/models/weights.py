@@ -1,24 +1,43 @@
-"""Reading checkpoints (local files, the Hugging Face cache) and loading them into a model."""
+"""Weights: reading checkpoints (local files, the Hugging Face cache), the timm ↔ native key
+mapping, and loading a state dict into a model.
+
+The key mapping is the MixNet family's: the model registry (:mod:`~mixbench.models.registry`)
+records it with the family, and :func:`~mixbench.models.factory.create_model` reads checkpoints
+through it. timm's and mixbench's MixNet keys are identical except for grouped 1×1 convolutions
+(MixNet's "a1.1"/"p1.1" splits):
+
+* timm builds them as one conv per group (a ``MixedConv2d`` of 1×1 kernels), keys
+  ``<block>.conv_pw.<i>.weight`` of shape ``[out/g, in/g, 1, 1]`` for ``i = 0 .. g-1``;
+* mixbench uses a single ``nn.Conv2d(groups=g)``, key ``<block>.conv_pw.weight`` of shape
+  ``[out, in/g, 1, 1]``.
+
+Group ``i`` of a grouped conv produces output rows ``i*out/g .. (i+1)*out/g - 1`` from input
+channels ``i*in/g ..``, exactly what timm's i-th conv does on the i-th split, so:
+
+* timm → native: ``native[p + ".weight"] = torch.cat([timm[p + ".0.weight"], ...], dim=0)``
+* native → timm: ``timm[p + f".{i}.weight"] = native[p + ".weight"].chunk(g, dim=0)[i]``
+
+for ``p`` any ``…conv_pw`` (expansion; or the projection of the expansion-free first block) or
+``…conv_pwl`` (projection). timm → native needs only the keys; native → timm needs ``g``,
+taken from a model or a config.
+"""
 
 from __future__ import annotations
 
 import os
 import pickle
 import re
-import socket
-import threading
-import urllib.request
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import torch
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.models.convert import timm_to_native
+from mixbench.hub import hub_offline_requested, hub_unreachable
+from mixbench.models.config import MixNetConfig
 
 #: Wrappers a training checkpoint may put the weights under, in timm's order of preference
 #: (EMA weights first: they are the ones evaluated).
@@ -27,9 +46,6 @@ WRAPPER_KEYS = ("state_dict_ema", "model_ema", "state_dict", "model")
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 HUB_FILENAMES = ("model.safetensors", "pytorch_model.bin")
-#: How long the hub reachability probe waits: ample for a TCP connect that works, far below
-#: huggingface_hub's retries (about 25 s) when there is no network.
-HUB_PROBE_TIMEOUT_S = 2.0
 #: A pickled global that torch's weights-only unpickler refuses (torch >= 2.4 and older wordings).
 _REFUSED_GLOBAL = re.compile(
     r"GLOBAL (?P<name>\S+) was not an allowed global|GLOBAL (?P<blocked>\S+) whose module"
@@ -42,8 +58,92 @@ RESAVE_HINT = (
 )
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """The state dict in a ``.safetensors`` or PyTorch file, unwrapped and prefix-free.
+#: A checkpoint key mapping: a state dict in some published layout → the model's layout.
+KeyMap = Callable[[Mapping[str, torch.Tensor]], dict[str, torch.Tensor]]
+
+# ------------------------------------------------------------------------------ timm ↔ native keys
+
+_TIMM_GROUPED = re.compile(r"^(?P<prefix>.*\.conv_pwl?)\.(?P<index>\d+)\.weight$")
+
+
+def timm_to_native(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Merge timm's per-group 1×1 convs into grouped-conv weights; other keys pass through
+    (so a native state dict is returned unchanged)."""
+    parts: dict[str, dict[int, torch.Tensor]] = {}
+    for key, value in state_dict.items():
+        match = _TIMM_GROUPED.match(key)
+        if match:
+            parts.setdefault(match["prefix"], {})[int(match["index"])] = value
+    converted: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        match = _TIMM_GROUPED.match(key)
+        if not match:
+            converted[key] = value
+            continue
+        prefix = match["prefix"]
+        if f"{prefix}.weight" in converted:
+            continue  # merged when its first part was met
+        groups = parts[prefix]
+        pieces = [groups.get(i) for i in range(len(groups))]
+        shapes = {tuple(p.shape[1:]) for p in pieces if p is not None}
+        if any(p is None for p in pieces) or len(shapes) != 1:
+            raise InputError(
+                f"{prefix}: grouped 1×1 conv parts are uneven or incomplete "
+                f"({', '.join(f'{i}: {list(t.shape)}' for i, t in sorted(groups.items()))})",
+                hint="mixbench needs equal channel splits; the checkpoint's layout differs",
+            )
+        converted[f"{prefix}.weight"] = torch.cat(pieces, dim=0)  # type: ignore[arg-type]
+    return converted
+
+
+def pointwise_groups(model_or_config: nn.Module | MixNetConfig) -> dict[str, int]:
+    """``{module prefix: groups}`` for every grouped 1×1 conv (groups > 1)."""
+    if isinstance(model_or_config, MixNetConfig):
+        groups: dict[str, int] = {}
+        for si, stage in enumerate(model_or_config.resolve().stages):
+            for bi, block in enumerate(stage):
+                prefix = f"blocks.{si}.{bi}"
+                project = "conv_pwl" if block.expands else "conv_pw"
+                if block.expands and block.exp_groups > 1:
+                    groups[f"{prefix}.conv_pw"] = block.exp_groups
+                if block.poi_groups > 1:
+                    groups[f"{prefix}.{project}"] = block.poi_groups
+        return groups
+    return {
+        name: module.groups
+        for name, module in model_or_config.named_modules()
+        if isinstance(module, nn.Conv2d)
+        and name.rsplit(".", 1)[-1] in ("conv_pw", "conv_pwl")
+        and module.groups > 1
+    }
+
+
+def native_to_timm(
+    state_dict: Mapping[str, torch.Tensor], model_or_config: nn.Module | MixNetConfig
+) -> dict[str, torch.Tensor]:
+    """Split grouped 1×1 conv weights into timm's per-group keys (inverse of
+    :func:`timm_to_native`); the group counts come from ``model_or_config``."""
+    groups = pointwise_groups(model_or_config)
+    converted: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        prefix = key[: -len(".weight")] if key.endswith(".weight") else None
+        if prefix in groups:
+            for index, piece in enumerate(value.chunk(groups[prefix], dim=0)):
+                converted[f"{prefix}.{index}.weight"] = piece.contiguous()
+        else:
+            converted[key] = value
+    return converted
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], *, key_map: KeyMap | None = timm_to_native
+) -> dict[str, torch.Tensor]:
+    """The state dict in a ``.safetensors`` or PyTorch file, unwrapped, prefix-free and mapped
+    by ``key_map`` (default: timm's MixNet layout → native, which leaves native keys alone;
+    ``None``: the keys as stored).
 
     PyTorch files go through ``torch.load(weights_only=True)``: tensors and plain containers
     only, never arbitrary pickled objects. Whatever the bytes, the only error is an
@@ -67,7 +167,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"{path}: unsupported weights file type {suffix or '(no suffix)'!r}",
             hint=f"use .safetensors (preferred) or one of {', '.join(TORCH_SUFFIXES)}",
         )
-    return extract_state_dict(raw, str(path))
+    return extract_state_dict(raw, str(path), key_map=key_map)
 
 
 def _load_safetensors(path: Path) -> Any:
@@ -160,8 +260,11 @@ def _brief(err: BaseException) -> str:
     return f"{name}: {first}" if first else name
 
 
-def extract_state_dict(raw: Any, source: str) -> dict[str, torch.Tensor]:
-    """Unwrap ``state_dict``/``model``/EMA containers and strip DDP/compile key prefixes."""
+def extract_state_dict(
+    raw: Any, source: str, *, key_map: KeyMap | None = timm_to_native
+) -> dict[str, torch.Tensor]:
+    """Unwrap ``state_dict``/``model``/EMA containers, strip DDP/compile key prefixes, then map
+    the keys with ``key_map`` (see :func:`read_checkpoint`)."""
     hint = "pass a state dict, or a checkpoint dict holding one under " + "/".join(WRAPPER_KEYS)
     if not isinstance(raw, Mapping):
         raise InputError(f"{source}: holds a {type(raw).__name__}, not a state dict", hint=hint)
@@ -186,8 +289,10 @@ def extract_state_dict(raw: Any, source: str) -> dict[str, torch.Tensor]:
         state[key] = value
     if not state:
         raise InputError(f"{source}: the state dict is empty", hint=hint)
+    if key_map is None:
+        return state
     try:
-        return timm_to_native(state)
+        return key_map(state)
     except (RuntimeError, ValueError) as err:  # e.g. 0-d tensors under grouped-conv keys
         raise InputError(
             f"{source}: cannot merge the grouped 1×1 conv weights ({_brief(err)})", hint=hint
@@ -277,59 +382,6 @@ def _manual_download_hint(hf_hub_id: str) -> str:
     )
 
 
-def hub_offline_requested() -> bool:
-    """``HF_HUB_OFFLINE``, as huggingface_hub read it at import or as the environment says now."""
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE) or env_flag("HF_HUB_OFFLINE")
-
-
-def env_flag(name: str) -> bool:
-    """Whether environment variable ``name`` is set true, as huggingface_hub spells true."""
-    return os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def hub_unreachable(endpoint: str, *, timeout: float = HUB_PROBE_TIMEOUT_S) -> str | None:
-    """Why no TCP connection to ``endpoint`` (or the proxy configured for it) opens within
-    ``timeout`` seconds; None when one does.
-
-    A cheap stand-in for huggingface_hub's and datasets' own attempts, which retry for about
-    25 s before giving up when there is no network.
-    """
-    host, port = _connect_target(endpoint)
-    outcome: list[str | None] = []
-
-    def connect() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                outcome.append(None)
-        except OSError as err:
-            outcome.append(f"{host}:{port}: {_brief(err)}")
-
-    # In a thread so that a hanging DNS lookup, which the socket timeout does not bound, is
-    # bounded too (the daemon thread is left to finish on its own).
-    worker = threading.Thread(target=connect, name="mixbench-hub-probe", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    return outcome[0] if outcome else f"{host}:{port}: no answer within {timeout:g} s"
-
-
-def _connect_target(endpoint: str) -> tuple[str, int]:
-    """(host, port) a request to ``endpoint`` connects to first: its proxy's, if one applies."""
-    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-    host = parts.hostname or ""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if proxy and host and not urllib.request.proxy_bypass(host):
-        parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError:  # a malformed port: let the connection attempt fail on the default
-        port = None
-    return host, port or (80 if parts.scheme == "http" else 443)
-
-
 def load_state(
     model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str, target: str
 ) -> None:
@@ -366,11 +418,11 @@ def load_state(
 
 
 def drop_classifier(
-    state: dict[str, torch.Tensor], *, num_classes: int, target: str
+    state: dict[str, torch.Tensor], *, num_classes: int, target: str, prefix: str = "classifier"
 ) -> dict[str, torch.Tensor]:
-    """Remove the checkpoint's classifier so a new ``num_classes`` head stays freshly
-    initialised, with a one-line notice."""
-    weight = state.get("classifier.weight")
+    """Remove the checkpoint's classifier (the keys under ``prefix``) so a new ``num_classes``
+    head stays freshly initialised, with a one-line notice."""
+    weight = state.get(f"{prefix}.weight")
     if weight is None:
         return state
     warnings.warn(
@@ -379,4 +431,4 @@ def drop_classifier(
         UserWarning,
         stacklevel=3,
     )
-    return {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    return {k: v for k, v in state.items() if not k.startswith(f"{prefix}.")}

@@ -1,42 +1,166 @@
-"""MixNet config → network plan: channel rounding, depth scaling and timm's stage layout.
+"""Config → network plan: channel rounding, depth scaling and timm's stage layout.
 
-:meth:`MixNetConfig.resolve <mixbench.models.config_types.MixNetConfig.resolve>` and
-:meth:`~mixbench.models.config_types.MixNetConfig.round_channels` delegate here. Planning also
-finishes validation: group counts and SE widths can only be checked once widths are rounded.
+Pure functions, no modules and no YAML: :func:`plan_network` turns a validated config into the
+concrete per-block widths, depths and feature taps that :mod:`~mixbench.models.mixnet` builds
+(timm's ``_efficientnet_builder``: architecture as data, decoded once). Planning also finishes
+validation: group counts and SE widths can only be checked once widths are rounded, so
+:meth:`MixNetConfig.from_dict <mixbench.models.config.MixNetConfig.from_dict>` plans every
+config it loads.
+
+This module reads a config through :class:`NetworkSpec`, the fields planning needs, rather than
+importing :mod:`~mixbench.models.config` (which imports this one to plan at load time):
+:class:`~mixbench.models.config.MixNetConfig` is a :class:`NetworkSpec` and its
+:class:`~mixbench.models.config.BlockSpec` entries are :class:`EntrySpec`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from mixbench.models.config_types import (
-    MAX_CHANNELS,
-    BlockPlan,
-    BlockSpec,
-    FeatureSpec,
-    MixNetConfig,
-    NetworkPlan,
-)
-from mixbench.models.config_values import _Source
-from mixbench.models.layers import make_divisible
+from mixbench.models.values import MAX_CHANNELS, Source
+
+# ------------------------------------------------------------------------------ what is read
 
 
-def round_channels(config: MixNetConfig, channels: float) -> int:
+class EntrySpec(Protocol):
+    """One YAML stage entry: ``num_blocks`` identical blocks before ``dep_mul``."""
+
+    @property
+    def expansion_ratio(self) -> float: ...
+    @property
+    def out_channels(self) -> int: ...
+    @property
+    def num_blocks(self) -> int: ...
+    @property
+    def kernel_sizes(self) -> tuple[int, ...]: ...
+    @property
+    def num_exp_groups(self) -> int: ...
+    @property
+    def num_poi_groups(self) -> int: ...
+    @property
+    def stride(self) -> int: ...
+    @property
+    def act_type(self) -> str: ...
+    @property
+    def se_reduction_ratio(self) -> float | None: ...
+
+
+class StageSpec(Protocol):
+    """One ``stage_params`` item: its entries, in order."""
+
+    @property
+    def blocks(self) -> Sequence[EntrySpec]: ...
+
+
+class NetworkSpec(Protocol):
+    """The config fields planning reads; ``source`` names the file in errors."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def stages(self) -> Sequence[StageSpec]: ...
+    @property
+    def stem_channels(self) -> int: ...
+    @property
+    def head_channels(self) -> int: ...
+    @property
+    def wid_mul(self) -> float: ...
+    @property
+    def channel_divisor(self) -> int: ...
+    @property
+    def round_limit(self) -> float: ...
+    @property
+    def dep_mul(self) -> float: ...
+    @property
+    def depth_rounding(self) -> str: ...
+    @property
+    def depth_trunc(self) -> str: ...
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    """One concrete block after width/depth scaling; ``stage_index``/``entry_index`` locate
+    the YAML entry it came from."""
+
+    stage_index: int
+    entry_index: int
+    in_chs: int
+    mid_chs: int
+    out_chs: int
+    expands: bool
+    kernel_sizes: tuple[int, ...]
+    exp_groups: int
+    poi_groups: int
+    stride: int
+    act_type: str
+    se_channels: int | None
+
+    @property
+    def has_skip(self) -> bool:
+        return self.stride == 1 and self.in_chs == self.out_chs
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature map ``features_only`` can return (timm's feature_info entry)."""
+
+    num_chs: int
+    reduction: int
+    module: str
+    stage: int
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """The network a config describes, in timm's stage layout."""
+
+    stem_chs: int
+    stages: tuple[tuple[BlockPlan, ...], ...]
+    head_chs: int
+    features: tuple[FeatureSpec, ...]
+
+    @property
+    def blocks(self) -> list[BlockPlan]:
+        return [block for stage in self.stages for block in stage]
+
+
+# ------------------------------------------------------------------------------ planning
+
+
+def make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` (at least ``divisor``).
+
+    If rounding down lost more than ``1 - round_limit`` of the value, go one multiple up: this
+    is the channel rule of the MnasNet/EfficientNet/MixNet reference code, kept bit-exact.
+    """
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < round_limit * value:
+        rounded += divisor
+    return rounded
+
+
+def round_channels(config: NetworkSpec, channels: float) -> int:
     """Width after ``wid_mul`` and divisor rounding (timm's round_channels)."""
     return make_divisible(channels * config.wid_mul, config.channel_divisor, config.round_limit)
 
 
-def plan_network(config: MixNetConfig) -> NetworkPlan:
+def plan_network(config: NetworkSpec) -> NetworkPlan:
     """Concrete per-block widths and depths; raises :class:`InputError` for configs that
     are well-typed but cannot be built (groups not dividing widths ...)."""
-    src = _Source(config.source)
+    src = Source(config.source)
     entries = [
         (si, ei, spec)
         for si, stage in enumerate(config.stages)
         for ei, spec in enumerate(stage.blocks)
     ]
     runs = _timm_runs(entries)
-    stem_chs = config.round_channels(config.stem_channels)
+    stem_chs = round_channels(config, config.stem_channels)
     in_chs = stem_chs
     stages: list[tuple[BlockPlan, ...]] = []
     for run in runs:
@@ -57,7 +181,7 @@ def plan_network(config: MixNetConfig) -> NetworkPlan:
     )
 
 
-def _scaled_repeats(config: MixNetConfig, repeats: list[int]) -> list[int]:
+def _scaled_repeats(config: NetworkSpec, repeats: list[int]) -> list[int]:
     if config.depth_rounding == "per_entry":
         # netspresso-trainer: ceil each entry on its own
         return [math.ceil(n * config.dep_mul) for n in repeats]
@@ -65,11 +189,11 @@ def _scaled_repeats(config: MixNetConfig, repeats: list[int]) -> list[int]:
 
 
 def _plan_block(
-    config: MixNetConfig,
-    src: _Source,
+    config: NetworkSpec,
+    src: Source,
     si: int,
     ei: int,
-    spec: BlockSpec,
+    spec: EntrySpec,
     in_chs: int,
     *,
     first: bool,
@@ -77,7 +201,7 @@ def _plan_block(
     def where(name: str) -> str:
         return f"stage_params[{si}].{name}[{ei}]"
 
-    out_chs = config.round_channels(spec.out_channels)
+    out_chs = round_channels(config, spec.out_channels)
     expands = spec.expansion_ratio != 1
     mid_chs = (
         make_divisible(in_chs * spec.expansion_ratio, config.channel_divisor, config.round_limit)
@@ -138,9 +262,7 @@ def _plan_block(
     )
 
 
-def _check_groups(
-    src: _Source, path: str, groups: int, widths: tuple[tuple[str, int], ...]
-) -> None:
+def _check_groups(src: Source, path: str, groups: int, widths: tuple[tuple[str, int], ...]) -> None:
     for label, channels in widths:
         if channels % groups:
             src.fail(
@@ -151,10 +273,10 @@ def _check_groups(
 
 
 def _timm_runs(
-    entries: list[tuple[int, int, BlockSpec]],
-) -> list[list[tuple[int, int, BlockSpec]]]:
+    entries: list[tuple[int, int, EntrySpec]],
+) -> list[list[tuple[int, int, EntrySpec]]]:
     """Group entries as timm's stages: a new run at each width change or stride-2 entry."""
-    runs: list[list[tuple[int, int, BlockSpec]]] = []
+    runs: list[list[tuple[int, int, EntrySpec]]] = []
     for entry in entries:
         spec = entry[2]
         if not runs or spec.stride > 1 or spec.out_channels != runs[-1][-1][2].out_channels:

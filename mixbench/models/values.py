@@ -1,8 +1,8 @@
-"""Typed readers for config values; every error names the file and the field.
+"""Typed readers for config values, and the sanity bounds configs are checked against.
 
-Shared by :mod:`~mixbench.models.config_parse` (type and range checks) and
-:mod:`~mixbench.models.config_plan` (errors only found once widths are known). The underscore
-names are internal to the ``mixbench.models.config*`` modules.
+The leaf of the config modules: :mod:`~mixbench.models.config` reads YAML values with these
+(type and range checks) and :mod:`~mixbench.models.plan` reports the errors only found once
+widths are known through :class:`Source`, so every error names the file and the field.
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ from typing import Any, NoReturn
 
 from mixbench.errors import InputError
 
+# Sanity bounds: far above any MixNet, low enough that arithmetic and allocation stay sane.
+MAX_CHANNELS = 16384
+MAX_KERNEL = 31
+MAX_BLOCKS = 64
+MAX_MULTIPLIER = 16.0
 
-class _Source:
+
+class Source:
     """Where values come from, so every error names the file and the field."""
 
     def __init__(self, name: str) -> None:
@@ -29,13 +35,13 @@ def _shorten(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     return f"{_shorten(repr(value))} ({type(value).__name__})"
 
 
-def _as_int(src: _Source, path: str, value: Any, *, minimum: int, maximum: int) -> int:
+def as_int(src: Source, path: str, value: Any, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        src.fail(path, f"expected an integer, got {_describe(value)}", "write a whole number")
+        src.fail(path, f"expected an integer, got {describe(value)}", "write a whole number")
     if not minimum <= value <= maximum:
         src.fail(
             path,
@@ -45,8 +51,8 @@ def _as_int(src: _Source, path: str, value: Any, *, minimum: int, maximum: int) 
     return value
 
 
-def _as_float(
-    src: _Source,
+def as_float(
+    src: Source,
     path: str,
     value: Any,
     *,
@@ -59,7 +65,7 @@ def _as_float(
         hint = "write a number, e.g. 0.5"
         if isinstance(value, str):
             hint = "write a number; YAML reads 1e-3 (no dot) as text, write 1.0e-3"
-        src.fail(path, f"expected a number, got {_describe(value)}", hint)
+        src.fail(path, f"expected a number, got {describe(value)}", hint)
     try:
         number = float(value)
     except OverflowError:  # an integer beyond float range is simply out of range
@@ -77,32 +83,32 @@ def _as_float(
     return number
 
 
-def _as_choice(src: _Source, path: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+def as_choice(src: Source, path: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         src.fail(
             path,
-            f"unknown value {_describe(value)}",
+            f"unknown value {describe(value)}",
             f"use one of: {', '.join(choices)}",
         )
     return value
 
 
-def _as_mapping(src: _Source, path: str, value: Any) -> Mapping[str, Any]:
+def as_mapping(src: Source, path: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        src.fail(path, f"expected a mapping, got {_describe(value)}", "write `key: value` pairs")
+        src.fail(path, f"expected a mapping, got {describe(value)}", "write `key: value` pairs")
     for key in value:
         if not isinstance(key, str):
-            src.fail(path, f"key {_describe(key)} is not a string", "use text keys")
+            src.fail(path, f"key {describe(key)} is not a string", "use text keys")
     return value
 
 
-def _as_list(src: _Source, path: str, value: Any) -> list[Any]:
+def as_list(src: Source, path: str, value: Any) -> list[Any]:
     if not isinstance(value, list):
-        src.fail(path, f"expected a list, got {_describe(value)}", "write a YAML list, e.g. [1, 2]")
+        src.fail(path, f"expected a list, got {describe(value)}", "write a YAML list, e.g. [1, 2]")
     return value
 
 
-def _refuse_unknown(src: _Source, path: str, mapping: Mapping[str, Any], known: Any) -> None:
+def refuse_unknown(src: Source, path: str, mapping: Mapping[str, Any], known: Any) -> None:
     for key in mapping:
         if key not in known:
             src.fail(
@@ -112,5 +118,5 @@ def _refuse_unknown(src: _Source, path: str, mapping: Mapping[str, Any], known: 
             )
 
 
-def _join(path: str, key: str) -> str:
+def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
