@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from mixbench.data.preprocess import Preprocessing, load_rgb
+from mixbench.data import BadImageError, Preprocessing, decode_rgb
+from mixbench.errors import InputError
 
 if TYPE_CHECKING:
+    from PIL import Image
     from timm.data import ImageNetInfo
 
 
@@ -49,6 +51,21 @@ def class_name(index: int, num_classes: int) -> tuple[str, str]:
     return info.index_to_label_name(index), info.index_to_description(index)
 
 
+def _read_image(path: str | Path) -> Image.Image:
+    """An image file the user named, decoded as every source decodes (:func:`decode_rgb`).
+
+    Worded for a file the user named, not an item of a data set: a missing file is a wrong
+    path, and BadImageError's advice (timm would evaluate the next image twice) does not apply.
+    """
+    try:
+        return decode_rgb(path, name=str(path))
+    except BadImageError as error:
+        cause = error.__cause__
+        if isinstance(cause, FileNotFoundError):
+            raise InputError(f"{path}: no such image file", hint="check the path") from cause
+        raise InputError(error.message, hint="is it a JPEG/PNG/WebP image file?") from cause
+
+
 def predict_images(
     model: nn.Module,
     images: Sequence[str | Path],
@@ -64,7 +81,7 @@ def predict_images(
     model.eval()
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
-        batch = torch.stack([transform(load_rgb(path)) for path in chunk]).to(device)
+        batch = torch.stack([transform(_read_image(path)) for path in chunk]).to(device)
         with torch.no_grad():
             probabilities = model(batch).float().softmax(dim=-1)
         num_classes = probabilities.shape[-1]

@@ -61,16 +61,9 @@ def resolve_model(
     text = os.fspath(spec)
     model = create_model(text, weights=weights, pretrained=pretrained, **kwargs).eval()
     defaults = model.eval_config
-    base = Preprocessing(
-        image_size=defaults.image_size,
-        crop_pct=defaults.crop_pct,
-        interpolation=defaults.interpolation,
-        mean=tuple(defaults.mean),  # type: ignore[arg-type]
-        std=tuple(defaults.std),  # type: ignore[arg-type]
-    )
     card = find_card(text, index if index is not None else load_index(index_path))
     source = os.fspath(weights) if weights is not None else None
     if pretrained:
         source = defaults.hf_hub_id
     name = card.name if card else (model.config.name or Path(text).stem)
-    return ResolvedModel(name, model, card, base.with_card(card), source)
+    return ResolvedModel(name, model, card, Preprocessing.for_model(defaults, card), source)

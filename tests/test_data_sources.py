@@ -514,12 +514,12 @@ def test_hf_cached_hub_dataset_offline(tmp_path: Path, offline: None) -> None:
 def test_hf_offline_set_after_import_skips_the_probe(
     tmp_path: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mixbench.models.weights as weights
+    import mixbench.hub as hub
 
     def no_probe(endpoint: str, **kwargs: object) -> str:
         raise AssertionError(f"probed {endpoint} although HF_HUB_OFFLINE is set")
 
-    monkeypatch.setattr(weights, "hub_unreachable", no_probe)
+    monkeypatch.setattr(hub, "hub_unreachable", no_probe)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     error = open_error("hf:someone/absent-set", cache_dir=tmp_path / "cache")
     assert error.message.endswith("not in the local datasets cache and HF_HUB_OFFLINE is set")

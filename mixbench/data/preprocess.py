@@ -8,15 +8,14 @@ timm, so the two agree pixel for pixel.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import torch
-from PIL import Image, UnidentifiedImageError
 
+from mixbench.data.sources.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from mixbench.errors import InputError
-from mixbench.models.config import IMAGENET_MEAN, IMAGENET_STD
 
 if TYPE_CHECKING:
     from torchvision.transforms import Compose, InterpolationMode
@@ -24,28 +23,60 @@ if TYPE_CHECKING:
     from mixbench.index import ModelCard
 
 
+class EvalDefaults(Protocol):
+    """A model's own eval preprocessing (its ``eval_config``): what applies where a card is silent.
+
+    A protocol, so that the data layer reads a model's defaults without importing the models.
+    """
+
+    @property
+    def image_size(self) -> int: ...
+    @property
+    def crop_pct(self) -> float: ...
+    @property
+    def interpolation(self) -> str: ...
+    @property
+    def mean(self) -> Sequence[float]: ...
+    @property
+    def std(self) -> Sequence[float]: ...
+
+
 @dataclass(frozen=True)
 class Preprocessing:
+    """One model's eval preprocessing; build it with :meth:`for_model` (defaults: MixNet's card)."""
+
     image_size: int = 224
     crop_pct: float = 0.875
     interpolation: str = "bicubic"
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
 
-    @property
-    def resize_size(self) -> int:
-        return math.floor(self.image_size / self.crop_pct)
+    @classmethod
+    def for_model(cls, defaults: EvalDefaults, card: ModelCard | None) -> Preprocessing:
+        """The model's own eval defaults, overridden by whatever its card publishes.
 
-    def with_card(self, card: ModelCard | None) -> Preprocessing:
-        """These defaults, overridden by whatever the card publishes."""
+        A card publishes image size, crop pct and interpolation; mean and std are the model's.
+        """
+        own = cls(
+            image_size=defaults.image_size,
+            crop_pct=defaults.crop_pct,
+            interpolation=defaults.interpolation,
+            mean=tuple(defaults.mean),
+            std=tuple(defaults.std),
+        )
         if card is None:
-            return self
+            return own
         published = {
             "image_size": card.image_size,
             "crop_pct": card.crop_pct,
             "interpolation": card.interpolation,
         }
-        return replace(self, **{k: v for k, v in published.items() if v is not None})
+        # None: the card is silent on it, and the model's own value stands.
+        return replace(own, **{key: value for key, value in published.items() if value is not None})
+
+    @property
+    def resize_size(self) -> int:
+        return math.floor(self.image_size / self.crop_pct)
 
     def transform(self) -> Compose:
         from torchvision import transforms
@@ -107,16 +138,3 @@ class Preprocessing:
                 f"interpolation {self.interpolation!r} is not supported",
                 hint=f"use one of {choices}",
             ) from error
-
-
-def load_rgb(path: str | Path) -> Image.Image:
-    """An image file as RGB, as timm's datasets read it (grayscale, CMYK, RGBA, palette → RGB)."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: no such image file", hint="check the path") from error
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise InputError(
-            f"{path}: cannot read image ({error})", hint="is it a JPEG/PNG/WebP image file?"
-        ) from error

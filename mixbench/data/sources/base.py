@@ -17,11 +17,6 @@ from PIL import Image
 
 from mixbench.errors import InputError
 
-SOURCE_FORMS_HINT = (
-    "give an ImageNet val folder (DIR/n01440764/*.JPEG, or a flat DIR with --labels FILE), "
-    "hf:NAME[:SPLIT] for a Hugging Face dataset, or synthetic[:N]"
-)
-
 # PIL's ways of saying "this is not a readable image": unidentified/truncated files are OSError,
 # malformed chunks SyntaxError/ValueError, some truncated formats EOFError, and oversized images
 # DecompressionBombError. timm's datasets let all of these through.

@@ -9,7 +9,6 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 
 from mixbench.data.sources.base import (
-    SOURCE_FORMS_HINT,
     EvalSource,
     _classes_present,
     _name_a_few,
@@ -24,6 +23,9 @@ from mixbench.data.sources.imagenet import (
 )
 from mixbench.data.sources.label_files import _stem, read_label_file
 from mixbench.errors import InputError
+
+#: How the data-source hints name a folder source.
+FOLDER_FORM = "an ImageNet val folder (DIR/n01440764/*.JPEG, or a flat DIR with --labels FILE)"
 
 
 class FolderSource(EvalSource):
@@ -120,7 +122,8 @@ def open_folder_source(spec: str, *, labels: str | os.PathLike[str] | None = Non
     """A folder of ImageNet val images: synset folders, or flat files plus a labels file."""
     root = Path(spec).expanduser()
     if not root.is_dir():
-        raise InputError(f"{spec}: not a directory", hint=SOURCE_FORMS_HINT)
+        # open_source checks this first, with the hint of every form; a direct call gets this one.
+        raise InputError(f"{spec}: not a directory", hint=f"give {FOLDER_FORM}")
     images = find_image_files(root)
     if not images:
         from timm.data.readers.img_extensions import get_img_extensions

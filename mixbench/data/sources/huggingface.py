@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+import mixbench.hub as hub
 from mixbench.data.sources.base import (
     BadImageError,
     EvalSource,
@@ -238,13 +239,11 @@ def _why_hub_offline() -> str | None:
     import datasets
     import huggingface_hub.constants
 
-    from mixbench.models.weights import env_flag, hub_offline_requested, hub_unreachable
-
     flags_set = any(getattr(module, flag) for module, flag in _offline_flags())
-    if flags_set or env_flag("HF_DATASETS_OFFLINE") or hub_offline_requested():
+    if flags_set or hub.env_flag("HF_DATASETS_OFFLINE") or hub.hub_offline_requested():
         return "HF_HUB_OFFLINE is set"
     endpoint = getattr(datasets.config, "HF_ENDPOINT", huggingface_hub.constants.ENDPOINT)
-    problem = hub_unreachable(endpoint)
+    problem = hub.hub_unreachable(endpoint)
     return None if problem is None else f"the Hugging Face hub is unreachable (offline? {problem})"
 
 

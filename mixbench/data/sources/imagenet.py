@@ -1,4 +1,7 @@
-"""ImageNet-1k class numbering and val file names, as timm has them."""
+"""ImageNet-1k as timm has it: class numbering, val file names, normalisation mean and std.
+
+The data layer owns these facts; the models take their default mean/std from here.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import re
 from functools import lru_cache
 
 NUM_CLASSES = 1000
+
+# timm's IMAGENET_DEFAULT_MEAN / IMAGENET_DEFAULT_STD, the normalisation every MixNet card uses.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 SYNSET_PATTERN = re.compile(r"n\d{8}")
 VAL_NAME_PATTERN = re.compile(r"ILSVRC2012_val_(\d{8})")
