@@ -112,12 +112,12 @@ def cuda_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[
 
 def _throughput(models: list[str], settings: SpeedSettings, impls: str) -> ThroughputReport:
     with StepProgress("throughput") as progress:
-        return throughput(models, settings, impls, on_step=progress.update)
+        return throughput(models, settings, impls, on_progress=progress.update)
 
 
 def _latency(model: str, settings: SpeedSettings, impls: str) -> LatencyReport:
     with StepProgress("latency") as progress:
-        return latency(model, settings, impls, on_step=progress.update)
+        return latency(model, settings, impls, on_progress=progress.update)
 
 
 def plot(every: ThroughputReport, path: Path) -> None:

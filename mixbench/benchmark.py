@@ -22,10 +22,12 @@ import torch
 
 from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
+from mixbench.events import OnProgress, StepCounter
 from mixbench.index import ModelIndex, load_index
 from mixbench.measure import speed
 from mixbench.measure.speed import LatencyStats, TimingOptions, Trials, Warmup
 from mixbench.measure.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
+from mixbench.records import Measurement, RunRecord
 from mixbench.resolve import resolve_model
 from mixbench.runners import (
     DTYPES,
@@ -35,7 +37,6 @@ from mixbench.runners import (
     build_runner,
     parse_implementations,
 )
-from mixbench.store import ResultsStore, RunRecord
 
 __all__ = [
     "LatencyReport",
@@ -48,8 +49,6 @@ __all__ = [
 
 #: Batch size when none is given: timm's benchmark default on GPUs; a CPU would take minutes.
 DEFAULT_BATCH = {"cuda": 256, "cpu": 16}
-#: Called with a short description of what is about to run, and the steps done / in all.
-OnStep = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -269,10 +268,23 @@ class ThroughputReport:
                         if r.model == result.model and r.implementation == result.implementation
                     ],
                 },
+                measurements=self.measurements_for(result),
             )
             for result in self.results
             if model is None or result.model == model
         ]
+
+    def measurements_for(self, result: SpeedResult) -> list[Measurement]:
+        """images/s and what goes with it, under the conditions of that row."""
+        conditions = _conditions(result, self.device)
+        return [
+            Measurement.of(metric, value, **conditions)
+            for metric, value in result.metrics(self.peak_bandwidth).items()
+            if metric in _SPEED_METRICS and value is not None
+        ]
+
+    def measurements(self) -> list[Measurement]:
+        return [m for result in self.results for m in self.measurements_for(result)]
 
     def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
         metrics = {k: v for k, v in result.metrics(self.peak_bandwidth).items() if v is not None}
@@ -336,6 +348,16 @@ class LatencyReport:
             "run_ids": self.run_ids,
         }
 
+    def measurements_for(self, result: LatencyResult) -> list[Measurement]:
+        conditions = _conditions(result, self.device)
+        return [
+            Measurement.of(f"{key}_ms", getattr(result.stats, key), **conditions)
+            for key in ("p50", "p90", "p99", "mean")
+        ]
+
+    def measurements(self) -> list[Measurement]:
+        return [m for result in self.results for m in self.measurements_for(result)]
+
     def to_run_records(self, command: str | None = None) -> list[RunRecord]:
         return [
             RunRecord(
@@ -347,9 +369,31 @@ class LatencyReport:
                 git_sha=self.git_sha,
                 command=command,
                 details={**result.to_dict(), "settings": self.settings},
+                measurements=self.measurements_for(result),
             )
             for result in self.results
         ]
+
+
+_SPEED_METRICS = (
+    "images_per_second",
+    "ms_per_batch",
+    "peak_memory_bytes",
+    "bytes_per_image",
+    "bandwidth_fraction",
+)
+
+
+def _conditions(result: SpeedResult | LatencyResult, device: str) -> dict[str, Any]:
+    """What a speed figure depends on: which implementation, where, in what shape."""
+    return {
+        "implementation": result.implementation,
+        "device": device,
+        "batch_size": result.batch_size,
+        "image_size": result.image_size,
+        "precision": result.precision,
+        "layout": result.layout,
+    }
 
 
 # ------------------------------------------------------------------------------ the API
@@ -366,23 +410,23 @@ def throughput(
     implementations: str = "native,timm",
     *,
     index_path: str | None = None,
-    on_step: OnStep | None = None,
-    store: ResultsStore | None = None,
-    command: str | None = None,
+    on_progress: OnProgress | None = None,
+    on_model: Callable[[ThroughputReport, str], None] | None = None,
 ) -> ThroughputReport:
-    """Images/s of every implementation of every model (default: the whole index)."""
+    """Images/s of every implementation of every model (default: the whole index).
+
+    ``on_model(report, name)`` is called as soon as a model's rows are in ``report`` (the
+    pipeline stores them then, so an interrupted run keeps every finished model).
+    """
     index = load_index(index_path)
     names = list(models) if models else default_models(index)
     chosen = settings.implementations(implementations)
     settings.precision  # noqa: B018 - validate --dtype before anything is built
-    if store is not None:
-        store.check()
     device = settings.torch_device
     trials = settings.timing.trials
     total = len(names) * len(chosen) * (trials + 2) + 1
-    progress = _Steps(on_step, total)
-    # the roofline first: then each model's runs can be stored as soon as they are measured,
-    # and an interrupted or failing run keeps every model finished before it
+    progress = StepCounter("throughput", total, on_progress)
+    # the roofline first: then each model's rows are complete as soon as they are measured
     progress.advance("memory bandwidth")
     report = ThroughputReport(
         settings=settings.to_dict(),
@@ -419,9 +463,8 @@ def throughput(
         finally:
             _release(runners)
         report.results.extend(done)
-        if store is not None:
-            records = report.to_run_records(command, model=done[0].model)
-            report.run_ids += [store.add(record) for record in records]
+        if on_model is not None:
+            on_model(report, name)
     return report
 
 
@@ -431,9 +474,7 @@ def latency(
     implementations: str = "native,timm",
     *,
     index_path: str | None = None,
-    on_step: OnStep | None = None,
-    store: ResultsStore | None = None,
-    command: str | None = None,
+    on_progress: OnProgress | None = None,
 ) -> LatencyReport:
     """Per-call latency percentiles of each implementation of ``model`` (batch 1 unless
     ``settings.batch_size`` says otherwise)."""
@@ -441,11 +482,9 @@ def latency(
     index = load_index(index_path)
     chosen = settings.implementations(implementations)
     settings.precision  # noqa: B018 - validate --dtype before anything is built
-    if store is not None:
-        store.check()
     device = settings.torch_device
     rounds = min(10, settings.timing.latency_iterations)
-    progress = _Steps(on_step, len(chosen) + rounds)
+    progress = StepCounter("latency", len(chosen) + rounds, on_progress)
     runners = _build_all(model, chosen, settings, index)
     try:
         warmups = [_warm(runner, settings, progress) for runner in runners]
@@ -473,8 +512,6 @@ def latency(
         device=device_label(device),
         git_sha=git_sha(),
     )
-    if store is not None:
-        report.run_ids = [store.add(record) for record in report.to_run_records(command)]
     return report
 
 
@@ -490,18 +527,6 @@ def measure_bandwidth(device: torch.device) -> Bandwidth:
 
 
 # ------------------------------------------------------------------------------ internals
-
-
-class _Steps:
-    def __init__(self, on_step: OnStep | None, total: int) -> None:
-        self.on_step = on_step
-        self.total = total
-        self.done = 0
-
-    def advance(self, description: str) -> None:
-        self.done += 1
-        if self.on_step is not None:
-            self.on_step(description, self.done, self.total)
 
 
 def _build_all(
@@ -543,12 +568,12 @@ def _described(runner: Runner, batch_size: int) -> dict[str, Any]:
     }
 
 
-def _warm(runner: Runner, settings: SpeedSettings, progress: _Steps) -> Warmup:
+def _warm(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Warmup:
     progress.advance(f"{runner.model} {runner.name}: warm-up")
     return speed.warm_up(runner.step, settings.torch_device, settings.timing)
 
 
-def _traffic(runner: Runner, settings: SpeedSettings, progress: _Steps) -> Traffic | None:
+def _traffic(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Traffic | None:
     progress.advance(f"{runner.model} {runner.name}: memory traffic")
     if not settings.count_traffic or runner.implementation.compile:
         return None  # compiled kernels are fused: an eager count would overstate their bytes

@@ -19,6 +19,7 @@ import torch
 from mixbench.data.sources import EvalSource, open_source
 from mixbench.data.sources.imagenet import NUM_CLASSES, imagenet_synsets
 from mixbench.errors import InputError
+from mixbench.events import OnProgress, ProgressEvent
 from mixbench.measure.accuracy import (
     ClassAccuracy,
     TopK,
@@ -27,6 +28,7 @@ from mixbench.measure.accuracy import (
     score_per_class,
     score_real,
 )
+from mixbench.measure.checkpoint import RunCheckpoint
 from mixbench.measure.evaluator import (
     EvalOptions,
     EvalOutcome,
@@ -34,8 +36,9 @@ from mixbench.measure.evaluator import (
     default_workers,
     run_predictions,
 )
+from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
-from mixbench.store import ResultsStore, RunRecord, sha256_file
+from mixbench.store import RunRecord, sha256_file
 
 __all__ = ["EvalOptions", "EvalReport", "LoopStatus", "evaluate"]
 
@@ -58,6 +61,14 @@ class EvalReport:
     environment: dict[str, str] = field(default_factory=dict)
     git_sha: str | None = None
     run_id: int | None = None  # its id in the results store, once recorded
+    #: the resume log behind this run: removed by whoever stores the result, once it is safe
+    resume_log: RunCheckpoint | None = field(default=None, repr=False, compare=False)
+
+    def finish(self) -> None:
+        """The result is stored: its resume log is no longer needed."""
+        if self.resume_log is not None:
+            self.resume_log.remove()
+            self.resume_log = None
 
     def headline(self) -> dict[str, Any]:
         """The figures a table shows: top-1/top-5 (and ReaL), counts."""
@@ -87,6 +98,28 @@ class EvalReport:
             "run_id": self.run_id,
         }
 
+    def measurements(self) -> list[Measurement]:
+        """Top-1/top-5 (and ReaL) with the data, images and settings they were scored under."""
+        conditions = {
+            "data": self.data.get("spec"),
+            "fingerprint": self.data.get("fingerprint"),
+            "images": self.metrics.count,
+            "device": self.settings.get("device"),
+            "amp": self.settings.get("amp"),
+        }
+        found = [
+            Measurement.of("top1", self.metrics.top1, **conditions),
+            Measurement.of("top5", self.metrics.top5, **conditions),
+            Measurement.of("images", self.metrics.count, **conditions),
+        ]
+        if self.real is not None:
+            real = {**conditions, "images": self.real.count, "labels": "imagenet-real"}
+            found += [
+                Measurement.of("real_top1", self.real.top1, **real),
+                Measurement.of("real_top5", self.real.top5, **real),
+            ]
+        return found
+
     def to_run_record(self, command: str | None = None) -> RunRecord:
         return RunRecord(
             kind="eval",
@@ -108,6 +141,7 @@ class EvalReport:
                 "per_class": {row.synset: asdict(row) for row in self.per_class},
                 "bad_images": self.bad_images,
             },
+            measurements=self.measurements(),
         )
 
 
@@ -122,10 +156,8 @@ def evaluate(
     options: EvalOptions | None = None,
     index_path: str | Path | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    on_status: Callable[[LoopStatus], None] | None = None,
+    on_progress: OnProgress | None = None,
     warn: Callable[[str], None] | None = None,
-    store: ResultsStore | None = None,
-    command: str | None = None,
 ) -> EvalReport | None:
     """Top-1/top-5 of a model on ImageNet-val data, with its card's exact preprocessing.
 
@@ -134,12 +166,10 @@ def evaluate(
     :func:`mixbench.data.sources.open_source`). Under torchrun, ranks other than 0 return
     ``None``; rank 0 returns the report for all of them.
 
-    With a ``store``, the run is recorded there (``report.run_id``); the resume log is removed
-    only once the result is safe, so a failure to record loses nothing.
+    The resume log stays until :meth:`EvalReport.finish` (the pipeline calls it once the
+    result is stored), so a failure to record loses nothing. Measuring touches no store.
     """
     options = options or EvalOptions()
-    if store is not None:
-        store.check()  # a damaged database is reported now, not after the run
     if isinstance(data, EvalSource):
         source = data
     else:
@@ -149,6 +179,12 @@ def evaluate(
         model_spec, weights=weights, pretrained=pretrained, index_path=index_path
     )
     _check_classifier(resolved)
+    if not resolved.has_weights and warn is not None:
+        # said once every input has been checked: not before an error about something else
+        warn(
+            "no weights given, the model is randomly initialised "
+            "(pass --weights FILE or --pretrained)"
+        )
     weights_file = _weights_file(resolved)
     weights_sha = sha256_file(weights_file) if weights_file else None
     fingerprint = source.fingerprint()
@@ -171,17 +207,22 @@ def evaluate(
         resolved.preprocessing,
         options,
         identity,
-        on_status=on_status,
+        on_status=None if on_progress is None else _as_events(resolved.name, on_progress),
         warn=warn,
     )
     if outcome is None:
         return None
     report = _report(resolved, source, fingerprint, weights_sha, options, outcome, real_rows)
-    if store is not None:
-        report.run_id = store.add(report.to_run_record(command))
-    if outcome.checkpoint is not None:
-        outcome.checkpoint.remove()
+    report.resume_log = outcome.checkpoint
     return report
+
+
+def _as_events(model: str, on_progress: OnProgress) -> Callable[[LoopStatus], None]:
+    def emit(status: LoopStatus) -> None:
+        metrics = {"top1": status.top1, "images_per_second": status.images_per_second}
+        on_progress(ProgressEvent("eval", model, status.done, status.total, metrics))
+
+    return emit
 
 
 def _report(

@@ -35,6 +35,7 @@ from mixbench.index.values import (
     parse_image_size,
     parse_interpolation,
 )
+from mixbench.records import Measurement, find
 from mixbench.store import ResultsStore, RunRecord
 
 # Checks that ran and measured something; "skipped" ones carry no measurement worth exporting.
@@ -105,21 +106,26 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
     verify = next((run for run in runs if run.kind == "verify"), None)
     scored = [run for run in runs if run.kind == "eval" and _is_model_accuracy(run)]
     if verify is not None:
-        checks = _measured_checks(verify)
-        take("params", _valid(parse_count, checks.get("params")), verify)
-        flops = _flops(verify)
-        if flops is not None:
-            take("flops", flops.value, verify)
-            values["flops_convention"], values["flops_input"] = flops.convention, flops.input
-        take("file_size", _valid(parse_bytes, checks.get("file_size")), verify)
-        for key, value in _preprocessing(checks).items():
+        measured = _verify_measurements(verify)
+        figures = {m.metric: m.value for m in measured}
+        take("params", _valid(parse_count, figures.get("params")), verify)
+        flops = find(measured, "flops")
+        if flops is not None and "convention" in flops.conditions:
+            take("flops", _valid(parse_count, flops.value), verify)
+            values["flops_convention"] = flops.conditions["convention"]
+            values["flops_input"] = flops.conditions.get("input")
+        take("file_size", _valid(parse_bytes, figures.get("file_size")), verify)
+        for key, value in _preprocessing(figures).items():
             take(key, value, verify)
-        settings = verify.details.get("settings")
-        if _on_real_data(settings.get("data") if isinstance(settings, dict) else None):
-            for key in ACCURACY_FIELDS:
-                take(key, _percent(checks.get(key)), verify)
-        if any(key in values for key in ACCURACY_FIELDS):
-            behind = _eval_behind(verify, values, scored)
+        accuracy = [find(measured, key) for key in ACCURACY_FIELDS]
+        for key, found in zip(ACCURACY_FIELDS, accuracy, strict=True):
+            # a subset of the classes is not what a card's accuracy is of: never exported
+            chosen_classes = found is not None and found.conditions.get("selection") == "classes"
+            if found is not None and not chosen_classes and _on_real_data(_data_of(found, verify)):
+                take(key, _percent(found.value), verify)
+                take("images", _count(found.conditions.get("images")), verify)
+        if any(key in values for key in ACCURACY_FIELDS) and "images" not in values:
+            behind = _eval_behind(verify, values, scored)  # a run stored without its count
             if behind is not None:
                 take("images", _count(behind.metrics.get("count")), behind)
     # Accuracy is taken from one run as a pair: a top-1 and a top-5 of different runs could be
@@ -136,49 +142,14 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
     return MeasuredModel(name=name, sources=sources, **values)
 
 
-def _measured_checks(run: RunRecord) -> dict[str, Any]:
-    """Check name → measured value, for the checks of a verify run that measured something."""
-    measured: dict[str, Any] = {}
-    for check in run.details.get("checks", []):
-        if not isinstance(check, dict) or check.get("status") not in MEASURED_STATUSES:
-            continue
-        name, value = check.get("name"), check.get("measured")
-        if isinstance(name, str) and value is not None:
-            measured.setdefault(name, value)
-    return measured
+def _verify_measurements(run: RunRecord) -> list[Measurement]:
+    """A verify run's measurements; a run stored before they were kept gets them from its
+    checks (their structured fields, never their reason text)."""
+    if run.measurements:
+        return run.measurements
+    from mixbench.verify import VerifyReport
 
-
-@dataclass(frozen=True)
-class _Flops:
-    value: int
-    convention: str
-    input: str
-
-
-def _flops(run: RunRecord) -> _Flops | None:
-    """verify's FLOPs figure, in the convention the card's own figure was counted in.
-
-    That is the count at the card's image size under the convention that reproduces the card
-    (so a diff against the card shows what the card misstates), or 2 × fvcore MACs when none
-    does; the check's ``details`` name both. A check stored without them (older mixbench)
-    says no convention, so its figure is not exported.
-    """
-    for check in run.details.get("checks", []):
-        if not isinstance(check, dict) or check.get("name") != "flops":
-            continue
-        details = check.get("details")
-        if check.get("status") not in MEASURED_STATUSES or not isinstance(details, dict):
-            return None
-        convention, size = details.get("measured_convention"), details.get("image_size")
-        value = _valid(parse_count, check.get("measured"))
-        if value is None or not isinstance(convention, str) or not _is_size(size):
-            return None
-        return _Flops(value, convention, f"{size}x{size}")
-    return None
-
-
-def _is_size(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return VerifyReport.from_run_record(run).measurements()
 
 
 def _preprocessing(values: dict[str, Any]) -> dict[str, Any]:
@@ -225,13 +196,18 @@ def _is_model_accuracy(run: RunRecord) -> bool:
     return run.weights is not None and _on_real_data(run.dataset)
 
 
+def _data_of(measurement: Measurement, verify: RunRecord) -> object:
+    if "data" in measurement.conditions:
+        return measurement.conditions["data"]
+    settings = verify.details.get("settings")
+    return settings.get("data") if isinstance(settings, dict) else None
+
+
 def _eval_behind(
     verify: RunRecord, values: dict[str, Any], scored: Iterable[RunRecord]
 ) -> RunRecord | None:
-    """The eval run verify recorded for its accuracy checks, found by its identical scores.
-
-    A verify run keeps no image count of its own; the eval it ran is stored beside it.
-    """
+    """The eval run verify recorded for its accuracy checks, found by its identical scores:
+    how the image count of a verify run stored before measurements carried it is found."""
     for run in scored:  # newest first
         same = all(run.metrics.get(key) == values.get(key) for key in ACCURACY_FIELDS)
         if same and run.weights == verify.weights and run.created <= verify.created:

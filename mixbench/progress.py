@@ -17,8 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-if TYPE_CHECKING:  # the evaluator imports torch; the CLI must start fast
-    from mixbench.measure.evaluator import LoopStatus
+if TYPE_CHECKING:
+    from mixbench.events import ProgressEvent
 
 stderr_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
@@ -70,14 +70,14 @@ class EvalProgress(_Bar):
         )
         super().__init__(bar, console)
 
-    def update(self, status: LoopStatus) -> None:
+    def update(self, event: ProgressEvent) -> None:
         if self._task is None:
-            self._task = self._bar.add_task("eval", total=status.total, top1=0.0, rate=0.0)
+            self._task = self._bar.add_task("eval", total=event.total, top1=0.0, rate=0.0)
         self._bar.update(
             self._task,
-            completed=status.done,
-            top1=status.top1,
-            rate=status.images_per_second,
+            completed=event.done,
+            top1=event.metrics.get("top1", 0.0),
+            rate=event.metrics.get("images_per_second", 0.0),
         )
 
 
@@ -98,7 +98,9 @@ class StepProgress(_Bar):
         )
         super().__init__(bar, console)
 
-    def update(self, description: str, done: int, total: int) -> None:
+    def update(self, event: ProgressEvent) -> None:
         if self._task is None:
-            self._task = self._bar.add_task(description, total=total)
-        self._bar.update(self._task, completed=done, total=total, description=description)
+            self._task = self._bar.add_task(event.description, total=event.total)
+        self._bar.update(
+            self._task, completed=event.done, total=event.total, description=event.description
+        )

@@ -2,8 +2,10 @@
 
 Filterable fields (kind, model, created, dataset fingerprint, weights hash) have their own columns;
 the open-ended ones (metrics, preprocessing, versions, details) are JSON text, so a new measurement
-kind needs no schema change. The store never overwrites a file it cannot read as its own: a
-damaged or foreign database is reported and left exactly as it is.
+kind needs no schema change. A run's typed measurements travel in ``details`` (key
+``measurements``) and come back as :class:`~mixbench.records.Measurement` objects. The store
+never overwrites a file it cannot read as its own: a damaged or foreign database is reported and
+left exactly as it is.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
-from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mixbench.errors import InputError
+from mixbench.records import Measurement, RunRecord, utc_now
+
+__all__ = ["ResultsStore", "RunRecord", "default_store_path", "sha256_file", "utc_now"]
 
 # "MIXB": marks the file as ours, so a foreign SQLite database is refused rather than extended.
 APPLICATION_ID = 0x4D495842
@@ -69,42 +73,8 @@ _TEXT_COLUMNS = (
 )
 _JSON_COLUMNS = ("metrics", "preprocessing", "versions", "details")
 _COLUMNS = ("id", *_TEXT_COLUMNS, *_JSON_COLUMNS)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class RunRecord:
-    """One measurement run: what was measured, on what, with what, and the numbers."""
-
-    kind: str
-    model: str
-    metrics: dict[str, Any]
-    weights: str | None = None
-    weights_sha256: str | None = None
-    dataset: str | None = None
-    dataset_fingerprint: str | None = None
-    preprocessing: dict[str, Any] = field(default_factory=dict)
-    device: str | None = None
-    versions: dict[str, str] = field(default_factory=dict)
-    git_sha: str | None = None
-    command: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    created: str = field(default_factory=utc_now)
-    id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown run record field(s): {', '.join(unknown)}")
-        return cls(**data)
+# where a run's measurements live inside the details JSON column (no schema change for them)
+_MEASUREMENTS = "measurements"
 
 
 def default_store_path() -> Path:
@@ -353,8 +323,11 @@ def _to_row(record: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(record, name) for name in _TEXT_COLUMNS}
     row["created"] = _normalised_timestamp(record.created)
     for name in _JSON_COLUMNS:
+        value = getattr(record, name)
+        if name == "details" and record.measurements:
+            value = {**value, _MEASUREMENTS: [m.to_dict() for m in record.measurements]}
         try:
-            row[name] = json.dumps(getattr(record, name), default=_json_default)
+            row[name] = json.dumps(value, default=_json_default)
         except (TypeError, ValueError) as error:
             raise TypeError(
                 f"run record field {name!r} is not JSON-serialisable: {error}"
@@ -366,6 +339,10 @@ def _from_row(row: tuple[Any, ...]) -> RunRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
     for name in _JSON_COLUMNS:
         values[name] = json.loads(values[name])
+    measured = (
+        values["details"].pop(_MEASUREMENTS, []) if isinstance(values["details"], dict) else []
+    )
+    values["measurements"] = [Measurement.from_dict(m) for m in measured]
     return RunRecord(**values)
 
 

@@ -31,6 +31,7 @@ from torch import nn
 from mixbench.diff import compare_values
 from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
+from mixbench.events import StepCounter
 from mixbench.index import ModelCard, ModelIndex, load_index
 from mixbench.measure.speed import TimingOptions
 from mixbench.measure.statistics import (
@@ -39,29 +40,16 @@ from mixbench.measure.statistics import (
     judge_accuracy,
     sample_selection,
 )
+from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
-from mixbench.store import ResultsStore, RunRecord, sha256_file, utc_now
+from mixbench.store import RunRecord, sha256_file, utc_now
 
 if TYPE_CHECKING:
     from mixbench.data.sources import EvalSource
+    from mixbench.evaluate import EvalReport
 
 Status = Literal["pass", "fail", "skipped", "info", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "skipped", "info", "inconclusive")
-#: Every check verify can make, by its stable key, in table order (``--require`` takes these).
-CHECK_NAMES = (
-    "params",
-    "flops",
-    "file_size",
-    "weights_hash",
-    "crop_pct",
-    "image_size",
-    "interpolation",
-    "native_vs_timm",
-    "top1",
-    "top5",
-    "throughput",
-    "latency",
-)
 #: How the coverage line names a check that did not run.
 SHORT_NAMES = {
     "file_size": "file size",
@@ -127,6 +115,8 @@ class VerifyReport:
     run_id: int | None = None
     #: what the card's source said that may be wrong (misspelled keys ...), one line each
     warnings: list[str] = field(default_factory=list)
+    #: the accuracy runs behind the top-1/top-5 checks (stored beside the report, not in it)
+    evaluations: list[EvalReport] = field(default_factory=list, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         return {status: sum(c.status == status for c in self.checks) for status in STATUSES}
@@ -185,6 +175,14 @@ class VerifyReport:
             "run_id": self.run_id,
         }
 
+    def measurements(self) -> list[Measurement]:
+        """What the checks that ran measured, with the conditions that figure depends on."""
+        return [
+            Measurement.of(check.name, check.measured, **_measured_under(check, self.settings))
+            for check in self.checks
+            if check.ran and isinstance(check.measured, int | float | str)
+        ]
+
     def to_run_record(self) -> RunRecord:
         metrics: dict[str, Any] = {
             "status": self.status,
@@ -210,6 +208,7 @@ class VerifyReport:
                 "card_source": self.card_source,
                 "warnings": list(self.warnings),
             },
+            measurements=self.measurements(),
         )
 
     @classmethod
@@ -337,7 +336,32 @@ def open_evaluation_data(options: VerifyOptions) -> EvalSource | None:
     return open_source(options.data, labels=options.labels, cache_dir=options.cache_dir)
 
 
-OnCheck = Callable[[str, Check | None], None]
+@dataclass
+class CheckContext:
+    """What every check function may read: the card, the model, the options and the inputs."""
+
+    card: ModelCard
+    resolved: ResolvedModel
+    options: VerifyOptions
+    source: EvalSource | None
+    weights: WeightsAtHand
+    warn: Callable[[str], None] | None = None
+    #: the accuracy evaluations run for the checks; the pipeline stores them
+    evaluations: list[EvalReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """One row of :data:`CHECKS`: a function making one or more checks, and when it runs."""
+
+    key: str  # what the progress bar shows while it runs
+    produces: tuple[str, ...]  # the checks it makes, in table order
+    run: Callable[[CheckContext], list[Check]]
+    when: Callable[[VerifyOptions], bool] = lambda _options: True
+
+
+def enabled_checks(options: VerifyOptions) -> list[CheckGroup]:
+    return [group for group in CHECKS if group.when(options)]
 
 
 def verify(
@@ -346,21 +370,22 @@ def verify(
     *,
     index: ModelIndex | None = None,
     index_path: str | os.PathLike[str] | None = None,
-    store: ResultsStore | None = None,
-    command: str | None = None,
-    on_check: OnCheck | None = None,
+    progress: StepCounter | None = None,
     warn: Callable[[str], None] | None = None,
     source: EvalSource | None = None,
+    command: str | None = None,
+    keep_resume_logs: bool = False,
 ) -> VerifyReport:
-    """Run every check of ``model_spec``'s card; record the report in ``store`` if given.
+    """Run every check of ``model_spec``'s card (the rows of :data:`CHECKS`).
 
-    ``source`` is the ``--data`` already opened (``verify_many`` opens it once for all models).
+    ``source`` is the ``--data`` already opened (``verify_many`` opens it once for all models);
+    ``progress`` counts one step per check group. Nothing is stored here: the accuracy runs
+    are in ``report.evaluations`` for :mod:`mixbench.pipeline` to store with the report
+    (which passes ``keep_resume_logs`` and drops each resume log once its run is stored).
     """
     options = options or VerifyOptions()
     validate_options(options)
     index = index if index is not None else load_index(index_path, strict=options.strict)
-    if store is not None:
-        store.check()
     if source is None:
         source = open_evaluation_data(options)
     resolved = resolve_model(
@@ -372,29 +397,20 @@ def verify(
             hint="`mixbench list` shows the cards; pass --index for your own model index",
         )
     card = resolved.card
+    context = CheckContext(
+        card, resolved, options, source, WeightsAtHand.of(resolved, options), warn=warn
+    )
     checks: list[Check] = []
-
-    def run(name: str, make: Callable[[], list[Check]]) -> None:
-        if on_check is not None:
-            on_check(name, None)
-        made = make()
-        checks.extend(made)
-        if on_check is not None:
-            for check in made:
-                on_check(name, check)
-
-    weights = WeightsAtHand.of(resolved, options)
-    run("params", lambda: [check_params(card, resolved.model)])
-    run("flops", lambda: [check_flops(card, resolved)])
-    run("weights file", lambda: check_weights_file(card, weights))
-    run("preprocessing", lambda: check_preprocessing(card, resolved))
-    run("native vs timm", lambda: [check_equivalence(card, resolved, options)])
-    run("accuracy", lambda: check_accuracy(card, resolved, options, source, store, command, warn))
-    if options.throughput:
-        run("speed", lambda: check_speed(card, options))
+    for group in enabled_checks(options):
+        if progress is not None:
+            progress.advance(f"{card.name}: {group.key}")
+        checks.extend(group.run(context))
     checks = apply_requirements(checks, options.require)
+    if not keep_resume_logs:
+        for evaluation in context.evaluations:
+            evaluation.finish()
     device = torch.device(options.device)
-    report = VerifyReport(
+    return VerifyReport(
         model=card.name,
         checks=checks,
         card_source=str(card.source) if card.source else None,
@@ -405,10 +421,19 @@ def verify(
         command=command,
         weights=resolved.weights,
         warnings=card_warnings(card),
+        evaluations=context.evaluations,
     )
-    if store is not None:
-        report.run_id = store.add(report.to_run_record())
-    return report
+
+
+def verify_targets(specs: Sequence[str], options: VerifyOptions, index: ModelIndex) -> list[str]:
+    """The model names ``specs`` stand for (``all``: every card), checked against the options."""
+    names = [card.name for card in index] if "all" in specs else list(specs)
+    if len(names) > 1 and options.weights is not None:
+        raise InputError(
+            "--weights names one file, but several models are verified",
+            hint="verify one model with --weights, or use --pretrained for all",
+        )
+    return names
 
 
 def verify_many(
@@ -416,18 +441,14 @@ def verify_many(
     options: VerifyOptions | None = None,
     **kwargs: Any,
 ) -> list[VerifyReport]:
-    """``verify`` each model; ``["all"]`` means every card of the index."""
+    """``verify`` each model; ``["all"]`` means every card of the index (nothing stored:
+    :meth:`mixbench.pipeline.Pipeline.verify` stores each report as it finishes)."""
     options = options or VerifyOptions()
     validate_options(options)
     index = kwargs.pop("index", None) or load_index(
         kwargs.pop("index_path", None), strict=options.strict
     )
-    names = [card.name for card in index] if list(specs) == ["all"] else list(specs)
-    if len(names) > 1 and options.weights is not None:
-        raise InputError(
-            "--weights names one file, but several models are verified",
-            hint="verify one model with --weights, or use --pretrained for all",
-        )
+    names = verify_targets(specs, options, index)
     source = kwargs.pop("source", None) or open_evaluation_data(options)
     return [verify(name, options, index=index, source=source, **kwargs) for name in names]
 
@@ -697,7 +718,7 @@ def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyO
     """Native and timm on the same weights give the same outputs on the same images."""
     import timm
 
-    from mixbench.models.convert import native_to_timm
+    from mixbench.models.weights import native_to_timm
 
     name, label = "native_vs_timm", "native = timm outputs"
     if card.name not in timm.list_models():
@@ -734,15 +755,9 @@ def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyO
 _ACCURACY_LABELS = {"top1": "ImageNet top-1 (%)", "top5": "ImageNet top-5 (%)"}
 
 
-def check_accuracy(
-    card: ModelCard,
-    resolved: ResolvedModel,
-    options: VerifyOptions,
-    source: EvalSource | None,
-    store: ResultsStore | None,
-    command: str | None,
-    warn: Callable[[str], None] | None,
-) -> list[Check]:
+def check_accuracy(context: CheckContext) -> list[Check]:
+    card, resolved = context.card, context.resolved
+    options, source = context.options, context.source
     published = {"top1": card.top1, "top5": card.top5}
     why_not = None
     if source is None:
@@ -775,11 +790,10 @@ def check_accuracy(
             workers=options.workers,
             amp=options.amp,
         ),
-        warn=warn,
-        store=store,
-        command=command,
+        warn=context.warn,
     )
     assert report is not None  # verify does not run under torchrun
+    context.evaluations.append(report)
     measured = {"top1": report.metrics.top1, "top5": report.metrics.top5}
     count = report.metrics.count
     selection = accuracy_selection(report.data, count)
@@ -883,7 +897,58 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     ]
 
 
+# ------------------------------------------------------------------------------ the table
+
+#: Every check verify makes, in table order: adding a check is one function and one row.
+CHECKS: tuple[CheckGroup, ...] = (
+    CheckGroup("params", ("params",), lambda c: [check_params(c.card, c.resolved.model)]),
+    CheckGroup("flops", ("flops",), lambda c: [check_flops(c.card, c.resolved)]),
+    CheckGroup(
+        "weights file",
+        ("file_size", "weights_hash"),
+        lambda c: check_weights_file(c.card, c.weights),
+    ),
+    CheckGroup(
+        "preprocessing",
+        ("crop_pct", "image_size", "interpolation"),
+        lambda c: check_preprocessing(c.card, c.resolved),
+    ),
+    CheckGroup(
+        "native vs timm",
+        ("native_vs_timm",),
+        lambda c: [check_equivalence(c.card, c.resolved, c.options)],
+    ),
+    CheckGroup("accuracy", ("top1", "top5"), lambda c: check_accuracy(c)),
+    CheckGroup(
+        "speed",
+        ("throughput", "latency"),
+        lambda c: check_speed(c.card, c.options),
+        when=lambda options: options.throughput,
+    ),
+)
+#: Every check by its stable key, in table order (``--require`` takes these).
+CHECK_NAMES = tuple(name for group in CHECKS for name in group.produces)
+
+
 # ------------------------------------------------------------------------------ helpers
+
+
+def _measured_under(check: Check, settings: dict[str, Any]) -> dict[str, Any]:
+    """The conditions a check's measured figure holds under (from its structured details)."""
+    details = check.details
+    if check.name == "flops" and "measured_convention" in details:
+        size = details.get("image_size")
+        return {"convention": details["measured_convention"], "input": f"{size}x{size}"}
+    if check.name in ("top1", "top5"):
+        return {
+            "data": settings.get("data"),
+            "images": details.get("count"),
+            "selection": details.get("selection", "full"),
+            **({"interval": details["interval"]} if "interval" in details else {}),
+        }
+    if check.name in ("file_size", "weights_hash") and "file" in details:
+        return {"file": details["file"]}
+    return {}
 
 
 def _weights_path(resolved: ResolvedModel, options: VerifyOptions) -> Path | None:

@@ -1,4 +1,5 @@
-"""Shared fixtures for the model tests (timm is the numerical reference there)."""
+"""Shared fixtures: the ImageNet-shaped folder, random-weight helpers (timm is the numerical
+reference), and a terminal width that does not depend on the developer's shell."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ import torch
 from torch import nn
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _terminal_width_of_the_tests(monkeypatch):
+    """The CLI honours COLUMNS; a developer's exported value must not change what tests see."""
+    monkeypatch.delenv("COLUMNS", raising=False)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from mixbench.benchmark import SpeedSettings, latency, throughput
 from mixbench.cli import cli
 from mixbench.errors import InputError
 from mixbench.measure.speed import TimingOptions
+from mixbench.pipeline import Pipeline
 from mixbench.store import ResultsStore
 
 QUICK = TimingOptions(
@@ -27,7 +28,7 @@ def report():
         ["mixnet_s"],
         SMALL,
         "native,timm+nchw,timm+nhwc",
-        on_step=lambda text, done, total: steps.append((text, done, total)),
+        on_progress=lambda event: steps.append((event.description, event.done, event.total)),
     )
     made.steps = steps  # type: ignore[attr-defined]
     return made
@@ -93,7 +94,7 @@ def test_report_json_and_run_records(report):
 
 def test_runs_are_stored(tmp_path):
     store = ResultsStore(tmp_path / "runs.sqlite")
-    made = throughput(["tf_mixnet_s"], SMALL, "native", store=store)
+    made = Pipeline(store).throughput(["tf_mixnet_s"], SMALL, "native")
     assert len(made.run_ids) == 1
     stored = store.get(made.run_ids[0])
     assert stored.kind == "throughput" and stored.model == "tf_mixnet_s"
@@ -105,7 +106,9 @@ def test_a_damaged_store_fails_before_measuring(tmp_path):
     damaged.write_bytes(b"not a database at all" * 10)
     steps = []
     with pytest.raises(InputError):
-        throughput(["mixnet_s"], SMALL, "native", store=ResultsStore(damaged), on_step=steps.append)
+        Pipeline(ResultsStore(damaged), on_progress=steps.append).throughput(
+            ["mixnet_s"], SMALL, "native"
+        )
     assert steps == []
 
 
@@ -210,16 +213,12 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path):
 def test_an_interrupted_run_keeps_the_models_already_measured(tmp_path):
     store = ResultsStore(tmp_path / "runs.sqlite")
 
-    def stop_at_the_second_model(text, _done, _total):
-        if text.startswith("mixnet_m"):
+    def stop_at_the_second_model(event):
+        if event.description.startswith("mixnet_m"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        throughput(
-            ["mixnet_s", "mixnet_m"],
-            SMALL,
-            "native",
-            store=store,
-            on_step=stop_at_the_second_model,
+        Pipeline(store, on_progress=stop_at_the_second_model).throughput(
+            ["mixnet_s", "mixnet_m"], SMALL, "native"
         )
     assert [r.model for r in store.runs(kind="throughput")] == ["mixnet_s"]

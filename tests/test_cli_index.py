@@ -18,7 +18,8 @@ TIMM_CSV = Path(__file__).parent / "data" / "results-imagenet.csv"
 
 
 def run(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, list(args), env=env)
+    # the width of a pipe: the console honours COLUMNS, which a developer's shell may export
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "160", **(env or {})})
 
 
 def test_list_shows_all_seven_cards():

@@ -161,7 +161,7 @@ def test_interrupted_run_resumes_to_identical_numbers(imagenet, checkpoint_dir):
             str(folder),
             weights=weights,
             options=_options(checkpoint_dir),
-            on_status=interrupt_after_two_batches,
+            on_progress=interrupt_after_two_batches,
         )
     resumed = evaluate("mixnet_s", str(folder), weights=weights, options=_options(checkpoint_dir))
     fresh = evaluate(

@@ -34,8 +34,9 @@ def test_front_matter_lines_count_from_the_file_top(tmp_path):
 
 
 def test_malformed_yaml(tmp_path):
+    # the line the bracket opens on, not one past the end of the two-line file
     [problem] = problems_of(write(tmp_path, "i.yml", "Models:\n- Name: [unclosed\n"))
-    assert "i.yml:3:" in problem and "malformed YAML" in problem
+    assert "i.yml:2:" in problem and "malformed YAML" in problem
 
 
 def test_malformed_yaml_inside_markdown_reports_the_file_line(tmp_path):

@@ -15,6 +15,7 @@ from mixbench.cli import cli
 from mixbench.errors import InputError
 from mixbench.index import load_index
 from mixbench.measure.speed import TimingOptions
+from mixbench.pipeline import Pipeline
 from mixbench.store import ResultsStore, sha256_file
 from mixbench.verify import (
     DEFAULT_TOLERANCE,
@@ -251,7 +252,7 @@ def test_data_without_weights_skips_accuracy(imagenet):
 
 
 def test_a_broken_equivalence_fails(monkeypatch):
-    import mixbench.models.convert as convert
+    import mixbench.models.weights as convert
 
     real = convert.native_to_timm
 
@@ -293,7 +294,7 @@ def test_one_weights_file_for_many_models_is_refused(imagenet):
 
 def test_the_report_is_stored_and_read_back(tmp_path, plain):
     store = ResultsStore(tmp_path / "runs.sqlite")
-    report = verify("tf_mixnet_s", store=store, command="mixbench verify tf_mixnet_s")
+    (report,) = Pipeline(store, command="mixbench verify tf_mixnet_s").verify(["tf_mixnet_s"])
     (record,) = store.runs(kind="verify")
     assert record.id == report.run_id
     assert record.metrics["status"] == "fail" and record.metrics["skipped"] == 4  # FLOPs

@@ -267,7 +267,7 @@ def test_the_packaged_cards_carry_hash_prefixes():
 
 
 def test_equivalence_counts_the_images_whose_top1_differs(monkeypatch):
-    import mixbench.models.convert as convert
+    import mixbench.models.weights as convert
 
     real = convert.native_to_timm
 

@@ -13,7 +13,14 @@ from mixbench.cli.app import EXIT_DIFFERENT, cli
 from mixbench.cli.options import debug_option, index_option, json_option
 from mixbench.cli.output import (
     console,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    name_column,
+    numeric_column,
     print_json,
+    table_width,
+    text_column,
     warn_notes,
 )
 from mixbench.diff import DiffReport, diff_sources
@@ -46,19 +53,22 @@ def _card_row(card: ModelCard) -> list[str]:
 @click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @json_option
 @debug_option
-def list_cards(index_path: Path | None, strict: bool, as_json: bool) -> None:
+def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> None:
     """Every model card with its published figures."""
     index = load_index(index_path, strict=strict)
-    if as_json:
-        print_json([card.to_dict() for card in index])
+    emit_json(json_out, [card.to_dict() for card in index])
+    if json_to_stdout(json_out):
         return
     table = Table(title=f"{len(index)} model cards", title_justify="left")
     numeric = ("params", "FLOPs", "top-1", "top-5", "size", "crop")
-    for header in ("model", "collection", *numeric, "interp."):
-        table.add_column(header, justify="right" if header in numeric else "left")
+    name_column(table, "model")
+    text_column(table, "collection")
+    for header in numeric:
+        numeric_column(table, header)
+    text_column(table, "interp.")
     for card in index:
         table.add_row(*_card_row(card))
-    console.print(table)
+    console.print(fit_to_console(table, "collection", "interp.", "crop", "size"))
     warn_notes(index.notes, index.warnings)
 
 
@@ -68,15 +78,15 @@ def list_cards(index_path: Path | None, strict: bool, as_json: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @json_option
 @debug_option
-def show_card(name: str, index_path: Path | None, strict: bool, as_json: bool) -> None:
-    """One model card, normalised (``--json``: numbers as numbers, warnings included)."""
+def show_card(name: str, index_path: Path | None, strict: bool, json_out: Path | None) -> None:
+    """One model card, normalised (--json: numbers as numbers, warnings included)."""
     card = load_index(index_path, strict=strict)[name]
-    if as_json:
-        print_json(card.to_dict())
+    emit_json(json_out, card.to_dict())
+    if json_to_stdout(json_out):
         return
     table = Table(title=card.name, show_header=False, title_justify="left")
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    text_column(table, "field", style="bold")
+    text_column(table, "value")
     rows: list[tuple[str, object]] = [
         ("collection", card.collection),
         ("paper", card.paper.title or card.paper.url if card.paper else None),
@@ -115,30 +125,30 @@ def index_group() -> None:
 )
 @json_option
 @debug_option
-def index_check(path: Path | None, strict: bool, as_json: bool) -> None:
+def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
     """Validate a model-index file or directory: exit 0 when clean, 2 with problems.
 
-    Unknown keys close to a known one (``Paramters``) are warnings; ``--strict`` makes every
+    Unknown keys close to a known one (Paramters) are warnings; --strict makes every
     unknown key a problem.
     """
     index, problems = check_index(path, strict=strict)
     shown = str(path) if path else "the packaged index"
     # Under --strict the warnings are among the problems: say each once.
     warnings = () if strict else index.warnings
-    if as_json:
-        print_json(
-            {
-                "source": shown,
-                "ok": not problems,
-                "strict": strict,
-                "models": len(index),
-                "files": list(index.files),
-                "problems": [p.__dict__ for p in problems],
-                "warnings": [w.to_dict() for w in index.warnings],
-                "notes": list(index.notes),
-            }
-        )
-    else:
+    emit_json(
+        json_out,
+        {
+            "source": shown,
+            "ok": not problems,
+            "strict": strict,
+            "models": len(index),
+            "files": list(index.files),
+            "problems": [p.__dict__ for p in problems],
+            "warnings": [w.to_dict() for w in index.warnings],
+            "notes": list(index.notes),
+        },
+    )
+    if not json_to_stdout(json_out):
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
         warn_notes(index.notes, warnings, hint=None)
@@ -162,22 +172,24 @@ def index_check(path: Path | None, strict: bool, as_json: bool) -> None:
 
 
 def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
+    """The sources head their columns; when the table would not fit unwrapped (names are
+    file paths) the columns are A and B, named in the title."""
     table = Table(title=f"{report.label_a} vs {report.label_b}", title_justify="left")
-    for header, justify in (
-        ("model", "left"),
-        ("field", "left"),
-        (report.label_a, "right"),
-        (report.label_b, "right"),
-        ("Δ", "right"),
-        ("verdict", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    text_column(table, "model")
+    text_column(table, "field")
+    numeric_column(table, report.label_a)
+    numeric_column(table, report.label_b)
+    numeric_column(table, "Δ")
+    text_column(table, "verdict", no_wrap=True)
     for row in rows:
         model = row.model_a if row.model_a == row.model_b else f"{row.model_a} ({row.model_b})"
         verdict = "[green]agrees[/]" if row.agree else "[red]differs[/]"
         values = (fmt_value(row.a), fmt_value(row.b), fmt_delta(row.delta))
         table.add_row(model, row.field, *values, verdict)
-    return table
+    if table_width(table) > console.width:
+        table.title = f"A: {report.label_a} vs B: {report.label_b}"
+        table.columns[2].header, table.columns[3].header = "A", "B"
+    return fit_to_console(table)
 
 
 @cli.command("diff")
@@ -216,7 +228,7 @@ def diff(
     show_all: bool,
     dataset: str | None,
     index_path: Path | None,
-    as_json: bool,
+    json_out: Path | None,
 ) -> None:
     """Compare two sources model by model, field by field; exit 1 when any field differs.
 
@@ -240,7 +252,10 @@ def diff(
         notes=[*a.notes, *b.notes],
     )
     rows = report.comparisons if show_all else report.differences
-    if as_json or fmt == "json":
+    emit_json(json_out, report.to_dict())
+    if json_to_stdout(json_out):
+        pass  # stdout carries the JSON alone
+    elif fmt == "json":
         print_json(report.to_dict())
     elif fmt == "md":
         click.echo(render_markdown("diff.md.j2", report=report, rows=rows), nl=False)

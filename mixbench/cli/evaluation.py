@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,14 +9,23 @@ import click
 from rich.table import Table
 
 from mixbench.cli.app import cli
-from mixbench.cli.options import db_option, debug_option, index_option
-from mixbench.cli.output import (
-    check_writable,
-    console,
-    write_json_file,
+from mixbench.cli.options import (
+    db_option,
+    debug_option,
+    device_option,
+    index_option,
+    json_option,
 )
-from mixbench.cli.runtime import is_main_rank, stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.output import (
+    console,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    numeric_column,
+)
+from mixbench.cli.runtime import command_line, is_main_rank, stop_on_sigterm_as_on_ctrl_c
 from mixbench.formatting import fmt_count, fmt_percent
+from mixbench.pipeline import Pipeline
 from mixbench.progress import EvalProgress
 from mixbench.store import ResultsStore
 
@@ -29,26 +36,26 @@ if TYPE_CHECKING:
 def _eval_table(report: EvalReport) -> Table:
     table = Table(title=f"{report.model} on {report.data['spec']}", title_justify="left")
     for header in ("images", "top-1", "top-5"):
-        table.add_column(header, justify="right")
+        numeric_column(table, header)
     row = [
         fmt_count(report.metrics.count),
         fmt_percent(report.metrics.top1),
         fmt_percent(report.metrics.top5),
     ]
     if report.real is not None:
-        table.add_column("ReaL top-1", justify="right")
-        table.add_column("ReaL top-5", justify="right")
+        numeric_column(table, "ReaL top-1")
+        numeric_column(table, "ReaL top-5")
         row += [fmt_percent(report.real.top1), fmt_percent(report.real.top5)]
-    table.add_column("unreadable", justify="right")
-    table.add_column("images/s", justify="right")
-    table.add_column("run", justify="right")
+    numeric_column(table, "unreadable")
+    numeric_column(table, "images/s")
+    numeric_column(table, "run")
     row += [
         str(len(report.bad_images)),
         f"{report.timing['images_per_second']:.1f}",
         str(report.run_id) if report.run_id is not None else "—",
     ]
     table.add_row(*row)
-    return table
+    return fit_to_console(table, "run", "unreadable")
 
 
 @cli.command("eval")
@@ -70,7 +77,7 @@ def _eval_table(report: EvalReport) -> Table:
 @click.option(
     "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
 )
-@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
+@device_option
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 on GPU, bfloat16 on CPU).")
 @click.option("--channels-last", is_flag=True, help="NHWC memory layout.")
 @click.option("--real-labels", is_flag=True, help="Also score against ImageNet-ReaL labels.")
@@ -90,13 +97,7 @@ def _eval_table(report: EvalReport) -> Table:
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
 )
-@click.option(
-    "--json",
-    "json_out",
-    metavar="OUT",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-    help="Write the full result (per-class breakdown included) as JSON to OUT, '-' for stdout.",
-)
+@json_option
 @db_option
 @index_option
 @debug_option
@@ -122,12 +123,12 @@ def eval_command(
 ) -> None:
     """ImageNet top-1/top-5 of MODEL on --data, with its card's exact preprocessing.
 
+    --json has the full result: per-class breakdown, settings, timing, versions, weights sha256.
     Several processes or GPUs: torchrun --nproc-per-node N -m mixbench eval ...
     """
-    from mixbench.evaluate import EvalOptions, evaluate
+    from mixbench.evaluate import EvalOptions
     from mixbench.measure.device import pick_device
 
-    check_writable(json_out)
     stop_on_sigterm_as_on_ctrl_c()
     main_rank = is_main_rank()
     options = EvalOptions(
@@ -140,14 +141,14 @@ def eval_command(
         resume=not no_resume,
         checkpoint_dir=checkpoint_dir,
     )
-    if weights is None and not pretrained and main_rank:
-        click.echo(
-            "warning: no weights given, the model is randomly initialised "
-            "(pass --weights FILE or --pretrained)",
-            err=True,
-        )
     with EvalProgress(enabled=main_rank) as progress:
-        report = evaluate(
+        pipeline = Pipeline(
+            ResultsStore(db_path) if main_rank else None,
+            command=command_line(),
+            on_progress=progress.update,
+            warn=progress.warn,
+        )
+        report = pipeline.evaluate(
             model_spec,
             data,
             weights=weights,
@@ -157,14 +158,9 @@ def eval_command(
             options=options,
             index_path=index_path,
             cache_dir=cache_dir,
-            on_status=progress.update,
-            warn=progress.warn,
-            store=ResultsStore(db_path) if main_rank else None,
-            command=shlex.join(["mixbench", *sys.argv[1:]]),
         )
     if report is None:  # a torchrun rank other than 0: rank 0 reports for all
         return
-    if json_out is not None:
-        write_json_file(json_out, report.to_dict())
-    if json_out is None or str(json_out) != "-":
+    emit_json(json_out, report.to_dict())
+    if not json_to_stdout(json_out):
         console.print(_eval_table(report))

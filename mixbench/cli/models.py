@@ -13,7 +13,12 @@ from mixbench.cli.options import debug_option, index_option, json_option
 from mixbench.cli.output import (
     VERDICT_STYLE,
     console,
-    print_json,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    name_column,
+    numeric_column,
+    text_column,
 )
 from mixbench.formatting import fmt_value
 from mixbench.index import load_index
@@ -38,7 +43,7 @@ def predict(
     pretrained: bool,
     top_k: int,
     index_path: Path | None,
-    as_json: bool,
+    json_out: Path | None,
 ) -> None:
     """Top-k ImageNet classes for IMAGE..., with the card's preprocessing."""
     from mixbench.predict import predict_images
@@ -54,21 +59,22 @@ def predict(
             err=True,
         )
     predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
-    if as_json:
-        print_json(
-            {
-                "model": resolved.name,
-                "weights": resolved.weights,
-                "preprocessing": resolved.preprocessing.__dict__,
-                "predictions": [p.to_dict() for p in predictions],
-            }
-        )
+    emit_json(
+        json_out,
+        {
+            "model": resolved.name,
+            "weights": resolved.weights,
+            "preprocessing": resolved.preprocessing.__dict__,
+            "predictions": [p.to_dict() for p in predictions],
+        },
+    )
+    if json_to_stdout(json_out):
         return
     for prediction in predictions:
         table = Table(title=prediction.image, title_justify="left")
-        table.add_column("#", justify="right")
-        table.add_column("class")
-        table.add_column("probability", justify="right")
+        numeric_column(table, "#")
+        text_column(table, "class")
+        numeric_column(table, "probability")
         for rank, score in enumerate(prediction.top, start=1):
             table.add_row(str(rank), f"{score.name} ({score.label})", f"{score.probability:.4f}")
         console.print(table)
@@ -81,7 +87,10 @@ def predict(
 @json_option
 @debug_option
 def flops(
-    model_specs: tuple[str, ...], image_size: int | None, index_path: Path | None, as_json: bool
+    model_specs: tuple[str, ...],
+    image_size: int | None,
+    index_path: Path | None,
+    json_out: Path | None,
 ) -> None:
     """The card's FLOPs against every named counting convention, integer for integer.
 
@@ -108,8 +117,8 @@ def flops(
                 published=card.flops if card else None,
             )
         )
-    if as_json:
-        print_json([finding.to_dict() for finding in findings])
+    emit_json(json_out, [finding.to_dict() for finding in findings])
+    if json_to_stdout(json_out):
         return
     table = Table(title="FLOPs: what the card's figure counts", title_justify="left")
     headers = (
@@ -124,8 +133,12 @@ def flops(
         "verdict",
     )
     for header in headers:
-        left = header in ("model", "reproduced by", "at H×W", "verdict")
-        table.add_column(header, justify="left" if left else "right")
+        if header == "reproduced by":
+            text_column(table, header)
+        elif header in ("model", "at H×W", "verdict"):
+            name_column(table, header)
+        else:
+            numeric_column(table, header)
     for finding in findings:
         verdict = finding.verdict
         convention = CONVENTIONS.get(verdict.convention or "")
@@ -141,7 +154,7 @@ def flops(
             fmt_value(finding.fvcore.flops),
             f"[{style}]{verdict.status}[/]",
         )
-    console.print(table)
+    console.print(fit_to_console(table, "fvcore MACs", "same rule at S×S"))
     for finding in findings:
         if finding.verdict.status != "pass":
             console.print(f"{finding.model}: {finding.verdict.reason}", highlight=False)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
+
+from mixbench.cli.output import check_writable
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -19,7 +22,7 @@ debug_option = click.option(
     is_eager=True,
     callback=_set_debug,
     envvar="MIXBENCH_DEBUG",
-    help="Show Python tracebacks for errors.",
+    help="Also print the Python traceback of an error (the exit code stays).",
 )
 
 index_option = click.option(
@@ -30,7 +33,40 @@ index_option = click.option(
     help="Model-index file or directory (default: the published MixNet cards).",
 )
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+def is_json_file(word: str) -> bool:
+    """Whether the word after ``--json`` is its FILE: ``-``, a name ending in .json, a path
+    with a folder. Any other word is left to the command's arguments (``show --json mixnet_s``),
+    which click would otherwise swallow as FILE."""
+    return word == "-" or word.lower().endswith(".json") or "/" in word or os.sep in word
+
+
+def _check_json_file(
+    _ctx: click.Context, _param: click.Parameter, value: Path | None
+) -> Path | None:
+    check_writable(value)  # refused before any work: exit 2
+    return value
+
+
+JSON_HELP = (
+    "JSON for machines. Alone (or -): on stdout, instead of the table. With FILE: written to "
+    "FILE whole or not at all, and the table printed too. The word after --json is FILE only "
+    "when it ends in .json or names a folder (out.json, ./out); write --json=FILE otherwise."
+)
+
+json_option = click.option(
+    "--json",
+    "json_out",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    metavar="[FILE]",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    callback=_check_json_file,
+    help=JSON_HELP,
+)
+
+device_option = click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
 
 db_option = click.option(
     "--db",

@@ -12,7 +12,12 @@ from mixbench.cli.app import cli
 from mixbench.cli.options import db_option, debug_option, json_option
 from mixbench.cli.output import (
     console,
-    print_json,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    name_column,
+    numeric_column,
+    text_column,
 )
 from mixbench.formatting import fmt_percent, fmt_value
 from mixbench.store import ResultsStore, RunRecord
@@ -46,13 +51,17 @@ def _other_metrics(record: RunRecord) -> str:
 @json_option
 @debug_option
 def list_runs(
-    db_path: Path | None, model: str | None, kind: str | None, limit: int | None, as_json: bool
+    db_path: Path | None,
+    model: str | None,
+    kind: str | None,
+    limit: int | None,
+    json_out: Path | None,
 ) -> None:
     """The measurement runs recorded in the results store, newest first."""
     store = ResultsStore(db_path)
     records = store.runs(model=model, kind=kind, limit=limit)
-    if as_json:
-        print_json([record.to_dict() for record in records])
+    emit_json(json_out, [record.to_dict() for record in records])
+    if json_to_stdout(json_out):
         return
     if not records:
         filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
@@ -62,14 +71,17 @@ def list_runs(
     others = [_other_metrics(record) for record in records]
     noun = "run" if len(records) == 1 else "runs"
     table = Table(title=f"{len(records)} {noun} in {store.path}", title_justify="left")
-    for header in ("id", "created (UTC)", "kind", "model", "dataset"):
-        table.add_column(header, justify="right" if header == "id" else "left")
+    numeric_column(table, "id")
+    name_column(table, "created (UTC)")
+    name_column(table, "kind")
+    name_column(table, "model")
+    text_column(table, "dataset")
     for key in metric_columns:
-        table.add_column(_METRIC_COLUMNS[key], justify="right")
+        numeric_column(table, _METRIC_COLUMNS[key])
     if any(others):
-        table.add_column("metrics")
-    table.add_column("device")
-    table.add_column("weights")
+        text_column(table, "metrics")
+    text_column(table, "device")
+    text_column(table, "weights")
     for record, other in zip(records, others, strict=True):
         metrics = [_fmt_metric(key, record.metrics.get(key)) for key in metric_columns]
         table.add_row(
@@ -83,4 +95,4 @@ def list_runs(
             record.device or "—",
             record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
         )
-    console.print(table)
+    console.print(fit_to_console(table, "weights", "device", "dataset"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +9,24 @@ import click
 from rich.table import Table
 
 from mixbench.cli.app import cli
-from mixbench.cli.options import db_option, debug_option, index_option
-from mixbench.cli.output import (
-    check_writable,
-    console,
-    write_json_file,
+from mixbench.cli.options import (
+    db_option,
+    debug_option,
+    device_option,
+    index_option,
+    json_option,
 )
-from mixbench.cli.runtime import stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.output import (
+    console,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    name_column,
+    numeric_column,
+    text_column,
+)
+from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
+from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
 from mixbench.store import ResultsStore
 
@@ -26,7 +35,7 @@ if TYPE_CHECKING:
 
 
 speed_options = [
-    click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present)."),
+    device_option,
     click.option("--amp", is_flag=True, help="Autocast (float16 on GPU, bfloat16 on CPU)."),
     click.option(
         "--dtype",
@@ -50,13 +59,7 @@ speed_options = [
     ),
     click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
     click.option("--warmup-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True),
-    click.option(
-        "--json",
-        "json_out",
-        metavar="OUT",
-        type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-        help="Write the full result as JSON to OUT, '-' for stdout.",
-    ),
+    json_option,
     db_option,
     index_option,
     debug_option,
@@ -119,9 +122,10 @@ def _throughput_table(report: Any) -> Table:
         caption_justify="left",
     )
     for header in ("model", "impl", "layout"):
-        table.add_column(header)
-    for header in ("img/s", "min–max", "ms/batch", "peak mem", "traffic/img", "% bw", "speed-up"):
-        table.add_column(header, justify="right")
+        name_column(table, header)
+    for header in ("img/s", "min–max", "ms/batch", "peak mem", "traffic/img", "% bw"):
+        numeric_column(table, header)
+    text_column(table, "speed-up", justify="right")
     ratios = report.ratios()
     for result in report.results:
         metrics = result.metrics(report.peak_bandwidth)
@@ -138,15 +142,20 @@ def _throughput_table(report: Any) -> Table:
             "—" if fraction is None else f"{100 * fraction:.1f}",
             _ratio_text(ratios, result.model, result.implementation) or "—",
         )
+    fit_to_console(table, "min–max", "layout", "% bw", "traffic/img")
+    if not any(column.header == "% bw" for column in table.columns):
+        table.caption = _bandwidth_caption(report, explain_bandwidth=False)
     return table
 
 
-def _bandwidth_caption(report: Any) -> str | None:
+def _bandwidth_caption(report: Any, *, explain_bandwidth: bool = True) -> str | None:
     from mixbench.formatting import fmt_bytes
 
     if report.bandwidth is None:
         return None
     trials = report.settings["timing"]["trials"]
+    if not explain_bandwidth:  # the % bw column did not fit
+        return f"median of {trials} interleaved trials"
     return (
         f"median of {trials} interleaved trials; % bw: traffic/img × img/s over "
         f"{fmt_bytes(report.bandwidth.peak)}/s ({report.bandwidth.source})"
@@ -164,19 +173,29 @@ _ENVIRONMENT_LINE = (
 )
 
 
-def _environment_line(environment: dict[str, str]) -> str:
-    """What a speed figure depends on, in one line under its table."""
+_CUDA_ONLY = ("cuda", "cudnn")
+
+
+def _environment_line(environment: dict[str, str], *, on_cuda: bool = True) -> str:
+    """What a speed figure depends on, in one line under its table (the CUDA and cuDNN
+    versions torch was built with only when the run was on CUDA; the JSON has them all)."""
     return " · ".join(
-        f"{label} {environment[key]}" for key, label in _ENVIRONMENT_LINE if key in environment
+        f"{label} {environment[key]}"
+        for key, label in _ENVIRONMENT_LINE
+        if key in environment and (on_cuda or key not in _CUDA_ONLY)
     )
 
 
+def _ran_on_cuda(report: Any) -> bool:
+    device = str(report.settings.get("device") or report.device or "")
+    return device.startswith("cuda")
+
+
 def _emit(report: Any, json_out: Path | None, table: Table) -> None:
-    if json_out is not None:
-        write_json_file(json_out, report.to_dict())
-    if json_out is None or str(json_out) != "-":
+    emit_json(json_out, report.to_dict())
+    if not json_to_stdout(json_out):
         console.print(table)
-        console.print(_environment_line(report.environment))
+        console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
 
 
 @cli.command("throughput")
@@ -213,10 +232,8 @@ def throughput_command(
     Implementations are timed interleaved, trial by trial, in one process; the speed-up column
     compares each native implementation with each timm one.
     """
-    from mixbench.benchmark import throughput
     from mixbench.measure.speed import TimingOptions
 
-    check_writable(json_out)
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(
         device=device,
@@ -232,14 +249,11 @@ def throughput_command(
         ),
     )
     with StepProgress("throughput") as progress:
-        report = throughput(
-            list(model_specs) or None,
-            settings,
-            implementations,
-            index_path=index_path,
-            on_step=progress.update,
-            store=ResultsStore(db_path),
-            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        pipeline = Pipeline(
+            ResultsStore(db_path), command=command_line(), on_progress=progress.update
+        )
+        report = pipeline.throughput(
+            list(model_specs) or None, settings, implementations, index_path=index_path
         )
     _emit(report, json_out, _throughput_table(report))
 
@@ -252,9 +266,10 @@ def _latency_table(report: Any) -> Table:
         title_justify="left",
     )
     for header in ("model", "impl", "layout"):
-        table.add_column(header)
-    for header in ("p50 ms", "p90 ms", "p99 ms", "mean ms", "calls", "speed-up (p50)"):
-        table.add_column(header, justify="right")
+        name_column(table, header)
+    for header in ("p50 ms", "p90 ms", "p99 ms", "mean ms", "calls"):
+        numeric_column(table, header)
+    text_column(table, "speed-up (p50)", justify="right")
     ratios = report.ratios()
     for result in report.results:
         stats = result.stats
@@ -269,7 +284,7 @@ def _latency_table(report: Any) -> Table:
             str(len(stats.samples_ms)),
             _ratio_text(ratios, result.model, result.implementation) or "—",
         )
-    return table
+    return fit_to_console(table, "mean ms", "p90 ms", "layout", "calls")
 
 
 @cli.command("latency")
@@ -306,10 +321,8 @@ def latency_command(
 
     Each call is timed from the call until the device is done (launch overhead included).
     """
-    from mixbench.benchmark import latency
     from mixbench.measure.speed import TimingOptions
 
-    check_writable(json_out)
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(
         device=device,
@@ -324,13 +337,8 @@ def latency_command(
         timing=TimingOptions(latency_iterations=iterations, warmup_seconds=warmup_seconds),
     )
     with StepProgress("latency") as progress:
-        report = latency(
-            model_spec,
-            settings,
-            implementations,
-            index_path=index_path,
-            on_step=progress.update,
-            store=ResultsStore(db_path),
-            command=shlex.join(["mixbench", *sys.argv[1:]]),
+        pipeline = Pipeline(
+            ResultsStore(db_path), command=command_line(), on_progress=progress.update
         )
+        report = pipeline.latency(model_spec, settings, implementations, index_path=index_path)
     _emit(report, json_out, _latency_table(report))

@@ -2,40 +2,62 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import db_option, debug_option, index_option
-from mixbench.cli.output import (
-    VERDICT_STYLE,
-    check_writable,
-    console,
-    write_json_file,
+from mixbench.cli.options import (
+    db_option,
+    debug_option,
+    device_option,
+    index_option,
+    json_option,
 )
-from mixbench.cli.runtime import stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.output import (
+    console,
+    drop_column,
+    emit_json,
+    fit_to_console,
+    json_to_stdout,
+    rich_table,
+    table_min_width,
+)
+from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.errors import InputError
-from mixbench.formatting import fmt_delta, fmt_value
-from mixbench.index import load_index
+from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
+from mixbench.report.tables import checks_table
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
     pass
 
 
-def _fmt_check_value(value: object) -> str:
-    if isinstance(value, float) and not value.is_integer() and abs(value) < 1e-2:
-        return f"{value:.2e}"
-    return fmt_value(value)
+#: narrower than this, the notes go under the table (one line per check), not in a column
+_NOTE_MIN_WIDTH = 32
 
 
-def _verify_table(report: Any) -> Table:
+def _verify_table(report: Any) -> RenderableType:
+    """The checks, fitted to the console: the tolerance column goes first, then the notes
+    move under the table (one line per check) rather than into a column too narrow to read."""
+    for with_tolerance in (True, False):
+        table = _checks_table(report, with_notes=True, with_tolerance=with_tolerance)
+        fit_to_console(table)
+        note = table.columns[-1]
+        if table_min_width(table) <= console.width and (note.width or 1000) >= _NOTE_MIN_WIDTH:
+            return table
+    table = _checks_table(report, with_notes=False, with_tolerance=True)
+    notes = [Text(f"{check.label}: {check.reason}") for check in report.checks if check.reason]
+    return Group(fit_to_console(table, "tolerance"), *notes)
+
+
+def _checks_table(report: Any, *, with_notes: bool, with_tolerance: bool) -> Table:
     counts = report.counts()
     tally = ", ".join(
         f"{counts[status]} {word}"
@@ -48,24 +70,10 @@ def _verify_table(report: Any) -> Table:
         )
         if counts[status] or status != "inconclusive"
     )
-    table = Table(
-        title=f"{report.model}: {report.headline()}\n{tally}",
-        title_justify="left",
-    )
-    for header in ("check", "published", "measured", "Δ", "tolerance", "verdict", "note"):
-        justify = "right" if header in ("published", "measured", "Δ") else "left"
-        table.add_column(header, justify=justify)
-    for check in report.checks:
-        style = VERDICT_STYLE[check.status]
-        table.add_row(
-            check.label,
-            _fmt_check_value(check.published),
-            _fmt_check_value(check.measured),
-            fmt_delta(check.delta),
-            check.tolerance or "",
-            f"[{style}]{check.status}[/]",
-            check.reason or "",
-        )
+    spec = checks_table(report.model, report.checks, with_notes=with_notes)
+    table = rich_table(spec, title=f"{report.model}: {report.headline()}\n{tally}")
+    if not with_tolerance and any(c.header == "tolerance" for c in table.columns):
+        drop_column(table, "tolerance")
     return table
 
 
@@ -88,7 +96,7 @@ def _make_report_folder(path: Path | None) -> None:
 @click.option("--labels", type=click.Path(path_type=Path), help="Labels for a flat val folder.")
 @click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
 @click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
-@click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
+@device_option
 @click.option(
     "--batch",
     "batch_size",
@@ -114,13 +122,7 @@ def _make_report_folder(path: Path | None) -> None:
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
 )
-@click.option(
-    "--json",
-    "json_out",
-    metavar="OUT",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-    help="Write the reports as JSON to OUT, '-' for stdout.",
-)
+@json_option
 @click.option(
     "--report",
     "report_out",
@@ -160,14 +162,10 @@ def verify_command(
     from mixbench.report.verify import append_step_summary, write_markdown_report
     from mixbench.verify import (
         VerifyOptions,
-        open_evaluation_data,
         parse_require,
         parse_tolerance,
-        validate_options,
-        verify,
     )
 
-    check_writable(json_out)
     _make_report_folder(report_out)
     stop_on_sigterm_as_on_ctrl_c()
     if batch_size is not None and data is None and not with_speed:
@@ -190,59 +188,34 @@ def verify_command(
         require=parse_require(require),
         strict=strict,
     )
-    validate_options(options)
-    index = load_index(index_path, strict=strict)
-    names = [card.name for card in index] if "all" in model_specs else list(model_specs)
-    if len(names) > 1 and weights is not None:
-        raise InputError(
-            "--weights names one file, but several models are verified",
-            hint="verify one model with --weights, or use --pretrained for all",
-        )
-    store = ResultsStore(db_path)
-    store.check()
-    source = open_evaluation_data(options)  # a bad --data is refused before any model runs
-    command = shlex.join(["mixbench", *sys.argv[1:]])
-    groups = 7 if with_speed else 6
     reports: list[Any] = []
     try:
         with StepProgress("verify") as progress:
-            for number, name in enumerate(names):
-                started = [0]
 
-                def on_check(
-                    group: str, check: object, n: int = number, s: list[int] = started
-                ) -> None:
-                    if check is None:
-                        s[0] += 1
-                        done, total = n * groups + s[0], len(names) * groups
-                        progress.update(f"{names[n]}: {group}", done, total)
-
-                report = verify(
-                    name,
-                    options,
-                    index=index,
-                    store=store,
-                    command=command,
-                    on_check=on_check,
-                    warn=progress.warn,
-                    source=source,
-                )
+            def show(report: Any) -> None:
                 reports.append(report)
                 for warning in report.warnings:
                     progress.warn(f"{report.model}: card: {warning}")
-                if json_out is None or str(json_out) != "-":
+                if not json_to_stdout(json_out):
                     console.print(_verify_table(report))
+
+            pipeline = Pipeline(
+                ResultsStore(db_path),
+                command=command_line(),
+                on_progress=progress.update,
+                warn=progress.warn,
+            )
+            pipeline.verify(model_specs, options, index_path=index_path, on_report=show)
     finally:
         # also when a later model fails or Ctrl-C stops the run: the finished ones are written
         if reports:
-            if json_out is not None:
-                write_json_file(json_out, [r.to_dict() for r in reports])
+            emit_json(json_out, [r.to_dict() for r in reports])
             if report_out is not None:
                 write_markdown_report(reports, report_out)
             else:
                 append_step_summary(reports)
     failed = [r.model for r in reports if r.status == "fail"]
-    if json_out is None or str(json_out) != "-":
+    if not json_to_stdout(json_out):
         console.print(_verify_summary_line(reports))
     if failed:
         sys.exit(EXIT_DIFFERENT)
@@ -276,14 +249,41 @@ def _verify_summary_line(reports: list[Any]) -> str:
     show_default=True,
     help="Folder for verify-summary.md, one verify-MODEL.md per model, and the plots.",
 )
+@json_option
 @debug_option
-def report_command(models: tuple[str, ...], db_path: Path | None, out: Path) -> None:
-    """Render the newest verify run of each model in the results store as Markdown + plots."""
-    from mixbench.report.verify import render_from_store
+def report_command(
+    models: tuple[str, ...], db_path: Path | None, out: Path, json_out: Path | None
+) -> None:
+    """Render the newest verify run of each model in the results store as Markdown + plots.
 
-    written = render_from_store(ResultsStore(db_path), out, models=list(models) or None)
-    for path in written:
-        console.print(f"wrote {path}")
+    --json: the files written and the runs rendered (model, run id, status, time).
+    """
+    from mixbench.report.verify import latest_verify_reports, render_from_store
+
+    store = ResultsStore(db_path)
+    written = render_from_store(store, out, models=list(models) or None)
+    if json_out is not None:
+        rendered = latest_verify_reports(store, list(models) or None)
+        emit_json(json_out, _report_json(out, written, rendered))
+    if not json_to_stdout(json_out):
+        for path in written:
+            console.print(f"wrote {path}")
+
+
+def _report_json(out: Path, written: list[Path], reports: list[Any]) -> dict[str, Any]:
+    return {
+        "out": str(out),
+        "written": [str(path) for path in written],
+        "runs": [
+            {
+                "model": report.model,
+                "run_id": report.run_id,
+                "status": report.status,
+                "created": report.created,
+            }
+            for report in reports
+        ],
+    }
 
 
 @cli.command("export-index")
@@ -296,18 +296,30 @@ def report_command(models: tuple[str, ...], db_path: Path | None, out: Path) -> 
     show_default=True,
     help="Model-index YAML file to write ('-': stdout).",
 )
+@json_option
 @debug_option
-def export_index_command(models: tuple[str, ...], db_path: Path | None, out: Path) -> None:
+def export_index_command(
+    models: tuple[str, ...], db_path: Path | None, out: Path, json_out: Path | None
+) -> None:
     """Measured results from the results store as model-index YAML.
 
     Then: mixbench diff index measured.yml  (published vs measured, field by field)
+
+    --json: the measured models as JSON; alone, on stdout instead of the YAML (--out FILE
+    still gets the YAML).
     """
-    from mixbench.export import export_index
+    from dataclasses import asdict
+
+    from mixbench.export import export_index, measured_models
 
     to_stdout = str(out) == "-"
-    text = export_index(
-        ResultsStore(db_path), None if to_stdout else out, models=list(models) or None
-    )
+    store = ResultsStore(db_path)
+    text = export_index(store, None if to_stdout else out, models=list(models) or None)
+    if json_out is not None:
+        measured = measured_models(store, list(models) or None)
+        emit_json(json_out, [asdict(model) for model in measured])
+    if json_to_stdout(json_out):
+        return
     if to_stdout:
         click.echo(text, nl=False)
     else:

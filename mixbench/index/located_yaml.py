@@ -121,8 +121,8 @@ def load_yaml(text: str, file: str, *, line_offset: int = 0) -> LocatedDocument:
             Problem(file, line, "", f"malformed YAML: character {error.character:#x} not allowed")
         )
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 + line_offset if mark else None
+        line = _error_line(error, text)
+        line = line + line_offset if line is not None else None
         reason = error.problem or error.context or "invalid YAML"
         doc.problems.append(Problem(file, line, "", f"malformed YAML: {reason}"))
     except yaml.YAMLError as error:
@@ -137,6 +137,23 @@ def load_yaml(text: str, file: str, *, line_offset: int = 0) -> LocatedDocument:
         if loader is not None:
             loader.dispose()
     return doc
+
+
+def _error_line(error: yaml.MarkedYAMLError, text: str) -> int | None:
+    """The 1-based line of a syntax error in ``text``.
+
+    At the end of the text (an unclosed quote or bracket) PyYAML's mark is one line past
+    the last; the line that opened the construct (the error's context) is the one to fix.
+    """
+    mark = error.problem_mark or error.context_mark
+    if mark is None:
+        return None
+    if mark.index < len(text):
+        return mark.line + 1
+    context = error.context_mark
+    if context is not None and context.index < len(text):
+        return context.line + 1
+    return max(1, len(text.splitlines()))
 
 
 def format_path(path: Path) -> str:

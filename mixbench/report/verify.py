@@ -20,8 +20,9 @@ from typing import Any
 from urllib.parse import quote
 
 from mixbench.errors import InputError
-from mixbench.formatting import fmt_delta, fmt_percent, fmt_value
+from mixbench.formatting import fmt_percent
 from mixbench.report import render_markdown
+from mixbench.report.tables import checks_table, fmt_figure
 from mixbench.store import ResultsStore, RunRecord
 from mixbench.verify import Check, VerifyReport
 
@@ -101,25 +102,12 @@ def _render_model(
         # A vacuous PASS (every check skipped) must not read like a verified card.
         nothing_ran=counts["pass"] + counts["fail"] == 0,
         warnings=report.warnings,
-        rows=[_check_row(check) for check in report.checks],
+        table=checks_table(report.model, report.checks).markdown() if report.checks else "",
         plots=[_plot_link(plot) for plot in plots],
         facts=_fact_items(report),
         environment=_environment_items(report) if with_environment else [],
         code=_code_span,
     )
-
-
-def _check_row(check: Check) -> dict[str, str]:
-    """Display text for one table row; the template escapes every cell."""
-    return {
-        "label": check.label,
-        "published": fmt_figure(check.published),
-        "measured": fmt_figure(check.measured),
-        "delta": _fmt_delta(check.delta),
-        "tolerance": check.tolerance or "",
-        "status": str(check.status),
-        "note": check.reason or "",
-    }
 
 
 def _summary_row(report: VerifyReport, throughput: Mapping[str, float]) -> dict[str, Any]:
@@ -218,25 +206,6 @@ def _code_span(text: str) -> str:
     # One space each side is stripped by the parser; it keeps an edge backtick off the fence.
     pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
     return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def fmt_figure(value: object) -> str:
-    """A published or measured figure: ``fmt_value``, but tiny floats stay readable
-    (``1.2e-06``, not ``0``) and NaN or infinity print instead of raising."""
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and abs(value) < 1e-3:
-            return f"{value:.3g}"
-    return fmt_value(value)
-
-
-def _fmt_delta(delta: object) -> str:
-    if delta is None:
-        return ""
-    if isinstance(delta, bool) or not isinstance(delta, (int, float)):
-        return str(delta)  # a hand-edited store: show it rather than fail the whole report
-    return fmt_delta(delta) if math.isfinite(delta) else str(delta)
 
 
 def _fmt_percent(value: object) -> str:

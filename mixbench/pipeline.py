@@ -1,0 +1,162 @@
+"""The one place side effects happen: run a stage, store each finished run, report progress.
+
+Measuring functions (:func:`mixbench.evaluate.evaluate`, :func:`mixbench.benchmark.throughput`,
+:func:`mixbench.benchmark.latency`, :func:`mixbench.verify.verify`) compute and return typed
+reports; they never touch the results store. A :class:`Pipeline` checks the store before any
+work (a damaged database is reported up front, not after an hour of measuring), stores every
+run the moment it is complete (so an interrupted ``verify all`` or ``throughput`` keeps what
+finished), and turns every stage's progress into one kind of :class:`ProgressEvent`.
+
+>>> from mixbench.pipeline import Pipeline
+>>> from mixbench.store import ResultsStore
+>>> pipeline = Pipeline(ResultsStore(), command="mixbench verify all")  # doctest: +SKIP
+>>> reports = pipeline.verify(["all"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mixbench.events import OnProgress, ProgressEvent, StepCounter
+from mixbench.store import ResultsStore
+
+if TYPE_CHECKING:
+    from mixbench.benchmark import LatencyReport, SpeedSettings, ThroughputReport
+    from mixbench.evaluate import EvalReport
+    from mixbench.verify import VerifyOptions, VerifyReport
+
+__all__ = ["Pipeline", "ProgressEvent"]
+
+
+class Pipeline:
+    """Runs stages against one results store (``None``: store nothing)."""
+
+    def __init__(
+        self,
+        store: ResultsStore | None = None,
+        *,
+        command: str | None = None,
+        on_progress: OnProgress | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.command = command
+        self.on_progress = on_progress
+        self.warn = warn
+
+    # ------------------------------------------------------------------ stages
+
+    def evaluate(self, model: str, data: Any, **options: Any) -> EvalReport | None:
+        """:func:`mixbench.evaluate.evaluate`, stored; ``None`` on torchrun ranks other than 0."""
+        from mixbench.evaluate import evaluate
+
+        self._check_store()
+        report = evaluate(model, data, on_progress=self.on_progress, warn=self.warn, **options)
+        if report is not None:
+            self.save_evaluation(report)
+        return report
+
+    def throughput(
+        self,
+        models: Sequence[str] | None,
+        settings: SpeedSettings,
+        implementations: str = "native,timm",
+        **options: Any,
+    ) -> ThroughputReport:
+        """:func:`mixbench.benchmark.throughput`; each model's rows are stored as it finishes."""
+        from mixbench.benchmark import throughput
+
+        self._check_store()
+
+        def store_model(report: ThroughputReport, name: str) -> None:
+            records = report.to_run_records(self.command, model=name)
+            report.run_ids += self._add(records)
+
+        return throughput(
+            models,
+            settings,
+            implementations,
+            on_progress=self.on_progress,
+            on_model=store_model,
+            **options,
+        )
+
+    def latency(
+        self,
+        model: str,
+        settings: SpeedSettings,
+        implementations: str = "native,timm",
+        **options: Any,
+    ) -> LatencyReport:
+        """:func:`mixbench.benchmark.latency`, stored."""
+        from mixbench.benchmark import latency
+
+        self._check_store()
+        report = latency(model, settings, implementations, on_progress=self.on_progress, **options)
+        report.run_ids = self._add(report.to_run_records(self.command))
+        return report
+
+    def verify(
+        self,
+        specs: Sequence[str],
+        options: VerifyOptions | None = None,
+        *,
+        index_path: str | None = None,
+        on_report: Callable[[VerifyReport], None] | None = None,
+    ) -> list[VerifyReport]:
+        """Verify each model (``["all"]``: every card), storing each report, and the accuracy
+        runs behind it, as soon as that model is done; ``on_report`` sees each one then."""
+        from mixbench.index import load_index
+        from mixbench.verify import (
+            VerifyOptions,
+            enabled_checks,
+            open_evaluation_data,
+            validate_options,
+            verify,
+            verify_targets,
+        )
+
+        options = options or VerifyOptions()
+        validate_options(options)
+        index = load_index(index_path, strict=options.strict)
+        names = verify_targets(specs, options, index)
+        self._check_store()
+        source = open_evaluation_data(options)  # a bad --data is refused before any model runs
+        steps = StepCounter("verify", len(names) * len(enabled_checks(options)), self.on_progress)
+        reports: list[VerifyReport] = []
+        for name in names:
+            report = verify(
+                name,
+                options,
+                index=index,
+                progress=steps,
+                warn=self.warn,
+                source=source,
+                command=self.command,
+                keep_resume_logs=True,
+            )
+            for evaluation in report.evaluations:
+                self.save_evaluation(evaluation)
+            report.run_id = self._add([report.to_run_record()])[0] if self.store else None
+            reports.append(report)
+            if on_report is not None:
+                on_report(report)
+        return reports
+
+    # ------------------------------------------------------------------ storing
+
+    def save_evaluation(self, report: EvalReport) -> None:
+        """Store an eval run, then drop its resume log: it is safe now."""
+        if self.store is not None:
+            report.run_id = self.store.add(report.to_run_record(self.command))
+        report.finish()
+
+    def _check_store(self) -> None:
+        if self.store is not None:
+            self.store.check()
+
+    def _add(self, records: Sequence[Any]) -> list[int]:
+        if self.store is None:
+            return []
+        return [self.store.add(record) for record in records]

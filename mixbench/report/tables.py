@@ -1,0 +1,126 @@
+"""One table spec per result, rendered twice: by rich for people at a terminal (the CLI) and as
+Markdown for reports (the Jinja templates). A result's columns, cell text and verdict marks are
+decided here once, so the console and the Markdown never drift apart.
+
+>>> columns = (Column("check"), Column("measured", FIGURE))
+>>> spec = TableSpec("t", columns, [Row(["params", "4,134,606"])])
+>>> spec.markdown().splitlines()[1]
+'|---|---:|'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from mixbench.formatting import fmt_delta, fmt_value
+from mixbench.report import escape_markdown
+
+if TYPE_CHECKING:
+    from mixbench.verify import Check
+
+ColumnKind = Literal["text", "figure", "name"]
+FIGURE: ColumnKind = "figure"  # right-aligned numbers: never wrapped, never cut
+NAME: ColumnKind = "name"  # identifiers: whole, never wrapped
+TEXT: ColumnKind = "text"  # words: wrap when the terminal is narrow
+
+#: Decimals a check's figure is shown with, where the default would mislead (images/s).
+CHECK_DECIMALS = {"throughput": 1, "latency": 3}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: ColumnKind = TEXT
+    #: dropped in a narrow terminal, lowest first (0: always kept)
+    drop_order: int = 0
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: list[str]
+    status: str | None = None  # a verdict to colour (console) or embolden (Markdown)
+    #: the index of the cell that shows the status, if any
+    status_cell: int | None = None
+
+
+@dataclass
+class TableSpec:
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[Row] = field(default_factory=list)
+
+    def droppable(self) -> list[str]:
+        """Headers that may go when the terminal is too narrow, in the order they go."""
+        ranked = sorted((c for c in self.columns if c.drop_order), key=lambda c: c.drop_order)
+        return [c.header for c in ranked]
+
+    def markdown(self) -> str:
+        """A GitHub Markdown table; every cell escaped, a failed verdict in bold."""
+        header = "| " + " | ".join(escape_markdown(c.header) for c in self.columns) + " |"
+        rule = "|" + "|".join("---:" if c.kind == FIGURE else "---" for c in self.columns) + "|"
+        lines = [header, rule]
+        for row in self.rows:
+            cells = [escape_markdown(cell) for cell in row.cells]
+            if row.status == "fail" and row.status_cell is not None:
+                cells[row.status_cell] = f"**{cells[row.status_cell]}**"
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ cell text
+
+
+def fmt_figure(value: object, name: str = "") -> str:
+    """A published or measured figure: ``fmt_value``, but tiny floats stay readable
+    (``1.2e-06``, not ``0``), NaN or infinity print instead of raising, and speed figures
+    keep the decimals the speed tables use."""
+    if isinstance(value, float):
+        if name in CHECK_DECIMALS and math.isfinite(value):
+            return f"{value:.{CHECK_DECIMALS[name]}f}"
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.3g}"
+    return fmt_value(value)
+
+
+def fmt_check_delta(delta: object) -> str:
+    if delta is None:
+        return ""
+    if isinstance(delta, bool) or not isinstance(delta, int | float):
+        return str(delta)  # a hand-edited store: show it rather than fail the whole report
+    return fmt_delta(delta) if math.isfinite(delta) else str(delta)
+
+
+# ------------------------------------------------------------------------ the results
+
+
+def checks_table(title: str, checks: Sequence[Check], *, with_notes: bool = True) -> TableSpec:
+    """``mixbench verify``'s table: one row per check."""
+    columns = [
+        Column("check"),
+        Column("published", FIGURE),
+        Column("measured", FIGURE),
+        Column("Δ", FIGURE),
+        Column("tolerance", drop_order=1),
+        Column("verdict", NAME),
+    ]
+    if with_notes:
+        columns.append(Column("note"))
+    rows = []
+    for check in checks:
+        cells = [
+            check.label,
+            fmt_figure(check.published, check.name),
+            fmt_figure(check.measured, check.name),
+            fmt_check_delta(check.delta),
+            check.tolerance or "",
+            check.status,
+        ]
+        if with_notes:
+            cells.append(check.reason or "")
+        rows.append(Row(cells, status=check.status, status_cell=5))
+    return TableSpec(title, tuple(columns), rows)
