@@ -36,8 +36,8 @@ from timm.utils import accuracy
 
 from mixbench.data.sources import open_source
 from mixbench.environment import collect_environment, device_label, git_sha
-from mixbench.evaluate import EvalOptions, evaluate
-from mixbench.measure.evaluator import image_loader
+from mixbench.measure.accuracy.evaluation import EvalOptions, evaluate
+from mixbench.measure.accuracy.loop import image_loader
 from mixbench.resolve import resolve_model
 
 

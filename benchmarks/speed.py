@@ -32,7 +32,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from mixbench.benchmark import (
+from mixbench.environment import collect_environment, device_label, git_sha
+from mixbench.measure.device import pick_device
+from mixbench.measure.speed.run import (
     LatencyReport,
     SpeedSettings,
     ThroughputReport,
@@ -40,9 +42,7 @@ from mixbench.benchmark import (
     latency,
     throughput,
 )
-from mixbench.environment import collect_environment, device_label, git_sha
-from mixbench.measure.device import pick_device
-from mixbench.measure.speed import TimingOptions
+from mixbench.measure.speed.timing import TimingOptions
 from mixbench.progress import StepProgress
 from mixbench.report.speed import Target, render_speed, speed_section
 

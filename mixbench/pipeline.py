@@ -22,8 +22,8 @@ from mixbench.events import OnProgress, ProgressEvent, StepCounter
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
-    from mixbench.benchmark import LatencyReport, SpeedSettings, ThroughputReport
-    from mixbench.evaluate import EvalReport
+    from mixbench.measure.accuracy.evaluation import EvalReport
+    from mixbench.measure.speed.run import LatencyReport, SpeedSettings, ThroughputReport
     from mixbench.verify import VerifyOptions, VerifyReport
 
 __all__ = ["Pipeline", "ProgressEvent"]
@@ -49,7 +49,7 @@ class Pipeline:
 
     def evaluate(self, model: str, data: Any, **options: Any) -> EvalReport | None:
         """:func:`mixbench.evaluate.evaluate`, stored; ``None`` on torchrun ranks other than 0."""
-        from mixbench.evaluate import evaluate
+        from mixbench.measure.accuracy.evaluation import evaluate
 
         self._check_store()
         report = evaluate(model, data, on_progress=self.on_progress, warn=self.warn, **options)
@@ -65,7 +65,7 @@ class Pipeline:
         **options: Any,
     ) -> ThroughputReport:
         """:func:`mixbench.benchmark.throughput`; each model's rows are stored as it finishes."""
-        from mixbench.benchmark import throughput
+        from mixbench.measure.speed.run import throughput
 
         self._check_store()
 
@@ -90,7 +90,7 @@ class Pipeline:
         **options: Any,
     ) -> LatencyReport:
         """:func:`mixbench.benchmark.latency`, stored."""
-        from mixbench.benchmark import latency
+        from mixbench.measure.speed.run import latency
 
         self._check_store()
         report = latency(model, settings, implementations, on_progress=self.on_progress, **options)

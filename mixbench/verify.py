@@ -33,7 +33,7 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
 from mixbench.events import StepCounter
 from mixbench.index import ModelCard, ModelIndex, load_index
-from mixbench.measure.speed import TimingOptions
+from mixbench.measure.speed.timing import TimingOptions
 from mixbench.measure.statistics import (
     AccuracyEvidence,
     Selection,
@@ -46,7 +46,7 @@ from mixbench.store import RunRecord, sha256_file, utc_now
 
 if TYPE_CHECKING:
     from mixbench.data.sources import EvalSource
-    from mixbench.evaluate import EvalReport
+    from mixbench.measure.accuracy.evaluation import EvalReport
 
 Status = Literal["pass", "fail", "skipped", "info", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "skipped", "info", "inconclusive")
@@ -777,7 +777,7 @@ def check_accuracy(context: CheckContext) -> list[Check]:
             Check(k, _ACCURACY_LABELS[k], "skipped", published=v, reason=why_not)
             for k, v in published.items()
         ]
-    from mixbench.evaluate import EvalOptions, evaluate
+    from mixbench.measure.accuracy.evaluation import EvalOptions, evaluate
 
     report = evaluate(
         card.name,
@@ -862,7 +862,7 @@ def judge_accuracy_check(
 
 def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     """Throughput and latency here, native beside timm: information, not a verdict."""
-    from mixbench.benchmark import SpeedSettings, latency, throughput
+    from mixbench.measure.speed.run import SpeedSettings, latency, throughput
 
     # channels_last for both: the faster layout for timm as for native on CPUs and GPUs
     settings = SpeedSettings(

@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from mixbench.benchmark import SpeedSettings, latency, throughput
 from mixbench.cli import cli
 from mixbench.errors import InputError
-from mixbench.measure.speed import TimingOptions
+from mixbench.measure.speed.run import SpeedSettings, latency, throughput
+from mixbench.measure.speed.timing import TimingOptions
 from mixbench.pipeline import Pipeline
 from mixbench.store import ResultsStore
 

@@ -258,12 +258,13 @@ def test_throughput_on_cpu_prints_no_cuda_versions(tmp_path):
 
 
 def test_verify_shows_speed_as_the_speed_tables_do():
-    from mixbench.cli.verification import _fmt_check_value
+    # the one formatter of check figures, for the console table and the Markdown report
+    from mixbench.report.tables import fmt_figure
 
-    assert _fmt_check_value(38.5313, "throughput") == "38.5"
-    assert _fmt_check_value(12.345678, "latency") == "12.346"
-    assert _fmt_check_value(1.12e-07, "native_vs_timm") == "1.12e-07"
-    assert _fmt_check_value(4_134_606, "params") == "4,134,606"
+    assert fmt_figure(38.5313, "throughput") == "38.5"
+    assert fmt_figure(12.345678, "latency") == "12.346"
+    assert fmt_figure(1.12e-07, "native_vs_timm") == "1.12e-07"
+    assert fmt_figure(4_134_606, "params") == "4,134,606"
 
 
 # ------------------------------------------------------------------------ tables fit
@@ -336,7 +337,7 @@ def verified(tmp_path_factory):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_verify_fits_without_cutting_a_figure(verified, width):
-    from mixbench.cli.verification import _fmt_check_value
+    from mixbench.report.tables import fmt_figure as _fmt_check_value
 
     output = verified.outputs[width]
     _assert_fits(output, width)

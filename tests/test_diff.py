@@ -14,7 +14,7 @@ from index_helpers import write
 from mixbench.diff import compare_values, diff_sources
 from mixbench.errors import InputError
 from mixbench.index import load_index, packaged_index_path
-from mixbench.index.sources import load_source
+from mixbench.index.published import load_source
 from mixbench.index.timm_results import dataset_from_filename, read_timm_results
 
 TIMM_CSV = Path(__file__).parent / "data" / "results-imagenet.csv"

@@ -20,10 +20,10 @@ from timm.utils import AverageMeter, accuracy
 
 from mixbench.cli import cli
 from mixbench.data.sources import BadImageError
-from mixbench.evaluate import EvalOptions, evaluate
-from mixbench.measure.accuracy import real_labels
-from mixbench.measure.checkpoint import RunCheckpoint
-from mixbench.measure.evaluator import EvalInterrupted
+from mixbench.measure.accuracy.evaluation import EvalOptions, evaluate
+from mixbench.measure.accuracy.loop import EvalInterrupted
+from mixbench.measure.accuracy.resume_log import ResumeLog
+from mixbench.measure.accuracy.scoring import real_labels
 from mixbench.store import ResultsStore
 
 
@@ -175,16 +175,16 @@ def test_interrupted_run_resumes_to_identical_numbers(imagenet, checkpoint_dir):
 
 
 def test_torn_log_line_is_recomputed_not_fatal(tmp_path):
-    checkpoint = RunCheckpoint(tmp_path, {"run": 1})
+    checkpoint = ResumeLog(tmp_path, {"run": 1})
     checkpoint.open(rank=0)
     checkpoint.append([0, 1], [[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]], [(2, "x.jpg", "truncated")])
     checkpoint.close()
     log = checkpoint.path / "rank-0.jsonl"
     log.write_text(log.read_text() + '{"indices": [3, 4], "topk": [[1')  # killed mid-write
-    progress = RunCheckpoint(tmp_path, {"run": 1}).load()
+    progress = ResumeLog(tmp_path, {"run": 1}).load()
     assert progress.done() == {0, 1, 2}
     assert progress.bad == {2: ("x.jpg", "truncated")}
-    assert RunCheckpoint(tmp_path, {"run": 2}).load().done() == set()
+    assert ResumeLog(tmp_path, {"run": 2}).load().done() == set()
 
 
 def _with_bad_files(folder: Path, tmp_path: Path) -> Path:
@@ -253,7 +253,7 @@ class _OutOfMemoryAbove(torch.nn.Module):
 
 
 def test_out_of_memory_halves_the_batch_and_goes_on(imagenet, checkpoint_dir, monkeypatch):
-    import mixbench.evaluate as evaluate_module
+    import mixbench.measure.accuracy.evaluation as evaluate_module
     from mixbench.resolve import resolve_model
 
     folder, weights, _ = imagenet

@@ -24,7 +24,7 @@ from mixbench.export import (
     to_model_index_yaml,
 )
 from mixbench.index import check_index, load_index
-from mixbench.index.sources import load_source
+from mixbench.index.published import load_source
 from mixbench.store import ResultsStore, RunRecord
 from mixbench.verify import Check, VerifyReport
 

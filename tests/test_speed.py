@@ -1,4 +1,4 @@
-"""Timing primitives (mixbench.measure.speed) and the implementations they compare (runners)."""
+"""Timing primitives (mixbench.measure.speed.timing) and the implementations they compare (runners)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mixbench.errors import InputError
-from mixbench.measure import speed
-from mixbench.measure.speed import LatencyStats, MemoryWatch, TimingOptions
+from mixbench.measure.speed import timing as speed
+from mixbench.measure.speed.implementations import (
+    Implementation,
+    Precision,
+    build_runner,
+    parse_implementations,
+)
+from mixbench.measure.speed.timing import LatencyStats, MemoryWatch, TimingOptions
 from mixbench.resolve import resolve_model
-from mixbench.runners import Implementation, Precision, build_runner, parse_implementations
 
 CPU = torch.device("cpu")
 QUICK = TimingOptions(trials=2, trial_seconds=0.01, warmup_seconds=0, warmup_iterations=1)

@@ -1,4 +1,4 @@
-"""mixbench.measure.traffic: bytes moved per layer, per image, and the bandwidth they imply."""
+"""mixbench.measure.speed.traffic: bytes moved per layer, per image, and the bandwidth they imply."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.measure.traffic import (
+from mixbench.measure.speed.traffic import (
     PEAK_BANDWIDTH_GBPS,
     ROOT_LAYER,
     LayerTraffic,

@@ -14,7 +14,7 @@ from imagenet_folder import TOP1, TOP5
 from mixbench.cli import cli
 from mixbench.errors import InputError
 from mixbench.index import load_index
-from mixbench.measure.speed import TimingOptions
+from mixbench.measure.speed.timing import TimingOptions
 from mixbench.pipeline import Pipeline
 from mixbench.store import ResultsStore, sha256_file
 from mixbench.verify import (

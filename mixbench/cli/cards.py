@@ -27,7 +27,7 @@ from mixbench.diff import DiffReport, diff_sources
 from mixbench.errors import InputError
 from mixbench.formatting import fmt_count, fmt_delta, fmt_percent, fmt_value
 from mixbench.index import ModelCard, check_index, load_index
-from mixbench.index.sources import NAMED_SOURCES, load_source
+from mixbench.index.published import NAMED_SOURCES, load_source
 from mixbench.report import render_markdown
 
 if TYPE_CHECKING:

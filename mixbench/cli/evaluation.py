@@ -30,7 +30,7 @@ from mixbench.progress import EvalProgress
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
-    from mixbench.evaluate import EvalReport
+    from mixbench.measure.accuracy.evaluation import EvalReport
 
 
 def _eval_table(report: EvalReport) -> Table:
@@ -126,7 +126,7 @@ def eval_command(
     --json has the full result: per-class breakdown, settings, timing, versions, weights sha256.
     Several processes or GPUs: torchrun --nproc-per-node N -m mixbench eval ...
     """
-    from mixbench.evaluate import EvalOptions
+    from mixbench.measure.accuracy.evaluation import EvalOptions
     from mixbench.measure.device import pick_device
 
     stop_on_sigterm_as_on_ctrl_c()

@@ -85,8 +85,8 @@ def _speed_settings(
     cuda_graphs: bool = False,
     timing: Any,
 ) -> Any:
-    from mixbench.benchmark import SpeedSettings
     from mixbench.measure.device import pick_device
+    from mixbench.measure.speed.run import SpeedSettings
 
     return SpeedSettings(
         device=pick_device(device),
@@ -232,7 +232,7 @@ def throughput_command(
     Implementations are timed interleaved, trial by trial, in one process; the speed-up column
     compares each native implementation with each timm one.
     """
-    from mixbench.measure.speed import TimingOptions
+    from mixbench.measure.speed.timing import TimingOptions
 
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(
@@ -321,7 +321,7 @@ def latency_command(
 
     Each call is timed from the call until the device is done (launch overhead included).
     """
-    from mixbench.measure.speed import TimingOptions
+    from mixbench.measure.speed.timing import TimingOptions
 
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(

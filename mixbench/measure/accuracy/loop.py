@@ -4,7 +4,7 @@ It is built not to lose work: an unreadable image is logged and excluded (or sto
 ``on_bad_image="fail"``) instead of killing it; every batch is appended to a resume log; a
 CUDA out-of-memory error halves the batch and goes on. Under torchrun each process takes every
 N-th pending image and rank 0 gathers the predictions. Scoring happens elsewhere
-(:mod:`mixbench.measure.accuracy`), on the complete table.
+(:mod:`mixbench.measure.accuracy.scoring`), on the complete table.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ from torch.utils.data import DataLoader, Dataset
 from mixbench.data.preprocess import Preprocessing
 from mixbench.data.sources import BadImageError, EvalSource
 from mixbench.errors import InputError, MixbenchError
-from mixbench.measure.accuracy import TOP_K
-from mixbench.measure.checkpoint import Progress, RunCheckpoint, default_checkpoint_dir
-from mixbench.measure.distributed import Distributed, close_distributed, init_distributed
+from mixbench.measure.accuracy.distributed import Distributed, close_distributed, init_distributed
+from mixbench.measure.accuracy.resume_log import (
+    LoggedPredictions,
+    ResumeLog,
+    default_checkpoint_dir,
+)
+from mixbench.measure.accuracy.scoring import TOP_K
 
 BadImagePolicy = Literal["skip", "fail"]
 #: What a corrupt file can raise while PIL decodes and resizes it.
@@ -70,13 +74,13 @@ class LoopStatus:
 class EvalOutcome:
     """Every image's predictions (resumed ones included), as rank 0 gathered them."""
 
-    progress: Progress
+    progress: LoggedPredictions
     evaluated: int  # images run through the model by this attempt, all ranks
     resumed: int  # images taken from an earlier attempt's log
     seconds: float
     batch_size: int  # the batch in use at the end (smaller after an out-of-memory halving)
     world_size: int
-    checkpoint: RunCheckpoint | None
+    checkpoint: ResumeLog | None
 
     @property
     def images_per_second(self) -> float:
@@ -235,9 +239,9 @@ def _run(
     warn: Callable[[str], None],
 ) -> EvalOutcome | None:
     checkpoint = None
-    earlier = Progress()
+    earlier = LoggedPredictions()
     if options.resume:
-        checkpoint = RunCheckpoint(options.checkpoint_dir or default_checkpoint_dir(), identity)
+        checkpoint = ResumeLog(options.checkpoint_dir or default_checkpoint_dir(), identity)
         earlier = checkpoint.load()
         if earlier.done() and context.is_main:
             warn(f"resuming: {len(earlier.done())} images done earlier ({checkpoint.path})")
@@ -258,7 +262,7 @@ def _run(
         pin_memory=device.type == "cuda",
     )
     forward = _Forward(model, preprocessing, device, options, warn)
-    local = Progress()
+    local = LoggedPredictions()
     failure: tuple[str, str] | None = None
     hits = 0
     started = time.perf_counter()
@@ -328,7 +332,12 @@ def _run(
 
 
 def _status(
-    local: Progress, hits: int, resumed: int, total: int, context: Distributed, started: float
+    local: LoggedPredictions,
+    hits: int,
+    resumed: int,
+    total: int,
+    context: Distributed,
+    started: float,
 ) -> LoopStatus:
     evaluated = len(local.predictions)
     elapsed = time.perf_counter() - started

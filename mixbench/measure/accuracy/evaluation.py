@@ -1,6 +1,6 @@
 """``mixbench eval``'s Python API: a model and a data source in, a scored :class:`EvalReport` out.
 
->>> from mixbench.evaluate import evaluate, EvalOptions
+>>> from mixbench.measure.accuracy.evaluation import evaluate, EvalOptions
 >>> report = evaluate("mixnet_s", "/data/imagenet/val", pretrained=True,
 ...                   options=EvalOptions(device="cuda", batch_size=256))  # doctest: +SKIP
 >>> report.metrics.top1  # doctest: +SKIP
@@ -20,21 +20,21 @@ from mixbench.data.sources import EvalSource, open_source
 from mixbench.data.sources.imagenet import NUM_CLASSES, imagenet_synsets
 from mixbench.errors import InputError
 from mixbench.events import OnProgress, ProgressEvent
-from mixbench.measure.accuracy import (
+from mixbench.measure.accuracy.loop import (
+    EvalOptions,
+    EvalOutcome,
+    LoopStatus,
+    default_workers,
+    run_predictions,
+)
+from mixbench.measure.accuracy.resume_log import ResumeLog
+from mixbench.measure.accuracy.scoring import (
     ClassAccuracy,
     TopK,
     real_index,
     score,
     score_per_class,
     score_real,
-)
-from mixbench.measure.checkpoint import RunCheckpoint
-from mixbench.measure.evaluator import (
-    EvalOptions,
-    EvalOutcome,
-    LoopStatus,
-    default_workers,
-    run_predictions,
 )
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
@@ -62,7 +62,7 @@ class EvalReport:
     git_sha: str | None = None
     run_id: int | None = None  # its id in the results store, once recorded
     #: the resume log behind this run: removed by whoever stores the result, once it is safe
-    resume_log: RunCheckpoint | None = field(default=None, repr=False, compare=False)
+    resume_log: ResumeLog | None = field(default=None, repr=False, compare=False)
 
     def finish(self) -> None:
         """The result is stored: its resume log is no longer needed."""

@@ -1,13 +1,13 @@
 """``mixbench throughput`` and ``mixbench latency``'s Python API.
 
->>> from mixbench.benchmark import SpeedSettings, throughput
+>>> from mixbench.measure.speed.run import SpeedSettings, throughput
 >>> report = throughput(["mixnet_xl"], SpeedSettings(device="cuda", batch_size=256, amp=True,
 ...                     channels_last=True), implementations="native,timm,timm+compile")
 ... # doctest: +SKIP
 >>> report.ratio("mixnet_xl", "native", "timm")  # doctest: +SKIP
 
 Every implementation of one model is built, warmed up, and then timed interleaved with the
-others, trial by trial (see :mod:`mixbench.measure.speed`), so ratios come from one run.
+others, trial by trial (see :mod:`mixbench.measure.speed.timing`), so ratios come from one run.
 Models are measured one after another and their memory is given back in between.
 """
 
@@ -24,12 +24,8 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
 from mixbench.events import OnProgress, StepCounter
 from mixbench.index import ModelIndex, load_index
-from mixbench.measure import speed
-from mixbench.measure.speed import LatencyStats, TimingOptions, Trials, Warmup
-from mixbench.measure.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
-from mixbench.records import Measurement, RunRecord
-from mixbench.resolve import resolve_model
-from mixbench.runners import (
+from mixbench.measure.speed import timing as speed
+from mixbench.measure.speed.implementations import (
     DTYPES,
     Implementation,
     Precision,
@@ -37,6 +33,10 @@ from mixbench.runners import (
     build_runner,
     parse_implementations,
 )
+from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
+from mixbench.measure.speed.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
+from mixbench.records import Measurement, RunRecord
+from mixbench.resolve import resolve_model
 
 __all__ = [
     "LatencyReport",

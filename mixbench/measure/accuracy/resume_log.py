@@ -37,7 +37,7 @@ def run_key(identity: Mapping[str, Any]) -> str:
 
 
 @dataclass
-class Progress:
+class LoggedPredictions:
     """What earlier attempts of a run finished: top-k predictions and unreadable images."""
 
     predictions: dict[int, list[int]] = field(default_factory=dict)
@@ -46,7 +46,7 @@ class Progress:
     def done(self) -> set[int]:
         return set(self.predictions) | set(self.bad)
 
-    def merge(self, other: Progress) -> None:
+    def merge(self, other: LoggedPredictions) -> None:
         self.predictions.update(other.predictions)
         self.bad.update(other.bad)
 
@@ -60,7 +60,7 @@ class Progress:
         self.bad.update((index, (name, reason)) for index, name, reason in bad)
 
 
-class RunCheckpoint:
+class ResumeLog:
     """The on-disk log of one run: ``DIR/KEY/identity.json`` and ``DIR/KEY/rank-R.jsonl``."""
 
     def __init__(self, directory: str | os.PathLike[str], identity: Mapping[str, Any]) -> None:
@@ -68,9 +68,9 @@ class RunCheckpoint:
         self.path = Path(directory) / run_key(identity)
         self._log: IO[str] | None = None
 
-    def load(self) -> Progress:
+    def load(self) -> LoggedPredictions:
         """Everything every rank of earlier attempts logged (any world size)."""
-        progress = Progress()
+        progress = LoggedPredictions()
         if not self.path.is_dir():
             return progress
         for log in sorted(self.path.glob("rank-*.jsonl")):
@@ -115,8 +115,8 @@ class RunCheckpoint:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def _read_log(path: Path) -> Progress:
-    progress = Progress()
+def _read_log(path: Path) -> LoggedPredictions:
+    progress = LoggedPredictions()
     with path.open(encoding="utf-8", errors="replace") as log:
         for line in log:
             try:

@@ -1,0 +1,24 @@
+"""Throughput and latency, implementations side by side in one process.
+
+``run`` is the API (``throughput``, ``latency``); ``implementations`` builds what is timed
+(native, timm, modifiers), ``timing`` times it (interleaved trials, warm-up, memory),
+``traffic`` counts the bytes each layer moves.
+"""
+
+from mixbench.measure.speed.run import (
+    LatencyReport,
+    SpeedSettings,
+    ThroughputReport,
+    latency,
+    throughput,
+)
+from mixbench.measure.speed.timing import TimingOptions
+
+__all__ = [
+    "LatencyReport",
+    "SpeedSettings",
+    "ThroughputReport",
+    "TimingOptions",
+    "latency",
+    "throughput",
+]
