@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ from mixbench.index.values import (
     parse_image_size,
     parse_interpolation,
 )
+from mixbench.io import write_atomically
 from mixbench.records import Measurement, find
 from mixbench.store import ResultsStore, RunRecord
 
@@ -322,39 +321,8 @@ def export_index(
         raise InputError(f"{store.path}: no verify or eval runs to export", hint=hint)
     text = to_model_index_yaml(found, store_path=store.path)
     if out is not None:
-        _write_atomically(out, text)
+        write_atomically(out, text)
     return text
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside ``path`` and rename over it, so a reader never sees half a file."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)  # mkstemp makes the file 0600; a new file gets the usual mode
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    temporary: str | None = None
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-        temporary = None
-    except OSError as error:
-        raise InputError(
-            f"{path}: cannot write: {error.strerror or error}",
-            hint="check that the folder exists and is writable",
-        ) from error
-    finally:
-        if temporary is not None:
-            with suppress(OSError):
-                os.unlink(temporary)
 
 
 __all__ = ["MeasuredModel", "export_index", "measured_models", "to_model_index_yaml"]

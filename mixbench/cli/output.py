@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mixbench.errors import InputError
+from mixbench.io import write_atomically
 from mixbench.report.tables import TableSpec
 
 #: Off a terminal (CI logs, pipes) without COLUMNS: wide, rather than squeeze every table to 80.
@@ -173,9 +174,7 @@ def write_json_file(path: Path, data: object) -> None:
     if str(path) == "-":
         click.echo(text)
         return
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text + "\n")
-    partial.replace(path)
+    write_atomically(path, text + "\n")
 
 
 def check_writable(path: Path | None) -> None:

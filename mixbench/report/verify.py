@@ -12,15 +12,14 @@ import io
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from mixbench.errors import InputError
 from mixbench.formatting import fmt_percent
+from mixbench.io import write_atomically
 from mixbench.report import render_markdown
 from mixbench.report.tables import checks_table, fmt_figure
 from mixbench.store import ResultsStore, RunRecord
@@ -377,7 +376,7 @@ def _save(figure: Any, path: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_PNG_DPI, bbox_inches="tight")
     path = Path(path)
-    _write_atomically(path, buffer.getvalue())
+    write_atomically(path, buffer.getvalue())
     return path
 
 
@@ -466,7 +465,7 @@ def render_from_store(
     names: set[str] = set()
     for report in reports:
         page = out / _model_file_name(report, names)
-        _write_atomically(page, render_model(report).encode())
+        write_atomically(page, render_model(report).encode())
         written.append(page)
     return written
 
@@ -497,7 +496,7 @@ def _write_report(
             return render_summary(reports, plots=links, throughput=throughput)
         return _render_model(reports[0], heading_level=2, plots=links)
 
-    _write_atomically(path, render(names).encode())
+    write_atomically(path, render(names).encode())
     return [path, *plots], render(())
 
 
@@ -513,29 +512,6 @@ def _model_file_name(report: VerifyReport, taken: set[str]) -> str:
         name = f"verify-{safe}-{report.run_id if report.run_id is not None else len(taken)}.md"
     taken.add(name)
     return name
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` in one step: a reader never sees half a report."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o644  # mkstemp's 0600 would hide a report from a web server or a colleague
-    try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            with suppress(OSError):
-                os.unlink(temporary)
-            raise
-    except OSError as error:
-        raise InputError(f"{path}: cannot write: {error.strerror or error}") from error
 
 
 def _append(path: Path, text: str) -> None:

@@ -36,6 +36,7 @@ from mixbench.measure.accuracy.scoring import (
     score_per_class,
     score_real,
 )
+from mixbench.measure.precision import dtype_name
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
 from mixbench.store import RunRecord, sha256_file
@@ -254,7 +255,7 @@ def _report(
         "workers": default_workers() if options.workers is None else options.workers,
         "device": options.device,
         "amp": options.amp,
-        "amp_dtype": str(options.amp_dtype).removeprefix("torch.") if options.amp else None,
+        "amp_dtype": dtype_name(options.amp_dtype) if options.amp else None,
         "channels_last": options.channels_last,
         "world_size": outcome.world_size,
         "on_bad_image": options.on_bad_image,

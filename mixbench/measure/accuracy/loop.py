@@ -33,6 +33,7 @@ from mixbench.measure.accuracy.resume_log import (
     default_checkpoint_dir,
 )
 from mixbench.measure.accuracy.scoring import TOP_K
+from mixbench.measure.precision import default_amp_dtype
 
 BadImagePolicy = Literal["skip", "fail"]
 #: What a corrupt file can raise while PIL decodes and resizes it.
@@ -57,7 +58,7 @@ class EvalOptions:
     @property
     def amp_dtype(self) -> torch.dtype:
         # float16 is what timm's validate uses on GPUs; CPUs autocast to bfloat16 only
-        return torch.float16 if torch.device(self.device).type == "cuda" else torch.bfloat16
+        return default_amp_dtype(self.device)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.hooks import RemovableHandle
 
 from mixbench.errors import InputError
+from mixbench.measure.precision import dtype_name
 
 #: Ops outside any submodule are charged to this layer name.
 ROOT_LAYER = "(model)"
@@ -182,9 +183,9 @@ def count_traffic(
     finally:
         for handle in handles:
             handle.remove()
-    dtype = _dtype_name(_model_dtype(model, images))
+    dtype = dtype_name(_model_dtype(model, images))
     if autocast_dtype is not None:
-        dtype += f" (autocast {_dtype_name(autocast_dtype)})"
+        dtype += f" (autocast {dtype_name(autocast_dtype)})"
     return Traffic(
         batch_size=int(images.shape[0]), dtype=dtype, layers=tuple(counter.layers.values())
     )
@@ -419,10 +420,6 @@ def _model_dtype(model: nn.Module, images: torch.Tensor) -> torch.dtype:
         if parameter.is_floating_point():
             return parameter.dtype
     return images.dtype
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def _words(text: str) -> list[str]:
