@@ -19,16 +19,18 @@ from mixbench.cli.output import (
     name_column,
     numeric_column,
     print_json,
+    rich_table,
     table_width,
     text_column,
     warn_notes,
 )
 from mixbench.diff import DiffReport, diff_sources
 from mixbench.errors import InputError
-from mixbench.formatting import fmt_count, fmt_delta, fmt_percent, fmt_value
+from mixbench.formatting import fmt_count, fmt_percent, fmt_value
 from mixbench.index import ModelCard, check_index, load_index
 from mixbench.index.published import NAMED_SOURCES, load_source
 from mixbench.report import render_markdown
+from mixbench.report.tables import diff_table
 
 if TYPE_CHECKING:
     pass
@@ -174,21 +176,12 @@ def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
 def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
     """The sources head their columns; when the table would not fit unwrapped (names are
     file paths) the columns are A and B, named in the title."""
-    table = Table(title=f"{report.label_a} vs {report.label_b}", title_justify="left")
-    text_column(table, "model")
-    text_column(table, "field")
-    numeric_column(table, report.label_a)
-    numeric_column(table, report.label_b)
-    numeric_column(table, "Δ")
-    text_column(table, "verdict", no_wrap=True)
-    for row in rows:
-        model = row.model_a if row.model_a == row.model_b else f"{row.model_a} ({row.model_b})"
-        verdict = "[green]agrees[/]" if row.agree else "[red]differs[/]"
-        values = (fmt_value(row.a), fmt_value(row.b), fmt_delta(row.delta))
-        table.add_row(model, row.field, *values, verdict)
+    table = rich_table(diff_table(report, rows))
     if table_width(table) > console.width:
         table.title = f"A: {report.label_a} vs B: {report.label_b}"
         table.columns[2].header, table.columns[3].header = "A", "B"
+        for column in table.columns:  # fitted again below, to the shorter headers
+            column.width = None
     return fit_to_console(table)
 
 
@@ -258,7 +251,8 @@ def diff(
     elif fmt == "json":
         print_json(report.to_dict())
     elif fmt == "md":
-        click.echo(render_markdown("diff.md.j2", report=report, rows=rows), nl=False)
+        table = diff_table(report, rows).markdown() if rows else ""
+        click.echo(render_markdown("diff.md.j2", report=report, table=table), nl=False)
     else:
         if rows:
             console.print(_diff_table(report, rows))

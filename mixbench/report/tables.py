@@ -19,6 +19,7 @@ from mixbench.formatting import fmt_delta, fmt_value
 from mixbench.report import escape_markdown
 
 if TYPE_CHECKING:
+    from mixbench.diff import DiffReport, FieldComparison
     from mixbench.verify import Check
 
 ColumnKind = Literal["text", "figure", "name"]
@@ -124,3 +125,22 @@ def checks_table(title: str, checks: Sequence[Check], *, with_notes: bool = True
             cells.append(check.reason or "")
         rows.append(Row(cells, status=check.status, status_cell=5))
     return TableSpec(title, tuple(columns), rows)
+
+
+def diff_table(report: DiffReport, rows: Sequence[FieldComparison]) -> TableSpec:
+    """``mixbench diff``'s table: one row per compared field of a model in both sources."""
+    columns = (
+        Column("model"),
+        Column("field"),
+        Column(report.label_a, FIGURE),
+        Column(report.label_b, FIGURE),
+        Column("Δ", FIGURE),
+        Column("verdict", NAME),
+    )
+    found = []
+    for row in rows:
+        model = row.model_a if row.model_a == row.model_b else f"{row.model_a} ({row.model_b})"
+        cells = [model, row.field, fmt_value(row.a), fmt_value(row.b), fmt_delta(row.delta)]
+        cells.append("agrees" if row.agree else "differs")
+        found.append(Row(cells, status="pass" if row.agree else "fail", status_cell=5))
+    return TableSpec(f"{report.label_a} vs {report.label_b}", columns, found)
