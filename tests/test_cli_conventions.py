@@ -428,3 +428,17 @@ def test_diff_fits_and_long_source_names_head_the_columns_as_a_and_b(width):
     assert re.search(r" 78\.98 │ +78\.97 │ +-0\.01 │ differs │", row)  # mixnet_l's top-1
     named = "A: model_index/model-index.yml vs B: timm:imagenet" in result.stdout
     assert named == (width == 80)
+
+
+def test_report_writes_to_its_own_folder_by_default(tmp_path, monkeypatch):
+    """Not ./reports/: inside this repository that is where the committed reports live."""
+    from mixbench.pipeline import Pipeline
+    from mixbench.store import ResultsStore
+
+    db = tmp_path / "runs.sqlite"
+    Pipeline(ResultsStore(db)).verify(["mixnet_s"])
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["report", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mixbench-report" / "verify-summary.md").exists()
+    assert not (tmp_path / "reports").exists()

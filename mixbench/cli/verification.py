@@ -245,7 +245,8 @@ def _verify_summary_line(reports: list[Any]) -> str:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
+    # not reports/: inside this repository that folder holds the committed reports
+    default=Path("mixbench-report"),
     show_default=True,
     help="Folder for verify-summary.md, one verify-MODEL.md per model, and the plots.",
 )

@@ -216,37 +216,47 @@ def _fmt_percent(value: object) -> str:
 
 
 def plot_published_vs_measured(reports: Sequence[VerifyReport], path: Path) -> Path | None:
-    """Strip chart of measured / published − 1 (%) per check, one marker per model,
-    coloured by verdict; None (and no file) when no check has two numeric figures."""
+    """measured / published − 1 (%) per check, one marker per model, coloured by verdict;
+    None (and no file) when no check has two numeric figures.
+
+    Each check gets its own row and its own scale: a FLOPs figure 22 % off must not flatten
+    a parameter count 0.1 % off into the zero line.
+    """
     points = _relative_points(reports)
     if not points:
         return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     checks = list(dict.fromkeys(point["check"] for point in points))
     labels = {point["check"]: point["label"] for point in reversed(points)}  # first one wins
     models = list(dict.fromkeys(point["model"] for point in points))
-    figure, axes = _figure(7.5, 1.4 + 0.45 * len(checks))
-    # Models side by side within a check's row, so equal values don't hide each other.
-    spread = 0.5 / len(models)
-    for number, model in enumerate(models):
-        mine = [point for point in points if point["model"] == model]
-        offset = (number - (len(models) - 1) / 2) * spread
-        axes.scatter(
-            [point["percent"] for point in mine],
-            [checks.index(point["check"]) + offset for point in mine],
-            marker=_MARKERS[number % len(_MARKERS)],
-            c=[_VERDICT_COLOURS.get(point["status"], "black") for point in mine],
-            edgecolors="black",
-            linewidths=0.4,
-            zorder=3,
-        )
-    axes.axvline(0, color="black", linewidth=0.8, zorder=2)
-    axes.set_yticks(range(len(checks)), [_plain(labels[check]) for check in checks])
-    axes.set_ylim(len(checks) - 0.5, -0.5)  # first check on top, as in the table
-    axes.set_xlabel("measured / published − 1 (%)")
-    axes.set_title("Published vs measured")
-    axes.grid(axis="x", alpha=0.3)
+    figure = Figure(figsize=(7.5, 1.0 + 1.0 * len(checks)))
+    FigureCanvasAgg(figure)
+    rows = figure.subplots(len(checks), 1, squeeze=False, gridspec_kw={"hspace": 1.1})[:, 0]
+    spread = 0.5 / len(models)  # models side by side within a row: equal values stay visible
+    for axes, check in zip(rows, checks, strict=True):
+        mine = [point for point in points if point["check"] == check]
+        for number, model in enumerate(models):
+            theirs = [point for point in mine if point["model"] == model]
+            offset = (number - (len(models) - 1) / 2) * spread
+            axes.scatter(
+                [point["percent"] for point in theirs],
+                [offset] * len(theirs),
+                marker=_MARKERS[number % len(_MARKERS)],
+                c=[_VERDICT_COLOURS.get(point["status"], "black") for point in theirs],
+                edgecolors="black",
+                linewidths=0.4,
+                zorder=3,
+            )
+        axes.axvline(0, color="black", linewidth=0.8, zorder=2)
+        axes.set_yticks([0], [_plain(labels[check])])
+        axes.set_ylim(-0.5, 0.5)
+        axes.grid(axis="x", alpha=0.3)
+        axes.tick_params(axis="x", labelsize=7)
+    rows[-1].set_xlabel("measured / published − 1 (%), each check on its own scale")
+    rows[0].set_title("Published vs measured")
     statuses = list(dict.fromkeys(point["status"] for point in points))
     handles = [
         Line2D(
@@ -270,7 +280,7 @@ def plot_published_vs_measured(reports: Sequence[VerifyReport], path: Path) -> P
         )
         for number, model in enumerate(models)
     ]
-    axes.legend(
+    rows[0].legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8
     )
     return _save(figure, path)
@@ -307,7 +317,9 @@ def plot_accuracy_vs_throughput(
         )
     axes.set_xlabel("images/s")
     axes.set_ylabel("ImageNet top-1 (%)")
-    axes.set_title("Accuracy vs throughput")
+    # one model is one point: say so, rather than let it pass for a comparison
+    alone = " (one model: nothing to compare it with)" if len(points) == 1 else ""
+    axes.set_title(f"Accuracy vs throughput{alone}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     return _save(figure, path)
