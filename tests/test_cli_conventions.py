@@ -442,3 +442,13 @@ def test_report_writes_to_its_own_folder_by_default(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "mixbench-report" / "verify-summary.md").exists()
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_no_weights_warning_never_precedes_an_unrelated_error(tmp_path):
+    for arguments in (
+        ["predict", "mixnet_s", str(tmp_path / "missing.jpg")],
+        ["eval", "mixnet_s", "--data", str(tmp_path / "no-such-dir"), "--db", str(tmp_path / "r")],
+    ):
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 2, result.output
+        assert "randomly initialised" not in result.output

@@ -52,13 +52,13 @@ def predict(
     resolved = resolve_model(
         model_spec, weights=weights, pretrained=pretrained, index_path=index_path
     )
-    if not resolved.has_weights:
+    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
+    if not resolved.has_weights:  # said once the images are read: not before an error about them
         click.echo(
             "warning: no weights given, the model is randomly initialised "
             "(pass --weights FILE or --pretrained)",
             err=True,
         )
-    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
     emit_json(
         json_out,
         {
