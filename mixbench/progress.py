@@ -35,7 +35,9 @@ class _Bar:
         self._task: TaskID | None = None
 
     def __enter__(self: _BarT) -> _BarT:
-        self._bar.start()
+        # started by the first update: a command refused before any work prints no empty bar
+        # (and no blank line before its error)
+        self._started = False
         return self
 
     def __exit__(
@@ -44,7 +46,13 @@ class _Bar:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._bar.stop()
+        if self._started:
+            self._bar.stop()
+
+    def _start(self) -> None:
+        if not getattr(self, "_started", False):
+            self._bar.start()
+            self._started = True
 
     def warn(self, message: str) -> None:
         self.console.print(f"warning: {message}", markup=False)
@@ -71,6 +79,7 @@ class EvalProgress(_Bar):
         super().__init__(bar, console)
 
     def update(self, event: ProgressEvent) -> None:
+        self._start()
         if self._task is None:
             self._task = self._bar.add_task("eval", total=event.total, top1=0.0, rate=0.0)
         self._bar.update(
@@ -99,6 +108,7 @@ class StepProgress(_Bar):
         super().__init__(bar, console)
 
     def update(self, event: ProgressEvent) -> None:
+        self._start()
         if self._task is None:
             self._task = self._bar.add_task(event.description, total=event.total)
         self._bar.update(

@@ -381,3 +381,9 @@ def test_a_sample_accuracy_is_inconclusive_through_the_cli(imagenet, tmp_path):
     assert "INCONCLUSIVE" in result.output
     low, high = top1["details"]["interval"]
     assert low < top1["measured"] < high and not math.isnan(low)
+
+
+def test_an_error_before_any_work_is_the_first_thing_printed(tmp_path):
+    result = _invoke(tmp_path, "mixnet_s", "--data", "/nonexistent/val")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: no such data source"), repr(result.output[:80])
