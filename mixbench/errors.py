@@ -60,3 +60,17 @@ class IndexProblems(InputError):
 
     def lines(self) -> list[str]:
         return [str(problem) for problem in self.problems]
+
+
+def brief_error(err: BaseException) -> str:
+    """``Type: first sentence`` of an error, short enough for a one-line message."""
+    name = type(err).__name__
+    if name == "error":  # struct.error, zlib.error, ...: the module says what failed
+        name = f"{type(err).__module__}.error"
+    # torch wraps the unpickler's own message in paragraphs of advice; keep just the message.
+    text = str(err).split("WeightsUnpickler error:", 1)[-1]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) > 120:
+        sentence_end = first.find(". ", 0, 120)
+        first = first[:sentence_end] if sentence_end > 0 else first[:117] + "..."
+    return f"{name}: {first}" if first else name

@@ -12,6 +12,8 @@ import threading
 import urllib.request
 from urllib.parse import urlsplit
 
+from mixbench.errors import brief_error
+
 #: How long the hub reachability probe waits: ample for a TCP connect that works, far below
 #: huggingface_hub's retries (about 25 s) when there is no network.
 HUB_PROBE_TIMEOUT_S = 2.0
@@ -44,7 +46,7 @@ def hub_unreachable(endpoint: str, *, timeout: float = HUB_PROBE_TIMEOUT_S) -> s
             with socket.create_connection((host, port), timeout=timeout):
                 outcome.append(None)
         except OSError as err:
-            outcome.append(f"{host}:{port}: {_brief(err)}")
+            outcome.append(f"{host}:{port}: {brief_error(err)}")
 
     # In a thread so that a hanging DNS lookup, which the socket timeout does not bound, is
     # bounded too (the daemon thread is left to finish on its own).
@@ -68,20 +70,3 @@ def _connect_target(endpoint: str) -> tuple[str, int]:
     except ValueError:  # a malformed port: let the connection attempt fail on the default
         port = None
     return host, port or (80 if parts.scheme == "http" else 443)
-
-
-# A verbatim copy of mixbench.models.weights._brief, so the probe's messages stay word for word
-# what they were: this leaf must not import the models (torch). One shared home for both copies
-# (mixbench.errors) is left to whoever owns models/.
-def _brief(err: BaseException) -> str:
-    """``Type: first sentence`` of an error, short enough for a one-line message."""
-    name = type(err).__name__
-    if name == "error":  # struct.error, zlib.error, ...: the module says what failed
-        name = f"{type(err).__module__}.error"
-    # torch wraps the unpickler's own message in paragraphs of advice; keep just the message.
-    text = str(err).split("WeightsUnpickler error:", 1)[-1]
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if len(first) > 120:
-        sentence_end = first.find(". ", 0, 120)
-        first = first[:sentence_end] if sentence_end > 0 else first[:117] + "..."
-    return f"{name}: {first}" if first else name

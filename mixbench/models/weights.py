@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mixbench.errors import InputError
+from mixbench.errors import InputError, brief_error
 from mixbench.hub import hub_offline_requested, hub_unreachable
 from mixbench.models.config import MixNetConfig
 
@@ -212,7 +212,7 @@ def _unreadable(path: Path, kind: str, err: Exception) -> InputError:
     head = _head(path)
     hint = "re-download or re-export it (safetensors preferred)"
     if head is None:  # unreadable: the loader's own error says why
-        cause = f"({_brief(err)})"
+        cause = f"({brief_error(err)})"
     elif head.startswith(b"version https://git-lfs"):
         cause = "it is a Git LFS pointer, not the file itself"
         hint = "run `git lfs pull` in its repository, or download the file itself"
@@ -221,7 +221,7 @@ def _unreadable(path: Path, kind: str, err: Exception) -> InputError:
     elif _looks_like_text(head):
         cause = "it holds text (an HTML page or error message saved as it?)"
     else:
-        cause = f"({_brief(err)})"
+        cause = f"({brief_error(err)})"
     separator = " " if cause.startswith("(") else ": "
     return InputError(f"{path}: not a readable {kind}{separator}{cause}", hint=hint)
 
@@ -244,20 +244,6 @@ def _looks_like_text(head: bytes) -> bool:
             return False
         text = head[: err.start].decode("utf-8")
     return bool(text) and all(char.isprintable() or char in "\t\r\n" for char in text)
-
-
-def _brief(err: BaseException) -> str:
-    """``Type: first sentence`` of an error, short enough for a one-line message."""
-    name = type(err).__name__
-    if name == "error":  # struct.error, zlib.error, ...: the module says what failed
-        name = f"{type(err).__module__}.error"
-    # torch wraps the unpickler's own message in paragraphs of advice; keep just the message.
-    text = str(err).split("WeightsUnpickler error:", 1)[-1]
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if len(first) > 120:
-        sentence_end = first.find(". ", 0, 120)
-        first = first[:sentence_end] if sentence_end > 0 else first[:117] + "..."
-    return f"{name}: {first}" if first else name
 
 
 def extract_state_dict(
@@ -295,7 +281,7 @@ def extract_state_dict(
         return key_map(state)
     except (RuntimeError, ValueError) as err:  # e.g. 0-d tensors under grouped-conv keys
         raise InputError(
-            f"{source}: cannot merge the grouped 1×1 conv weights ({_brief(err)})", hint=hint
+            f"{source}: cannot merge the grouped 1×1 conv weights ({brief_error(err)})", hint=hint
         ) from None
 
 
