@@ -65,7 +65,15 @@ class _Walker:
             self.doc.problem(path, format_path(path), "recursive YAML alias")
             return None
         if isinstance(node, ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except (ValueError, TypeError, AttributeError, OverflowError):
+                # PyYAML's constructors raise plain errors for ill-formed values: a timestamp
+                # with month 13, an explicit ``!!int abc`` or ``!!timestamp abc``
+                kind = node.tag.rsplit(":", 1)[-1]
+                value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+                self.doc.problem(path, format_path(path), f"invalid {kind} value {value!r}")
+                return None
         if node.tag not in _PLAIN_COLLECTION_TAGS:
             # e.g. !!python/object/apply on a list: never constructed, always refused
             self.doc.problem(path, format_path(path), f"unsupported YAML tag {node.tag!r}")

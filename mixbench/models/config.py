@@ -83,10 +83,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mixbench.data.sources.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from mixbench.errors import InputError
+from mixbench.index.located_yaml import load_yaml
 from mixbench.index.values import INTERPOLATIONS
 from mixbench.models import plan
 from mixbench.models.values import (
@@ -122,6 +121,7 @@ __all__ = [
     "STAGE_FIELDS",
     "BlockSpec",
     "EvalConfig",
+    "LocatedMapping",
     "MixNetConfig",
     "StageConfig",
     "apply_overrides",
@@ -231,6 +231,8 @@ class MixNetConfig:
     name: str | None = None
     eval: EvalConfig = field(default_factory=EvalConfig)
     source: str = field(default="<config>", compare=False)
+    #: where the values were read, so that planning errors name the file's line too
+    origin: Source | None = field(default=None, compare=False, repr=False)
 
     # ------------------------------------------------------------------ loading
 
@@ -241,9 +243,18 @@ class MixNetConfig:
         return cls.from_dict(read_yaml(path), source=path.name)
 
     @classmethod
-    def from_dict(cls, document: Any, *, source: str = "<config>") -> MixNetConfig:
-        """Validate a parsed document: the full ``model:`` tree, or just the backbone mapping."""
-        config = cls(**parse_document(document, source=source), source=source)
+    def from_dict(
+        cls,
+        document: Any,
+        *,
+        source: str = "<config>",
+        lines: Mapping[tuple[Any, ...], int] | None = None,
+    ) -> MixNetConfig:
+        """Validate a parsed document: the full ``model:`` tree, or just the backbone mapping.
+
+        ``lines`` (value path → line, as :func:`read_yaml` records them; a
+        :class:`LocatedMapping` brings its own) puts ``file:line:`` in front of errors."""
+        config = cls(**parse_document(document, source=source, lines=lines), source=source)
         config.resolve()  # width/group errors surface at load time, not at build time
         return config
 
@@ -316,9 +327,22 @@ def _param_specs() -> dict[str, tuple[Any, Any]]:
 PARAM_FIELDS = tuple(_param_specs())
 
 
+class LocatedMapping(dict[str, Any]):
+    """A YAML mapping as :func:`read_yaml` returns it: plain ``dict`` data that also carries
+    the file's name and the 1-based line of every value path (``("model", "name")`` → 2), so
+    that :meth:`MixNetConfig.from_dict` errors read ``file:line: field: message`` however the
+    document reaches it (the model factory passes it on untouched)."""
+
+    def __init__(self, data: Mapping[str, Any], *, file: str, lines: Mapping[Any, int]) -> None:
+        super().__init__(data)
+        self.file = file
+        self.lines: dict[tuple[Any, ...], int] = dict(lines)
+
+
 def read_yaml(path: Path) -> Any:
-    """The parsed YAML document at ``path``; unreadable files and bad syntax are
-    :class:`InputError`."""
+    """The parsed YAML document at ``path`` (a mapping comes back as a :class:`LocatedMapping`
+    remembering its lines); unreadable files, bad syntax, duplicate keys and unsupported tags
+    are :class:`InputError` naming ``file:line``."""
     source = path.name
     try:
         text = path.read_text(encoding="utf-8")
@@ -330,15 +354,20 @@ def read_yaml(path: Path) -> Any:
         raise InputError(
             f"{path}: cannot read config ({err})", hint="pass a UTF-8 YAML file"
         ) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise InputError(
-            f"{source}:{line}: {problem}", hint="fix the YAML syntax at that line"
-        ) from None
+    doc = load_yaml(text, source)
+    if doc.problems:
+        first = doc.problems[0]
+        more = f" (and {len(doc.problems) - 1} more)" if len(doc.problems) > 1 else ""
+        if not first.field:
+            hint = "fix the YAML syntax at that line"
+        elif first.message == "duplicate key":
+            hint = "keep one of the repeated keys (a YAML loader would silently use the last)"
+        else:
+            hint = "write a plain YAML value at that line (no tags, no self-referencing aliases)"
+        raise InputError(f"{first}{more}", hint=hint)
+    if isinstance(doc.data, dict):
+        return LocatedMapping(doc.data, file=source, lines=doc.lines)
+    return doc.data
 
 
 def is_mixnet_document(document: Any) -> bool:
@@ -355,11 +384,20 @@ def is_mixnet_document(document: Any) -> bool:
     return isinstance(backbone, Mapping) and backbone.get("name") == BACKBONE_NAME
 
 
-def parse_document(document: Any, *, source: str) -> dict[str, Any]:
+def parse_document(
+    document: Any, *, source: str, lines: Mapping[tuple[Any, ...], int] | None = None
+) -> dict[str, Any]:
     """:class:`MixNetConfig` keyword arguments (all but ``source``) from a parsed document: the
     full ``model:`` tree, or just the backbone mapping. Not yet resolved: the caller builds the
-    config and plans it, which finishes validation."""
-    src = Source(source)
+    config and plans it, which finishes validation. ``lines`` (default: a
+    :class:`LocatedMapping`'s own) locates errors at ``file:line``."""
+    if lines is None and isinstance(document, LocatedMapping):
+        lines = document.lines
+    roots = None
+    if isinstance(document, Mapping) and "model" in document:
+        # backbone fields are named relative to the backbone, as netspresso's docs do
+        roots = {name: f"model.architecture.backbone.{name}" for name in ("params", "stage_params")}
+    src = Source(source, lines, roots=roots)
     document = as_mapping(src, "", document)
     model: Mapping[str, Any] = {}
     if "model" in document:
@@ -389,7 +427,6 @@ def parse_document(document: Any, *, source: str) -> dict[str, Any]:
         )
     refuse_unknown(src, backbone_path, backbone, ("name", "params", "stage_params"))
 
-    # fields inside the backbone are named relative to it, as netspresso's docs do
     params_path = "params"
     if "params" not in backbone:
         src.fail(params_path, "missing required section", "add `params: {stem_channels: 16}`")
@@ -401,7 +438,7 @@ def parse_document(document: Any, *, source: str) -> dict[str, Any]:
     eval_cfg = _parse_eval(
         src, model, num_classes=params["num_classes"], in_chans=params["in_chans"]
     )
-    return {"stages": stages, "name": model_name, "eval": eval_cfg, **params}
+    return {"stages": stages, "name": model_name, "eval": eval_cfg, "origin": src, **params}
 
 
 def to_document(config: MixNetConfig) -> dict[str, Any]:

@@ -56,10 +56,13 @@ class StageSpec(Protocol):
 
 
 class NetworkSpec(Protocol):
-    """The config fields planning reads; ``source`` names the file in errors."""
+    """The config fields planning reads; ``source`` names the file in errors, ``origin``
+    (when the config was read from a file) also its lines."""
 
     @property
     def source(self) -> str: ...
+    @property
+    def origin(self) -> Source | None: ...
     @property
     def stages(self) -> Sequence[StageSpec]: ...
     @property
@@ -153,7 +156,7 @@ def round_channels(config: NetworkSpec, channels: float) -> int:
 def plan_network(config: NetworkSpec) -> NetworkPlan:
     """Concrete per-block widths and depths; raises :class:`InputError` for configs that
     are well-typed but cannot be built (groups not dividing widths ...)."""
-    src = Source(config.source)
+    src = config.origin or Source(config.source)
     entries = [
         (si, ei, spec)
         for si, stage in enumerate(config.stages)

@@ -8,10 +8,12 @@ widths are known through :class:`Source`, so every error names the file and the 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from mixbench.errors import InputError
+from mixbench.index.located_yaml import format_path
 
 # Sanity bounds: far above any MixNet, low enough that arithmetic and allocation stay sane.
 MAX_CHANNELS = 16384
@@ -21,14 +23,61 @@ MAX_MULTIPLIER = 16.0
 
 
 class Source:
-    """Where values come from, so every error names the file and the field."""
+    """Where values come from, so every error names the file, the line and the field.
 
-    def __init__(self, name: str) -> None:
+    ``lines`` maps value paths (``("model", "architecture", "backbone", "params")``, as
+    :func:`~mixbench.index.located_yaml.load_yaml` records them) to 1-based lines; ``roots``
+    maps the first part of a field path to where it sits in the document (``params`` →
+    ``model.architecture.backbone.params``: config errors name backbone fields relative to
+    the backbone, as netspresso's docs do).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        lines: Mapping[tuple[Any, ...], int] | None = None,
+        *,
+        roots: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
+        self.roots = dict(roots or {})
+        # keyed by the dotted spelling the readers build, so keys holding dots still match
+        self._lines: dict[str, int] = {}
+        for key, line in (lines or {}).items():
+            self._lines.setdefault(format_path(key), line)
+
+    def line(self, path: str) -> int | None:
+        """The line of the field ``path`` (``stage_params[1].kernel_sizes[0]``), or of its
+        nearest located ancestor; ``None`` when nothing is located."""
+        if not self._lines:
+            return None
+        first = _FIRST.match(path)
+        if first is not None and first.group(0) in self.roots:
+            path = self.roots[first.group(0)] + path[first.end() :]
+        while True:
+            if path in self._lines:
+                return self._lines[path]
+            if not path:
+                return None
+            path = _parent(path)
 
     def fail(self, path: str, message: str, hint: str) -> NoReturn:
-        where = f"{self.name}: {path}" if path else self.name
+        line = self.line(path)
+        where = f"{self.name}:{line}" if line is not None else self.name
+        where = f"{where}: {path}" if path else where
         raise InputError(f"{where}: {message}", hint=hint)
+
+
+_FIRST = re.compile(r"^[^.\[]+")
+
+
+def _parent(path: str) -> str:
+    """``a.b[1]`` → ``a.b`` → ``a`` → ``""``: always shorter, whatever the keys hold."""
+    if path.endswith("]"):
+        start = path.rfind("[")
+        if start > 0 and path[start + 1 : -1].isdigit():
+            return path[:start]
+    return path[: max(path.rfind("."), 0)]
 
 
 def _shorten(text: str) -> str:
