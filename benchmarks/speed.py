@@ -3,14 +3,19 @@
 Two profiles, chosen by the device:
 
 * **cpu**: mixnet_s, batch 16, float32: native (optimised, channels_last and NCHW, and
-  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then every
-  card at batch 16 (traffic per image, fraction of the measured copy bandwidth) and batch-1
-  latency of mixnet_s.
+  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then the
+  runtimes side by side (eager, ``torch.compile`` with freezing, ONNX Runtime: ``ort`` and
+  ``native+ort``), every card at batch 16 (traffic per image, fraction of the measured copy
+  bandwidth) and batch-1 latency of mixnet_s.
 * **cuda**: mixnet_xl, batch 256, AMP, channels_last: native against timm eager and timm under
   ``torch.compile``; targets ≥ 2× and ≥ 1.3×. Batch-1 latency with CUDA graphs against timm
   eager (target ≤ 1/3, i.e. ≥ 3× faster). Every card at batch 256 with traffic per image and
-  the fraction of the GPU's spec-sheet bandwidth.
+  the fraction of the GPU's spec-sheet bandwidth. ONNX Runtime rows when onnxruntime-gpu is
+  installed.
 
+ONNX Runtime rows need the onnx extra (``pip install 'mixbench[onnx]'``); without it they are
+left out and the report says so. ``--quick`` leaves out the ``torch.compile`` rows (compiling
+a MixNet takes minutes on a CPU).
 Usage: ``python benchmarks/speed.py [--device cuda] [--trials 7] [--out reports]`` (nox:
 ``nox -s bench``). Writes ``speed-<device>.md``, ``speed-<device>.json`` and a PNG into
 ``--out``. ``--quick`` shrinks everything to check the script itself in seconds.
@@ -40,6 +45,7 @@ from mixbench.measure.speed.run import (
     ThroughputReport,
     default_models,
     latency,
+    runtime_notes,
     throughput,
 )
 from mixbench.measure.speed.timing import TimingOptions
@@ -47,6 +53,21 @@ from mixbench.progress import StepProgress
 from mixbench.report.speed import Target, render_speed, speed_section
 
 Section = tuple[str, ThroughputReport | LatencyReport, list[Target]]
+
+RUNTIMES_TITLE = "Runtimes"
+
+
+def ort_rows(device: str) -> tuple[str, str | None]:
+    """``",ort,native+ort"`` when ONNX Runtime can run on ``device``, else ``""`` and why not."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return "", "ONNX Runtime rows left out: pip install 'mixbench[onnx]'"
+    if device.startswith("cuda") and "CUDAExecutionProvider" not in (
+        onnxruntime.get_available_providers()
+    ):
+        return "", "ONNX Runtime rows left out: onnxruntime has no CUDA provider (onnxruntime-gpu)"
+    return ",ort,native+ort", None
 
 
 def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[Section]:
@@ -66,6 +87,16 @@ def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[S
             "Headline: mixnet_s, batch 16, float32 — optimised native vs timm's faster layout",
             head,
             [Target("native+nhwc vs timm's faster layout", ratio, 1.3)],
+        )
+    )
+    ort, _why_not = ort_rows("cpu")
+    compiled = "" if quick else ",native+compile+nhwc,timm+compile+nhwc"
+    runtimes = _throughput(["mixnet_s"], base, f"native+nhwc,timm+nhwc{compiled}{ort}")
+    sections.append(
+        (
+            f"{RUNTIMES_TITLE}: mixnet_s, batch 16, float32 — eager, torch.compile, ONNX Runtime",
+            runtimes,
+            [],
         )
     )
     every = _throughput(models, replace(base, channels_last=True), "native,timm+nchw,timm+nhwc")
@@ -105,6 +136,18 @@ def cuda_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[
             [Target("timm eager p50 / native+graphs p50", p50["timm"] / p50["native+graphs"], 3.0)],
         )
     )
+    ort, _why_not = ort_rows(device)
+    if ort:  # ONNX has no autocast: the ort rows run float16 throughout
+        runtimes = _throughput(
+            ["mixnet_xl"], replace(base, amp=False, dtype="float16"), f"native,timm{ort}"
+        )
+        sections.append(
+            (
+                f"{RUNTIMES_TITLE}: mixnet_xl, batch 256, float16 — eager and ONNX Runtime",
+                runtimes,
+                [],
+            )
+        )
     every = _throughput(models, base, "native,timm")
     sections.append(("Every card, batch 256, AMP, channels_last", every, []))
     return sections
@@ -145,11 +188,60 @@ def plot(every: ThroughputReport, path: Path) -> None:
     plt.close(figure)
 
 
+def plot_runtimes(report: ThroughputReport, path: Path) -> None:
+    """Images/s per implementation of one model; a row whose outputs disagree with timm's is
+    hatched and says so (it is not ranked)."""
+    rows = report.results
+    figure, axis = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
+    names = [row.implementation for row in rows]
+    values = [row.images_per_second for row in rows]
+    bars = axis.barh(names, values, color="tab:blue")
+    for bar, row in zip(bars, rows, strict=True):
+        if row.outputs_agree is False:
+            bar.set_hatch("//")
+            bar.set_alpha(0.5)
+        label = f"{row.images_per_second:.1f}"
+        if row.outputs_agree is False:
+            label += " (outputs differ)"
+        axis.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label, va="center")
+    axis.invert_yaxis()
+    axis.set_xlabel("images/s (median)")
+    settings = report.settings
+    axis.set_title(
+        f"{rows[0].model} on {report.device}: batch {settings['batch_size']}, "
+        f"{settings['precision']}",
+        fontsize=10,
+    )
+    axis.set_xlim(0, max(values) * 1.3)
+    axis.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def runtime_notes_md(sections: list[Section], device: str) -> str:
+    """How the compiled and ONNX Runtime rows ran (and which were left out), as Markdown."""
+    lines = []
+    for title, report, _ in sections:
+        notes = runtime_notes(report.results)
+        if notes:
+            lines += [f"**{title}**:", "", *[f"- {note}" for note in notes], ""]
+    _rows, why_not = ort_rows(device)
+    if why_not:
+        lines += [f"{why_not}.", ""]
+    return "\n".join(["### How the runtimes ran", "", *lines]) + "\n" if lines else ""
+
+
 def write_report(sections: list[Section], device: str, out: Path, command: str) -> Path:
     slug = "cpu" if device == "cpu" else _slug(collect_environment(device).get("gpu", "cuda"))
     stem = f"speed-{slug}"
     every = next(report for title, report, _ in sections if title.startswith("Every card"))
     plot(every, out / f"{stem}.png")  # type: ignore[arg-type]
+    runtimes = next(
+        (report for title, report, _ in sections if title.startswith(RUNTIMES_TITLE)), None
+    )
+    if runtimes is not None:
+        plot_runtimes(runtimes, out / f"{stem}-runtimes.png")  # type: ignore[arg-type]
     environment = collect_environment(device)
     lines = [
         f"# Throughput and latency: native MixNet vs timm on {device_label(device)}",
@@ -163,9 +255,11 @@ def write_report(sections: list[Section], device: str, out: Path, command: str) 
         "",
         f"![images/s per card]({stem}.png)",
         "",
+        *([f"![images/s per runtime]({stem}-runtimes.png)", ""] if runtimes else []),
         "",
     ]
     text = "\n".join(lines) + render_speed([speed_section(*section) for section in sections])
+    text += runtime_notes_md(sections, device)
     (out / f"{stem}.md").write_text(text)
     raw = {title: report.to_dict() for title, report, _ in sections}
     (out / f"{stem}.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")

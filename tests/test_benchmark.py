@@ -222,3 +222,49 @@ def test_an_interrupted_run_keeps_the_models_already_measured(tmp_path):
             ["mixnet_s", "mixnet_m"], SMALL, "native"
         )
     assert [r.model for r in store.runs(kind="throughput")] == ["mixnet_s"]
+
+
+def test_compile_settings_are_said_under_the_table(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch, "compile", lambda module: module)  # compiling takes minutes
+    out = tmp_path / "speed.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "throughput",
+            "mixnet_s",
+            "--impl",
+            "native,timm+compile",
+            "--compile-mode",
+            "max-autotune-no-cudagraphs",
+            "--batch",
+            "1",
+            "--trials",
+            "1",
+            "--trial-seconds",
+            "0.02",
+            *QUICK_ARGS,
+            "--db",
+            str(tmp_path / "runs.sqlite"),
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "+compile: torch.compile, inductor, mode max-autotune-no-cudagraphs, freezing" in text
+    assert "under no_grad; compiled in timm+compile" in text
+    data = json.loads(out.read_text())
+    assert data["settings"]["compile_mode"] == "max-autotune-no-cudagraphs"
+    compiled = data["results"][1]
+    assert compiled["runtime"]["options"]["freezing"] is True
+    assert compiled["traffic"] is None and data["results"][0]["runtime"] is None
+
+
+def test_a_compile_mode_torch_lacks_is_refused(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["throughput", "mixnet_s", "--compile-mode", "fast", "--db", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert "'fast' is not one of" in result.output

@@ -295,3 +295,62 @@ def test_timm_needs_a_model_timm_has(tmp_path):
 def test_implementation_defaults():
     assert Implementation("native").name == "native"
     assert Implementation("timm", optimize=False).name == "timm"  # optimize is native-only
+
+
+# ------------------------------------------------------------------------------ +compile
+
+
+def test_compile_options_are_inference_settings():
+    from mixbench.cli.speed import COMPILE_MODES as CLI_MODES
+    from mixbench.measure.speed.implementations import COMPILE_MODES, compile_options
+
+    assert CLI_MODES == COMPILE_MODES
+    assert compile_options() == {"freezing": True}
+    tuned = compile_options("max-autotune-no-cudagraphs")
+    assert tuned["freezing"] and tuned["max_autotune"] and not tuned.get("triton.cudagraphs")
+    with pytest.raises(InputError, match="--compile-mode 'fast'"):
+        compile_options("fast")
+
+
+def test_compile_compiles_while_building_with_freezing(resolved_s, monkeypatch):
+    """torch.compile is lazy: the build makes the first call, under the inductor settings."""
+    import torch._inductor.config as inductor_config
+
+    seen = []
+
+    def fake_compile(module):
+        def compiled(images):
+            flags = (inductor_config.freezing, inductor_config.max_autotune)
+            seen.append((*flags, torch.is_grad_enabled()))
+            return module(images)
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    runner = _build(resolved_s, "timm+compile", compile_mode="max-autotune-no-cudagraphs")
+    assert seen == [(True, True, False)]  # compiled in the build, frozen, under no_grad
+    assert runner.step().shape == (2, 1000)
+    assert seen[-1][:2] == (False, False)  # the settings were for compiling only
+    assert runner.details["compiler"] == "inductor"
+    assert runner.details["mode"] == "max-autotune-no-cudagraphs"
+    assert runner.details["options"]["freezing"] is True
+    assert runner.details["compile_seconds"] >= 0
+
+
+def test_freezing_makes_the_weights_constants():
+    """A real torch.compile of a tiny module (seconds, not the minutes of a MixNet): frozen,
+    the compiled graph no longer reads the module's weights."""
+    from torch import nn
+
+    from mixbench.measure.speed.implementations import _compile_now, _step, compile_options
+
+    torch._dynamo.reset()
+    module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
+    step = _step(torch.compile(module), torch.randn(1, 3, 8, 8), CPU, None)
+    details = _compile_now(step, CPU, compile_options())
+    assert details["options"] == {"freezing": True}
+    before = step().clone()
+    with torch.no_grad():
+        module[0].weight.add_(1.0)
+    assert torch.equal(step(), before)
+    torch._dynamo.reset()

@@ -1,7 +1,8 @@
-"""``throughput`` and ``latency``."""
+"""``throughput``, ``latency`` and ``export-onnx``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +27,17 @@ from mixbench.cli.output import (
     text_column,
 )
 from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
+from mixbench.errors import InputError
 from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
     pass
+
+# the names only: importing mixbench.measure.speed.onnx itself needs no onnxruntime either
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead")
+DEFAULT_OPSET = 18
 
 
 speed_options = [
@@ -43,13 +49,28 @@ speed_options = [
         help="With --amp: the autocast dtype. Without: cast model and input (pure precision).",
     ),
     click.option("--channels-last", is_flag=True, help="NHWC layout (unless +nchw/+nhwc)."),
-    click.option("--compile", "compile_", is_flag=True, help="torch.compile every impl."),
+    click.option("--compile", "compile_", is_flag=True, help="torch.compile every PyTorch impl."),
+    click.option(
+        "--compile-mode",
+        type=click.Choice(list(COMPILE_MODES)),
+        default="default",
+        show_default=True,
+        help="torch.compile mode of +compile rows (inductor, always with freezing).",
+    ),
     click.option(
         "--impl",
         "implementations",
         default="native,timm",
         show_default=True,
-        help="Comma list of native|timm, each with optional +compile +graphs +nhwc +nchw +noopt.",
+        help="Comma list of native|timm|ort|native+ort, each with optional +compile +graphs "
+        "+nhwc +nchw +noopt (PyTorch) or +trt (ONNX Runtime's TensorRT provider).",
+    ),
+    click.option(
+        "--opset",
+        type=click.IntRange(min=7),
+        default=DEFAULT_OPSET,
+        show_default=True,
+        help="ONNX opset of ort / native+ort exports.",
     ),
     click.option(
         "--optimize/--no-optimize",
@@ -83,6 +104,8 @@ def _speed_settings(
     optimize: bool,
     image_size: int | None,
     cuda_graphs: bool = False,
+    compile_mode: str = "default",
+    opset: int = DEFAULT_OPSET,
     timing: Any,
 ) -> Any:
     from mixbench.measure.device import pick_device
@@ -99,7 +122,17 @@ def _speed_settings(
         cuda_graphs=cuda_graphs,
         optimize=optimize,
         timing=timing,
+        compile_mode=compile_mode,
+        opset=opset,
     )
+
+
+def _flag_text(result: Any) -> str | None:
+    """What the speed-up column says of a row whose outputs disagree with timm's."""
+    check = getattr(result, "check", None)
+    if check is None or check.agree:
+        return None
+    return "outputs differ"  # by how much: the line under the table
 
 
 def _ratio_text(ratios: list[Any], model: str, implementation: str) -> str:
@@ -140,7 +173,7 @@ def _throughput_table(report: Any) -> Table:
             fmt_bytes(metrics["peak_memory_bytes"]),
             fmt_bytes(metrics["bytes_per_image"]),
             "—" if fraction is None else f"{100 * fraction:.1f}",
-            _ratio_text(ratios, result.model, result.implementation) or "—",
+            _flag_text(result) or _ratio_text(ratios, result.model, result.implementation) or "—",
         )
     fit_to_console(table, "min–max", "layout", "% bw", "traffic/img")
     if not any(column.header == "% bw" for column in table.columns):
@@ -170,6 +203,7 @@ _ENVIRONMENT_LINE = (
     ("timm", "timm"),
     ("cuda", "CUDA"),
     ("cudnn", "cuDNN"),
+    ("onnxruntime", "onnxruntime"),
 )
 
 
@@ -196,6 +230,10 @@ def _emit(report: Any, json_out: Path | None, table: Table) -> None:
     if not json_to_stdout(json_out):
         console.print(table)
         console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
+        from mixbench.measure.speed.run import runtime_notes
+
+        for line in runtime_notes(report.results):
+            console.print(line, highlight=False)
 
 
 @cli.command("throughput")
@@ -219,7 +257,9 @@ def throughput_command(
     dtype: str | None,
     channels_last: bool,
     compile_: bool,
+    compile_mode: str,
     implementations: str,
+    opset: int,
     optimize: bool,
     image_size: int | None,
     warmup_seconds: float,
@@ -230,7 +270,9 @@ def throughput_command(
     """Images/s of each MODEL (default: every card) per implementation, side by side.
 
     Implementations are timed interleaved, trial by trial, in one process; the speed-up column
-    compares each native implementation with each timm one.
+    compares each native and ort implementation with each timm one. ort rows (ONNX Runtime, the
+    onnx extra) are exported once and cached; their outputs are checked against timm's first,
+    and a row whose outputs differ is flagged instead of ranked.
     """
     from mixbench.measure.speed.timing import TimingOptions
 
@@ -244,6 +286,8 @@ def throughput_command(
         compile_=compile_,
         optimize=optimize,
         image_size=image_size,
+        compile_mode=compile_mode,
+        opset=opset,
         timing=TimingOptions(
             trials=trials, trial_seconds=trial_seconds, warmup_seconds=warmup_seconds
         ),
@@ -282,7 +326,7 @@ def _latency_table(report: Any) -> Table:
             f"{stats.p99:.3f}",
             f"{stats.mean:.3f}",
             str(len(stats.samples_ms)),
-            _ratio_text(ratios, result.model, result.implementation) or "—",
+            _flag_text(result) or _ratio_text(ratios, result.model, result.implementation) or "—",
         )
     return fit_to_console(table, "mean ms", "p90 ms", "layout", "calls")
 
@@ -309,7 +353,9 @@ def latency_command(
     dtype: str | None,
     channels_last: bool,
     compile_: bool,
+    compile_mode: str,
     implementations: str,
+    opset: int,
     optimize: bool,
     image_size: int | None,
     warmup_seconds: float,
@@ -334,6 +380,8 @@ def latency_command(
         optimize=optimize,
         image_size=image_size,
         cuda_graphs=cuda_graphs,
+        compile_mode=compile_mode,
+        opset=opset,
         timing=TimingOptions(latency_iterations=iterations, warmup_seconds=warmup_seconds),
     )
     with StepProgress("latency") as progress:
@@ -342,3 +390,112 @@ def latency_command(
         )
         report = pipeline.latency(model_spec, settings, implementations, index_path=index_path)
     _emit(report, json_out, _latency_table(report))
+
+
+@cli.command("export-onnx")
+@click.argument("model_spec", metavar="MODEL")
+@click.option(
+    "--optimized",
+    is_flag=True,
+    help="Export mixbench.optimize's model (BN folded, MixConv merged).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Batch of the check (and of the file, with --static-batch).",
+)
+@click.option(
+    "--static-batch", is_flag=True, help="Fix the batch axis to --batch (default: dynamic)."
+)
+@click.option(
+    "--dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True
+)
+@click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's.")
+@click.option("--opset", type=click.IntRange(min=7), default=DEFAULT_OPSET, show_default=True)
+@click.option(
+    "--exporter",
+    type=click.Choice(["dynamo", "torchscript"]),
+    help="torch.onnx.export's exporter (default: dynamo when onnxscript is installed).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The .onnx file (default: MODEL-...-opsetN.onnx here).",
+)
+@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
+@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@json_option
+@index_option
+@debug_option
+def export_onnx_command(
+    model_spec: str,
+    optimized: bool,
+    batch: int,
+    static_batch: bool,
+    dtype: str,
+    image_size: int | None,
+    opset: int,
+    exporter: str | None,
+    out: Path | None,
+    weights: Path | None,
+    pretrained: bool,
+    json_out: Path | None,
+    index_path: Path | None,
+) -> None:
+    """Write MODEL as an ONNX file to deploy, and check it: ONNX Runtime's outputs (CPU) on a
+    random batch against the PyTorch model's in float32, as a max relative difference.
+
+    Exit 1 when they disagree (the file is written all the same, to inspect). Needs the onnx
+    extra: pip install 'mixbench[onnx]'. Without --weights or --pretrained the weights are
+    random (seeded): fine to measure, useless to deploy.
+    """
+    from mixbench.cli.app import EXIT_DIFFERENT
+    from mixbench.measure.speed.onnx import export_onnx, require_onnxruntime
+
+    require_onnxruntime("export-onnx")  # before the model is built
+    if out is not None and not out.parent.is_dir():
+        raise InputError(
+            f"--out {out}: the folder {out.parent} does not exist",
+            hint="create it first, or pass another path",
+        )
+    made = export_onnx(
+        model_spec,
+        out,
+        optimized=optimized,
+        batch=batch,
+        dtype=dtype,
+        image_size=image_size,
+        opset=opset,
+        dynamic_batch=not static_batch,
+        weights=weights,
+        pretrained=pretrained,
+        exporter=exporter,
+        index_path=index_path,
+    )
+    emit_json(json_out, made.to_dict())
+    key, check = made.key, made.check
+    if key.weights.startswith("random"):
+        click.echo(
+            f"warning: no weights given, the weights are random ({key.weights}); "
+            "pass --weights FILE or --pretrained",
+            err=True,
+        )
+    if not json_to_stdout(json_out):
+        shape = "dynamic batch" if key.batch is None else f"batch {key.batch}"
+        console.print(
+            f"wrote {made.path} ({made.bytes / 1e6:.1f} MB): {key.model} "
+            f"({'optimised' if optimized else 'as built'}), {key.dtype}, {shape}, "
+            f"{key.image_size}×{key.image_size}, opset {key.opset}, {key.exporter} exporter",
+            highlight=False,
+        )
+        verdict = "agree" if check.agree else "DIFFER"
+        console.print(
+            f"outputs {verdict}: max relative difference {check.max_relative:.2e} "
+            f"(tolerance {check.tolerance:.0e}) against {check.reference}, "
+            f"batch {made.check_batch} on {made.provider}",
+            highlight=False,
+        )
+    if not made.agree:
+        sys.exit(EXIT_DIFFERENT)

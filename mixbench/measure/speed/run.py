@@ -9,6 +9,10 @@
 Every implementation of one model is built, warmed up, and then timed interleaved with the
 others, trial by trial (see :mod:`mixbench.measure.speed.timing`), so ratios come from one run.
 Models are measured one after another and their memory is given back in between.
+
+``ort`` and ``native+ort`` rows (ONNX Runtime, :mod:`mixbench.measure.speed.onnx`) have their
+outputs checked against timm's before timing; a row whose outputs disagree is kept, flagged
+(``outputs_agree: false``) and left out of the speed-ups.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from mixbench.measure.speed import timing as speed
 from mixbench.measure.speed.implementations import (
     DTYPES,
     Implementation,
+    OutputCheck,
     Precision,
     Runner,
     build_runner,
+    compile_options,
     parse_implementations,
 )
 from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
@@ -44,6 +50,7 @@ __all__ = [
     "ThroughputReport",
     "TimingOptions",
     "latency",
+    "runtime_notes",
     "throughput",
 ]
 
@@ -64,6 +71,8 @@ class SpeedSettings:
     optimize: bool = True
     timing: TimingOptions = field(default_factory=TimingOptions)
     count_traffic: bool = True
+    compile_mode: str = "default"  # torch.compile's mode for +compile (always with freezing)
+    opset: int = 18  # ONNX opset of ort exports
 
     @property
     def torch_device(self) -> torch.device:
@@ -97,6 +106,8 @@ class SpeedSettings:
             "cuda_graphs": self.cuda_graphs,
             "optimize": self.optimize,
             "timing": self.timing.__dict__,
+            "compile_mode": self.compile_mode,  # +compile rows: runtime.options has the rest
+            "onnx_opset": self.opset,
         }
 
 
@@ -114,6 +125,13 @@ class SpeedResult:
     warmup: Warmup
     weight_bytes: int
     traffic: Traffic | None = None
+    provider: str | None = None
+    check: OutputCheck | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outputs_agree(self) -> bool | None:
+        return None if self.check is None else self.check.agree
 
     @property
     def images_per_second(self) -> float:
@@ -167,6 +185,7 @@ class SpeedResult:
             "trials": speed.as_dict(self.trials),
             "warmup": speed.as_dict(self.warmup),
             "traffic": self.traffic.to_dict() if self.traffic else None,
+            **_checked(self),
         }
 
 
@@ -214,12 +233,13 @@ class ThroughputReport:
         )
 
     def ratios(self) -> list[Ratio]:
-        """Every non-timm implementation against every timm one, per model."""
+        """Every non-timm implementation against every timm one, per model (not a row whose
+        outputs disagree with timm's: it is not running the same model)."""
         found = []
         for model in dict.fromkeys(r.model for r in self.results):
             rows = [r for r in self.results if r.model == model]
             for row in rows:
-                if row.implementation.startswith("timm"):
+                if row.implementation.startswith("timm") or row.outputs_agree is False:
                     continue
                 for base in rows:
                     if base.implementation.startswith("timm"):
@@ -288,6 +308,9 @@ class ThroughputReport:
 
     def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
         metrics = {k: v for k, v in result.metrics(self.peak_bandwidth).items() if v is not None}
+        if result.check is not None:
+            metrics["outputs_agree"] = result.check.agree
+            metrics["max_relative_difference"] = result.check.max_relative
         return {"implementation": result.implementation, **metrics}
 
 
@@ -301,6 +324,13 @@ class LatencyResult:
     layout: str
     stats: LatencyStats
     warmup: Warmup
+    provider: str | None = None
+    check: OutputCheck | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outputs_agree(self) -> bool | None:
+        return None if self.check is None else self.check.agree
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -312,6 +342,7 @@ class LatencyResult:
             "layout": self.layout,
             **self.stats.to_dict(),
             "warmup": speed.as_dict(self.warmup),
+            **_checked(self),
         }
 
 
@@ -325,10 +356,11 @@ class LatencyReport:
     run_ids: list[int] = field(default_factory=list)
 
     def ratios(self) -> list[Ratio]:
-        """p50 of each timm implementation over each other one's: > 1 means faster."""
+        """p50 of each timm implementation over each other one's: > 1 means faster (not for a
+        row whose outputs disagree with timm's)."""
         found = []
         for row in self.results:
-            if row.implementation.startswith("timm"):
+            if row.implementation.startswith("timm") or row.outputs_agree is False:
                 continue
             for base in self.results:
                 if base.model == row.model and base.implementation.startswith("timm"):
@@ -363,7 +395,18 @@ class LatencyReport:
             RunRecord(
                 kind="latency",
                 model=result.model,
-                metrics={"implementation": result.implementation, **result.stats.to_dict()},
+                metrics={
+                    "implementation": result.implementation,
+                    **result.stats.to_dict(),
+                    **(
+                        {
+                            "outputs_agree": result.check.agree,
+                            "max_relative_difference": result.check.max_relative,
+                        }
+                        if result.check is not None
+                        else {}
+                    ),
+                },
                 device=self.device,
                 versions=self.environment,
                 git_sha=self.git_sha,
@@ -375,6 +418,44 @@ class LatencyReport:
         ]
 
 
+def runtime_notes(results: Sequence[SpeedResult | LatencyResult]) -> list[str]:
+    """How compiled and ONNX Runtime rows ran, one line per kind and provider, for under a
+    table (``to_dict`` has every row's details)."""
+    lines = []
+    compiled = [r for r in results if r.details.get("compiler")]
+    if compiled:
+        details = compiled[0].details
+        options = ", ".join(
+            f"{key}={value}" for key, value in details["options"].items() if key != "freezing"
+        )
+        seconds = ", ".join(
+            f"{r.implementation} {r.details['compile_seconds']:.0f} s" for r in compiled
+        )
+        lines.append(
+            f"+compile: torch.compile, inductor, mode {details['mode']}, freezing"
+            + (f" ({options})" if options else "")
+            + f", under no_grad; compiled in {seconds}"
+        )
+    onnx_rows = [r for r in results if r.details.get("runtime") == "onnxruntime"]
+    for provider in dict.fromkeys(r.provider for r in onnx_rows):
+        rows = [r for r in onnx_rows if r.provider == provider]
+        details = rows[0].details
+        checks = ", ".join(
+            f"{r.implementation} {r.check.max_relative:.1e}"
+            + ("" if r.check.agree else " (DIFFER: not ranked)")
+            for r in rows
+            if r.check is not None
+        )
+        lines.append(
+            f"onnxruntime {details['onnxruntime']}: {provider}, "
+            f"{details['intra_op_threads']} intra-op threads, "
+            f"{details['graph_optimization_level']}, opset {details['opset']} "
+            f"({details['exporter']} exporter); outputs vs timm, max relative difference: "
+            f"{checks} (tolerance {rows[0].check.tolerance:.0e})"
+        )
+    return lines
+
+
 _SPEED_METRICS = (
     "images_per_second",
     "ms_per_batch",
@@ -382,6 +463,16 @@ _SPEED_METRICS = (
     "bytes_per_image",
     "bandwidth_fraction",
 )
+
+
+def _checked(result: SpeedResult | LatencyResult) -> dict[str, Any]:
+    """How a row ran beyond its shape: the ONNX Runtime provider, the output check, settings."""
+    return {
+        "provider": result.provider,
+        "outputs_agree": result.outputs_agree,
+        "outputs_check": result.check.to_dict() if result.check else None,
+        "runtime": result.details or None,
+    }
 
 
 def _conditions(result: SpeedResult | LatencyResult, device: str) -> dict[str, Any]:
@@ -421,7 +512,7 @@ def throughput(
     index = load_index(index_path)
     names = list(models) if models else default_models(index)
     chosen = settings.implementations(implementations)
-    settings.precision  # noqa: B018 - validate --dtype before anything is built
+    _check_before_building(chosen, settings)
     device = settings.torch_device
     trials = settings.timing.trials
     total = len(names) * len(chosen) * (trials + 2) + 1
@@ -432,7 +523,7 @@ def throughput(
         settings=settings.to_dict(),
         results=[],
         bandwidth=measure_bandwidth(device) if settings.count_traffic else None,
-        environment=collect_environment(device),
+        environment=_environment(device, chosen),
         device=device_label(device),
         git_sha=git_sha(),
     )
@@ -481,7 +572,7 @@ def latency(
     settings = replace(settings, batch_size=settings.batch_size or 1)
     index = load_index(index_path)
     chosen = settings.implementations(implementations)
-    settings.precision  # noqa: B018 - validate --dtype before anything is built
+    _check_before_building(chosen, settings)
     device = settings.torch_device
     rounds = min(10, settings.timing.latency_iterations)
     progress = StepCounter("latency", len(chosen) + rounds, on_progress)
@@ -508,7 +599,7 @@ def latency(
     report = LatencyReport(
         settings=settings.to_dict(),
         results=results,
-        environment=collect_environment(device),
+        environment=_environment(device, chosen),
         device=device_label(device),
         git_sha=git_sha(),
     )
@@ -529,6 +620,29 @@ def measure_bandwidth(device: torch.device) -> Bandwidth:
 # ------------------------------------------------------------------------------ internals
 
 
+def _check_before_building(chosen: list[Implementation], settings: SpeedSettings) -> None:
+    """Refuse what cannot run before anything is measured: a bad --dtype or compile mode, and
+    ort rows without ONNX Runtime (the error names the extra) or in a dtype it lacks."""
+    precision = settings.precision
+    if any(i.compile for i in chosen):
+        compile_options(settings.compile_mode)
+    ort_rows = [i for i in chosen if i.ort]
+    if ort_rows:
+        from mixbench.measure.speed import onnx
+
+        onnx.require_onnxruntime(f"--impl {ort_rows[0].name}")
+        onnx.ort_dtype(precision, settings.torch_device)
+
+
+def _environment(device: torch.device, chosen: list[Implementation]) -> dict[str, str]:
+    environment = collect_environment(device)
+    if any(i.ort for i in chosen):
+        from mixbench.measure.speed import onnx
+
+        environment.update(onnx.versions())
+    return environment
+
+
 def _build_all(
     name: str,
     implementations: list[Implementation],
@@ -539,6 +653,21 @@ def _build_all(
     runners: list[Runner] = []
     try:
         for implementation in implementations:
+            if implementation.ort:
+                from mixbench.measure.speed import onnx  # an optional extra: only when asked
+
+                runners.append(
+                    onnx.build_ort_runner(
+                        resolved,
+                        implementation,
+                        device=torch.device(settings.device),
+                        batch_size=settings.batch,
+                        precision=settings.precision,
+                        image_size=settings.image_size,
+                        opset=settings.opset or onnx.DEFAULT_OPSET,
+                    )
+                )
+                continue
             runners.append(
                 build_runner(
                     resolved,
@@ -548,6 +677,7 @@ def _build_all(
                     precision=settings.precision,
                     channels_last=settings.channels_last,
                     image_size=settings.image_size,
+                    compile_mode=settings.compile_mode,
                 )
             )
     except BaseException:
@@ -565,17 +695,24 @@ def _described(runner: Runner, batch_size: int) -> dict[str, Any]:
         "image_size": runner.images.shape[-1],
         "precision": runner.precision,
         "layout": runner.layout,
+        "provider": runner.provider,
+        "check": runner.check,
+        "details": runner.details,
     }
 
 
 def _warm(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Warmup:
     progress.advance(f"{runner.model} {runner.name}: warm-up")
-    return speed.warm_up(runner.step, settings.torch_device, settings.timing)
+    warmup = speed.warm_up(runner.step, settings.torch_device, settings.timing)
+    if runner.implementation.ort and settings.torch_device.type == "cuda":
+        # ONNX Runtime allocates GPU memory in its own arena, which torch's counters miss
+        return replace(warmup, peak_memory_bytes=None, memory_kind="not measured (onnxruntime)")
+    return warmup
 
 
 def _traffic(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Traffic | None:
     progress.advance(f"{runner.model} {runner.name}: memory traffic")
-    if not settings.count_traffic or runner.implementation.compile:
+    if not settings.count_traffic or runner.implementation.compile or runner.implementation.ort:
         return None  # compiled kernels are fused: an eager count would overstate their bytes
     one_image = runner.images[:1]
     return count_traffic(runner.eager, one_image, autocast_dtype=runner.autocast_dtype)
