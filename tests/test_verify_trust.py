@@ -387,3 +387,40 @@ def test_an_error_before_any_work_is_the_first_thing_printed(tmp_path):
     result = _invoke(tmp_path, "mixnet_s", "--data", "/nonexistent/val")
     assert result.exit_code == 2
     assert result.output.startswith("error: no such data source"), repr(result.output[:80])
+
+
+def test_equivalence_sees_a_small_mistake_in_the_first_layer(monkeypatch):
+    """On random weights the logits must follow the input, or a wrong early layer passes."""
+    from mixbench.models import weights
+
+    real = weights.native_to_timm
+
+    def stem_off_by_one_percent(state, model):
+        converted = real(state, model)
+        converted["conv_stem.weight"] = converted["conv_stem.weight"] * 1.01
+        return converted
+
+    monkeypatch.setattr(weights, "native_to_timm", stem_off_by_one_percent)
+    check = verify("mixnet_s").check("native_vs_timm")
+    assert check.status == "fail", check.reason
+    assert check.measured > 1e-3
+
+
+def test_outputs_that_ignore_the_input_make_equivalence_inconclusive(monkeypatch):
+    import torch
+
+    import mixbench.verify as verify_module
+
+    real = verify_module.seeded_weights
+
+    def deaf(model, image_size, seed):
+        copied = real(model, image_size, seed)
+        with torch.no_grad():
+            copied.conv_stem.weight.zero_()  # every image then gives the same logits
+        return copied
+
+    monkeypatch.setattr(verify_module, "seeded_weights", deaf)
+    check = verify("mixnet_s").check("native_vs_timm")
+    assert check.status == "inconclusive"
+    assert "hardly depend on the input" in check.reason
+    assert check.details["output_spread"] < 1e-3

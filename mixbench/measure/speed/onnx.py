@@ -54,12 +54,11 @@ from mixbench.measure.speed.implementations import (
     dtype_name,
     max_relative_difference,
 )
+from mixbench.models.seeded import RANDOM_SEED, seeded_weights
 from mixbench.resolve import ResolvedModel
 
 INSTALL_HINT = "pip install 'mixbench[onnx]'"
 DEFAULT_OPSET = 18
-#: The seed of the random weights exported when a model has none (keyed ``random-seed-0``).
-RANDOM_SEED = 0
 #: Max relative difference of ONNX Runtime's outputs from timm's exact float32 PyTorch outputs.
 #: float32: the native = timm check's (mixbench.verify); TF32 convolutions (CUDA's default)
 #: and float16 round every layer's inputs to a 10-bit mantissa.
@@ -126,46 +125,6 @@ def ort_dtype(precision: Precision, device: torch.device) -> torch.dtype:
 
 
 # ------------------------------------------------------------------------------ weights
-
-
-def seeded_weights(model: nn.Module, image_size: int, seed: int = RANDOM_SEED) -> nn.Module:
-    """A copy of ``model`` with weights drawn from ``seed``, so that ``random-seed-N`` (with
-    the image size, also in the key) names them exactly.
-
-    Convolution and linear weights are He-scaled, biases small; BN statistics are then
-    measured on a seeded random batch at ``image_size`` and the BN scales drawn below 1. Without
-    that calibration a deep random net's logits hardly depend on its input (the check would
-    not see an early layer go wrong); with it they do, and stay O(1), also in float16."""
-    generator = torch.Generator().manual_seed(seed)
-    copied = copy.deepcopy(model).float().eval()
-    norms = [m for m in copied.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    with torch.no_grad():
-        for module in copied.modules():
-            for name, tensor in module.named_parameters(recurse=False):
-                if module in norms:
-                    continue
-                if tensor.dim() > 1:
-                    scale = (2.0 / tensor[0].numel()) ** 0.5
-                    tensor.copy_(torch.randn(tensor.shape, generator=generator) * scale)
-                else:  # biases (and any activation slope: kept positive)
-                    drawn = torch.randn(tensor.shape, generator=generator) * 0.1
-                    tensor.copy_(drawn if name == "bias" else drawn.abs() + 0.1)
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # a cumulative average: exactly this batch's statistics
-            if norm.affine:
-                n = norm.num_features
-                norm.weight.copy_(torch.rand(n, generator=generator) * 0.3 + 0.2)
-                norm.bias.copy_(torch.randn(n, generator=generator) * 0.1)
-            norm.train()  # only the norms: dropout and drop-path stay off (and deterministic)
-        copied(torch.randn(4, 3, image_size, image_size, generator=generator))
-    for norm, original in zip(norms, _norms(model), strict=True):
-        norm.momentum = original.momentum
-    return copied.eval()
-
-
-def _norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 def state_dict_sha256(model: nn.Module) -> str:
