@@ -3,10 +3,12 @@
 Two profiles, chosen by the device:
 
 * **cpu**: mixnet_s, batch 16, float32: native (optimised, channels_last and NCHW, and
-  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then the
-  runtimes side by side (eager, ``torch.compile`` with freezing, ONNX Runtime: ``ort`` and
-  ``native+ort``), every card at batch 16 (traffic per image, fraction of the measured copy
-  bandwidth) and batch-1 latency of mixnet_s.
+  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then, for
+  mixnet_s and mixnet_xl, the runtimes side by side (eager in both layouts, ``torch.compile``
+  with freezing, ONNX Runtime: ``ort`` on timm's export and ``native+ort`` on ours): mixbench's
+  fastest path ≥ 1.4× the fastest path running timm's graph at batch 16, ≥ 1.3× at batch-1
+  latency. Every card at batch 16 (traffic per image, fraction of the measured copy
+  bandwidth).
 * **cuda**: mixnet_xl, batch 256, AMP, channels_last: native against timm eager and timm under
   ``torch.compile``; targets ≥ 2× and ≥ 1.3×. Batch-1 latency with CUDA graphs against timm
   eager (target ≤ 1/3, i.e. ≥ 3× faster). Every card at batch 256 with traffic per image and
@@ -31,6 +33,7 @@ import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -39,6 +42,7 @@ import matplotlib.pyplot as plt
 
 from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.measure.device import pick_device
+from mixbench.measure.speed.implementations import runs_timm_graph
 from mixbench.measure.speed.run import (
     LatencyReport,
     SpeedSettings,
@@ -55,6 +59,8 @@ from mixbench.report.speed import Target, render_speed, speed_section
 Section = tuple[str, ThroughputReport | LatencyReport, list[Target]]
 
 RUNTIMES_TITLE = "Runtimes"
+#: The models of issue 13's CPU targets: the smallest and the largest card.
+RUNTIME_MODELS = ("mixnet_s", "mixnet_xl")
 
 
 def ort_rows(device: str) -> tuple[str, str | None]:
@@ -91,19 +97,42 @@ def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[S
     )
     ort, _why_not = ort_rows("cpu")
     compiled = "" if quick else ",native+compile+nhwc,timm+compile+nhwc"
-    runtimes = _throughput(["mixnet_s"], base, f"native+nhwc,timm+nhwc{compiled}{ort}")
-    sections.append(
-        (
-            f"{RUNTIMES_TITLE}: mixnet_s, batch 16, float32 — eager, torch.compile, ONNX Runtime",
-            runtimes,
-            [],
+    runtimes = f"native+nhwc,native+nchw,timm+nhwc,timm+nchw{compiled}{ort}"
+    for model in RUNTIME_MODELS:
+        report = _throughput([model], base, runtimes)
+        sections.append(
+            (
+                f"{RUNTIMES_TITLE}: {model}, batch {base.batch_size}, float32 — eager, "
+                "torch.compile, ONNX Runtime",
+                report,
+                _fastest_target(report, 1.4),
+            )
         )
-    )
     every = _throughput(models, replace(base, channels_last=True), "native,timm+nchw,timm+nhwc")
     sections.append(("Every card, batch 16, float32", every, []))
-    lat = _latency("mixnet_s", replace(base, batch_size=1), "native+nhwc,timm+nchw,timm+nhwc")
-    sections.append(("Latency, mixnet_s, batch 1, float32", lat, []))
+    for model in RUNTIME_MODELS:
+        lat = _latency(model, replace(base, batch_size=1), runtimes)
+        sections.append(
+            (
+                f"Latency, {model}, batch 1, float32 — eager, torch.compile, ONNX Runtime",
+                lat,
+                _fastest_target(lat, 1.3),
+            )
+        )
     return sections
+
+
+def _fastest_target(report: ThroughputReport | LatencyReport, goal: float) -> list[Target]:
+    """mixbench's fastest path against the fastest path running timm's graph (eager, compiled,
+    ONNX Runtime), both from the same run."""
+    return [
+        Target(
+            f"{r.model}: fastest mixbench ({r.implementation}) vs timm's fastest ({r.baseline})",
+            r.ratio,
+            goal,
+        )
+        for r in report.fastest()
+    ]
 
 
 def cuda_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[Section]:
@@ -188,24 +217,35 @@ def plot(every: ThroughputReport, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_runtimes(report: ThroughputReport, path: Path) -> None:
-    """Images/s per implementation of one model; a row whose outputs disagree with timm's is
-    hatched and says so (it is not ranked)."""
-    rows = report.results
-    figure, axis = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.4))
+def plot_runtimes(reports: list[ThroughputReport], path: Path) -> None:
+    """Images/s per implementation, one panel per model; a row whose outputs disagree with
+    timm's is hatched and says so (it is not ranked)."""
+    most = max(len(report.results) for report in reports)
+    figure, axes = plt.subplots(
+        len(reports), 1, figsize=(8, (0.45 * most + 1.2) * len(reports)), squeeze=False
+    )
+    for axis, report in zip(axes[:, 0], reports, strict=True):
+        _runtime_panel(axis, report)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _runtime_panel(axis: Any, report: ThroughputReport) -> None:
+    rows = sorted(report.results, key=lambda row: -row.images_per_second)
     names = [row.implementation for row in rows]
     values = [row.images_per_second for row in rows]
-    bars = axis.barh(names, values, color="tab:blue")
+    colours = ["tab:orange" if runs_timm_graph(n) else "tab:blue" for n in names]
+    bars = axis.barh(names, values, color=colours)
     for bar, row in zip(bars, rows, strict=True):
+        label = f"{row.images_per_second:.1f}"
         if row.outputs_agree is False:
             bar.set_hatch("//")
             bar.set_alpha(0.5)
-        label = f"{row.images_per_second:.1f}"
-        if row.outputs_agree is False:
             label += " (outputs differ)"
         axis.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label, va="center")
     axis.invert_yaxis()
-    axis.set_xlabel("images/s (median)")
+    axis.set_xlabel("images/s (median); blue: mixbench's graph, orange: timm's")
     settings = report.settings
     axis.set_title(
         f"{rows[0].model} on {report.device}: batch {settings['batch_size']}, "
@@ -214,9 +254,6 @@ def plot_runtimes(report: ThroughputReport, path: Path) -> None:
     )
     axis.set_xlim(0, max(values) * 1.3)
     axis.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def runtime_notes_md(sections: list[Section], device: str) -> str:
@@ -237,10 +274,8 @@ def write_report(sections: list[Section], device: str, out: Path, command: str) 
     stem = f"speed-{slug}"
     every = next(report for title, report, _ in sections if title.startswith("Every card"))
     plot(every, out / f"{stem}.png")  # type: ignore[arg-type]
-    runtimes = next(
-        (report for title, report, _ in sections if title.startswith(RUNTIMES_TITLE)), None
-    )
-    if runtimes is not None:
+    runtimes = [report for title, report, _ in sections if title.startswith(RUNTIMES_TITLE)]
+    if runtimes:
         plot_runtimes(runtimes, out / f"{stem}-runtimes.png")  # type: ignore[arg-type]
     environment = collect_environment(device)
     lines = [

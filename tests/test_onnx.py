@@ -420,10 +420,10 @@ def test_throughput_cli_ranks_the_ort_rows(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    rows = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if "│" in line}
+    rows = {line.split("│")[3].strip(): line for line in result.stdout.splitlines() if "│" in line}
     assert set(rows) == {"native", "timm", "ort", "native+ort"}
-    for name in ("native", "ort", "native+ort"):
-        assert "× timm" in rows[name]
+    for name in ("native", "native+ort"):
+        assert "× timm" in rows[name] and "× ort" in rows[name]
     assert "onnxruntime " + onnxruntime.__version__ in result.stdout
     assert "CPUExecutionProvider" in result.stdout and "ORT_ENABLE_ALL" in result.stdout
     data = json.loads(out.read_text())
@@ -434,8 +434,19 @@ def test_throughput_cli_ranks_the_ort_rows(tmp_path):
     assert by_name["native"]["outputs_agree"] is None and by_name["native"]["provider"] is None
     assert by_name["ort"]["traffic"] is None  # ONNX Runtime fuses: no eager count
     assert by_name["ort"]["runtime"]["intra_op_threads"] == torch.get_num_threads()
+    # ort runs timm's graph: a baseline of mixbench's paths, not one of them
     ranked = {(r["implementation"], r["baseline"]) for r in data["ratios"]}
-    assert ranked == {("native", "timm"), ("ort", "timm"), ("native+ort", "timm")}
+    assert ranked == {
+        ("native", "timm"),
+        ("native", "ort"),
+        ("native+ort", "timm"),
+        ("native+ort", "ort"),
+    }
+    [fastest] = data["fastest"]
+    assert fastest["implementation"] in ("native", "native+ort")
+    assert fastest["baseline"] in ("timm", "ort")
+    assert sorted(row["rank"] for row in data["results"]) == [1, 2, 3, 4]
+    assert "mixnet_s: mixbench's fastest path, " in result.stdout
     assert data["environment"]["onnxruntime"] == onnxruntime.__version__
     assert data["settings"]["onnx_opset"] == 18
 
@@ -492,6 +503,9 @@ def test_a_row_whose_outputs_disagree_is_flagged_not_ranked(monkeypatch, tmp_pat
     assert flagged["outputs_check"]["max_relative_difference"] > 1e-4
     assert flagged["images_per_second"] > 0  # still measured, just not ranked
     assert [r["implementation"] for r in data["ratios"]] == ["native"]
+    assert flagged["rank"] is None
+    assert row.split("│")[1].strip() == "—"  # unranked, and listed after the ranked rows
+    assert result.stdout.index("│ native+ort") > result.stdout.index("│ timm ")
     assert not list((tmp_path / "onnx").glob("*.onnx"))  # a wrong file is not kept
 
 
@@ -515,7 +529,9 @@ def test_a_flagged_latency_row_is_not_ranked():
         environment={},
         device="cpu",
     )
-    assert [(r.implementation, r.ratio) for r in report.ratios()] == [("ort", 5.0)]
+    # ort runs timm's graph; native+ort disagrees: nothing of mixbench's is left to rank
+    assert report.ratios() == [] and report.fastest() == []
+    assert report.ranks() == {("mixnet_s", "ort"): 1, ("mixnet_s", "timm"): 2}
     data = report.to_dict()
     assert [r["outputs_agree"] for r in data["results"]] == [None, True, False]
     records = report.to_run_records()
@@ -621,3 +637,46 @@ def test_export_onnx_refuses_a_missing_folder_before_any_work(tmp_path):
     )
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_mixbench_is_ranked_against_the_fastest_of_every_timm_path():
+    """timm eager, timm compiled and ort (timm's export) are all timm's graph: the headline is
+    mixbench's fastest row over the fastest of those, never over a slow baseline only."""
+    from mixbench.measure.speed.implementations import OutputCheck, runs_timm_graph
+    from mixbench.report.speed import render_speed, speed_section
+
+    assert [runs_timm_graph(n) for n in ("timm+compile+nhwc", "ort+trt", "native+ort")] == [
+        True,
+        True,
+        False,
+    ]
+    warm = Warmup(1, 0.1, 0.1, None, "process RSS")
+    agree = OutputCheck("timm", 1e-6, 1e-4)
+
+    def row(name, ms, check=None):
+        return LatencyResult(
+            "mixnet_s", name, 1, 64, "float32", "NCHW", LatencyStats((ms, ms)), warm, check=check
+        )
+
+    report = LatencyReport(
+        settings={"batch_size": 1, "precision": "float32"},
+        results=[
+            row("timm", 40.0),
+            row("timm+compile", 20.0),
+            row("ort", 16.0, agree),
+            row("native", 25.0),
+            row("native+ort", 10.0, agree),
+        ],
+        environment={},
+        device="cpu",
+    )
+    [fastest] = report.fastest()
+    assert (fastest.implementation, fastest.baseline) == ("native+ort", "ort")
+    assert fastest.ratio == pytest.approx(1.6)
+    assert report.ranks()[("mixnet_s", "native+ort")] == 1
+    assert report.ranks()[("mixnet_s", "timm")] == 5
+    markdown = render_speed([speed_section("Latency", report)])
+    table = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert table[1].startswith("| 1 | mixnet\\_s | native+ort |")  # fastest first
+    assert "agree (1.0e-06)" in table[1]
+    assert "is **1.60×** timm's fastest, ort (p50)" in markdown

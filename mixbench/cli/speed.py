@@ -143,6 +143,28 @@ def _ratio_text(ratios: list[Any], model: str, implementation: str) -> str:
     )
 
 
+def _in_rank_order(report: Any) -> list[tuple[str, Any]]:
+    """(rank text, row) per row: models in the order run, each model's rows fastest first;
+    a row whose outputs disagree with timm's comes last, unranked ("—")."""
+    ranks = report.ranks()
+    models = list(dict.fromkeys(row.model for row in report.results))
+    unranked = len(report.results) + 1
+
+    def order(row: Any) -> tuple[int, int]:
+        return models.index(row.model), ranks.get((row.model, row.implementation), unranked)
+
+    rows = sorted(report.results, key=order)
+    return [(str(ranks.get((row.model, row.implementation), "—")), row) for row in rows]
+
+
+def _fastest_lines(report: Any, measure: str) -> list[str]:
+    return [
+        f"{ratio.model}: mixbench's fastest path, {ratio.implementation}, is "
+        f"{ratio.ratio:.2f}× timm's fastest, {ratio.baseline} ({measure})"
+        for ratio in report.fastest()
+    ]
+
+
 def _throughput_table(report: Any) -> Table:
     from mixbench.formatting import fmt_bytes
 
@@ -154,16 +176,18 @@ def _throughput_table(report: Any) -> Table:
         caption=_bandwidth_caption(report),
         caption_justify="left",
     )
+    numeric_column(table, "#")
     for header in ("model", "impl", "layout"):
         name_column(table, header)
     for header in ("img/s", "min–max", "ms/batch", "peak mem", "traffic/img", "% bw"):
         numeric_column(table, header)
     text_column(table, "speed-up", justify="right")
     ratios = report.ratios()
-    for result in report.results:
+    for rank, result in _in_rank_order(report):
         metrics = result.metrics(report.peak_bandwidth)
         fraction = metrics["bandwidth_fraction"]
         table.add_row(
+            rank,
             result.model,
             result.implementation,
             result.layout,
@@ -226,9 +250,13 @@ def _ran_on_cuda(report: Any) -> bool:
 
 
 def _emit(report: Any, json_out: Path | None, table: Table) -> None:
-    emit_json(json_out, report.to_dict())
+    data = report.to_dict()
+    emit_json(json_out, data)
     if not json_to_stdout(json_out):
         console.print(table)
+        measure = "p50" if data["kind"] == "latency" else "images/s"
+        for line in _fastest_lines(report, measure):
+            console.print(line, highlight=False)
         console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
         from mixbench.measure.speed.run import runtime_notes
 
@@ -309,15 +337,17 @@ def _latency_table(report: Any) -> Table:
         f"on {report.device}",
         title_justify="left",
     )
+    numeric_column(table, "#")
     for header in ("model", "impl", "layout"):
         name_column(table, header)
     for header in ("p50 ms", "p90 ms", "p99 ms", "mean ms", "calls"):
         numeric_column(table, header)
     text_column(table, "speed-up (p50)", justify="right")
     ratios = report.ratios()
-    for result in report.results:
+    for rank, result in _in_rank_order(report):
         stats = result.stats
         table.add_row(
+            rank,
             result.model,
             result.implementation,
             result.layout,

@@ -31,9 +31,19 @@ def speed_section(title: str, report: Any, targets: list[Target] | None = None) 
     for ratio in data["ratios"]:
         key = (ratio["model"], ratio["implementation"])
         speedups.setdefault(key, []).append(f"{ratio['ratio']:.2f}× {ratio['baseline']}")
+    models = list(dict.fromkeys(row["model"] for row in data["results"]))
+    unranked = len(data["results"]) + 1
+    in_rank_order = sorted(
+        data["results"],
+        key=lambda row: (models.index(row["model"]), row.get("rank") or unranked),
+    )
     rows = [
-        {**row, "speedup": ", ".join(speedups.get((row["model"], row["implementation"]), []))}
-        for row in data["results"]
+        {
+            **row,
+            "speedup": ", ".join(speedups.get((row["model"], row["implementation"]), [])),
+            "checked": _checked_text(row),
+        }
+        for row in in_rank_order
     ]
     sizes = sorted({row["image_size"] for row in rows})
     return {
@@ -43,7 +53,17 @@ def speed_section(title: str, report: Any, targets: list[Target] | None = None) 
         "rows": rows,
         "image_size": ", ".join(str(size) for size in sizes),
         "targets": [target.to_dict() for target in targets or []],
+        "fastest": data.get("fastest", []),
     }
+
+
+def _checked_text(row: dict[str, Any]) -> str:
+    """The outputs column: how far a row's logits are from timm's ("—" when not checked)."""
+    check = row.get("outputs_check")
+    if not check:
+        return "—"
+    verdict = "agree" if row.get("outputs_agree") else "**differ**"
+    return f"{verdict} ({check['max_relative_difference']:.1e})"
 
 
 def render_speed(sections: list[dict[str, Any]]) -> str:

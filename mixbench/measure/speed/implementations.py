@@ -75,6 +75,12 @@ class Implementation:
         return self.base == "timm"
 
 
+def runs_timm_graph(implementation: str) -> bool:
+    """Whether a row named ``implementation`` runs timm's own graph (eager, compiled or exported
+    to ONNX Runtime as ``ort``): the baselines mixbench's paths are ranked against."""
+    return implementation.split("+")[0] in ("timm", "ort")
+
+
 def parse_implementations(
     text: str, *, compile: bool = False, cuda_graphs: bool = False, optimize: bool = True
 ) -> list[Implementation]:

@@ -38,6 +38,7 @@ from mixbench.measure.speed.implementations import (
     build_runner,
     compile_options,
     parse_implementations,
+    runs_timm_graph,
 )
 from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
 from mixbench.measure.speed.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
@@ -233,19 +234,19 @@ class ThroughputReport:
         )
 
     def ratios(self) -> list[Ratio]:
-        """Every non-timm implementation against every timm one, per model (not a row whose
-        outputs disagree with timm's: it is not running the same model)."""
-        found = []
-        for model in dict.fromkeys(r.model for r in self.results):
-            rows = [r for r in self.results if r.model == model]
-            for row in rows:
-                if row.implementation.startswith("timm") or row.outputs_agree is False:
-                    continue
-                for base in rows:
-                    if base.implementation.startswith("timm"):
-                        ratio = self.ratio(model, row.implementation, base.implementation)
-                        found.append(Ratio(model, row.implementation, base.implementation, ratio))
-        return found
+        """Every mixbench implementation against every one that runs timm's graph (timm eager,
+        compiled, ``ort``), per model; not a row whose outputs disagree with timm's: it is not
+        running the same model."""
+        return _ratios(self.results, lambda row: row.images_per_second)
+
+    def fastest(self) -> list[Ratio]:
+        """Per model: mixbench's fastest path against timm's fastest path (the headline)."""
+        return _fastest(self.results, lambda row: row.images_per_second)
+
+    def ranks(self) -> dict[tuple[str, str], int]:
+        """(model, implementation) → 1 for the fastest row of its model (rows whose outputs
+        disagree are left out: they are not ranked)."""
+        return _ranks(self.results, lambda row: row.images_per_second)
 
     @property
     def peak_bandwidth(self) -> float | None:
@@ -257,8 +258,11 @@ class ThroughputReport:
             "device": self.device,
             "settings": self.settings,
             "bandwidth": self.bandwidth.to_dict() if self.bandwidth else None,
-            "results": [r.to_dict(self.peak_bandwidth) for r in self.results],
+            "results": _with_ranks(
+                [r.to_dict(self.peak_bandwidth) for r in self.results], self.ranks()
+            ),
             "ratios": [r.__dict__ for r in self.ratios()],
+            "fastest": [r.__dict__ for r in self.fastest()],
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
@@ -356,25 +360,25 @@ class LatencyReport:
     run_ids: list[int] = field(default_factory=list)
 
     def ratios(self) -> list[Ratio]:
-        """p50 of each timm implementation over each other one's: > 1 means faster (not for a
-        row whose outputs disagree with timm's)."""
-        found = []
-        for row in self.results:
-            if row.implementation.startswith("timm") or row.outputs_agree is False:
-                continue
-            for base in self.results:
-                if base.model == row.model and base.implementation.startswith("timm"):
-                    ratio = base.stats.p50 / row.stats.p50
-                    found.append(Ratio(row.model, row.implementation, base.implementation, ratio))
-        return found
+        """p50 of each row that runs timm's graph over each mixbench row's: > 1 means faster
+        (not for a row whose outputs disagree with timm's)."""
+        return _ratios(self.results, lambda row: 1 / row.stats.p50)
+
+    def fastest(self) -> list[Ratio]:
+        """Per model: mixbench's lowest p50 against the lowest p50 of timm's paths."""
+        return _fastest(self.results, lambda row: 1 / row.stats.p50)
+
+    def ranks(self) -> dict[tuple[str, str], int]:
+        return _ranks(self.results, lambda row: 1 / row.stats.p50)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "latency",
             "device": self.device,
             "settings": self.settings,
-            "results": [r.to_dict() for r in self.results],
+            "results": _with_ranks([r.to_dict() for r in self.results], self.ranks()),
             "ratios": [r.__dict__ for r in self.ratios()],
+            "fastest": [r.__dict__ for r in self.fastest()],
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
@@ -416,6 +420,57 @@ class LatencyReport:
             )
             for result in self.results
         ]
+
+
+Row = SpeedResult | LatencyResult
+
+
+def _comparable(results: Sequence[Row]) -> dict[str, list[Row]]:
+    """Rows per model, without those whose outputs disagree with timm's."""
+    by_model: dict[str, list[Row]] = {}
+    for row in results:
+        if row.outputs_agree is not False:
+            by_model.setdefault(row.model, []).append(row)
+    return by_model
+
+
+def _ratios(results: Sequence[Row], score: Callable[[Any], float]) -> list[Ratio]:
+    found = []
+    for model, rows in _comparable(results).items():
+        for row in rows:
+            if runs_timm_graph(row.implementation):
+                continue
+            for base in rows:
+                if runs_timm_graph(base.implementation):
+                    ratio = score(row) / score(base)
+                    found.append(Ratio(model, row.implementation, base.implementation, ratio))
+    return found
+
+
+def _fastest(results: Sequence[Row], score: Callable[[Any], float]) -> list[Ratio]:
+    found = []
+    for model, rows in _comparable(results).items():
+        ours = [row for row in rows if not runs_timm_graph(row.implementation)]
+        theirs = [row for row in rows if runs_timm_graph(row.implementation)]
+        if ours and theirs:
+            best, base = max(ours, key=score), max(theirs, key=score)
+            ratio = score(best) / score(base)
+            found.append(Ratio(model, best.implementation, base.implementation, ratio))
+    return found
+
+
+def _ranks(results: Sequence[Row], score: Callable[[Any], float]) -> dict[tuple[str, str], int]:
+    ranks = {}
+    for model, rows in _comparable(results).items():
+        for rank, row in enumerate(sorted(rows, key=score, reverse=True), start=1):
+            ranks[(model, row.implementation)] = rank
+    return ranks
+
+
+def _with_ranks(
+    rows: list[dict[str, Any]], ranks: dict[tuple[str, str], int]
+) -> list[dict[str, Any]]:
+    return [{**row, "rank": ranks.get((row["model"], row["implementation"]))} for row in rows]
 
 
 def runtime_notes(results: Sequence[SpeedResult | LatencyResult]) -> list[str]:
