@@ -112,7 +112,7 @@ def test_rules_dispatch_on_the_exact_type():
 def test_the_classifier_and_mapped_types_count_nothing(mixnet_s):
     assert THOP_2021.era_type(mixnet_s.classifier, mixnet_s) is Uncounted
     assert THOP_2021.era_type(mixnet_s.bn1, mixnet_s) is nn.BatchNorm2d
-    without_head = replace(THOP_2021, classifier_as=None)
+    without_head = replace(THOP_2021, classifier_aliases={})
     extra = without_head.count(mixnet_s, (224, 224)) - THOP_2021.count(mixnet_s, (224, 224))
     assert extra == 1536 * 1000  # what counting the Linear classifier would add
 

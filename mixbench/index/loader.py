@@ -13,13 +13,22 @@ from typing import Any
 
 from mixbench.errors import Problem
 from mixbench.index.cards import CardWarning, Location, ModelCard, Result
-from mixbench.index.documents import INDEX_SUFFIXES, display_path, read_documents
+from mixbench.index.documents import (
+    INDEX_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    display_path,
+    markdown_documents,
+    read_documents,
+    read_text,
+)
 from mixbench.index.keys import DOCUMENT_KEYS, unknown_key
 from mixbench.index.located_yaml import LocatedDocument, format_path
 from mixbench.index.normalise import EntryReader, Fields, lookup
 from mixbench.index.values import describe
 
 ROOT_NAMES = ("model-index.yml", "model-index.yaml", "model_index.yml", "model-index.json")
+#: What a folder without a root file is read for: every file of these kinds in it.
+CARD_SUFFIXES = frozenset(INDEX_SUFFIXES)
 
 
 @dataclass
@@ -38,6 +47,8 @@ class IndexContents:
     problems: list[Problem] = field(default_factory=list)
     # Unknown top-level keys (entries keep their own in Fields.unknown_keys).
     unknown_keys: list[CardWarning] = field(default_factory=list)
+    # What was read but is not a card (a README in a folder of cards), said out loud.
+    notes: list[str] = field(default_factory=list)
 
     def all_unknown_keys(self) -> list[CardWarning]:
         """Every unknown key of every document, collection and model, in reading order."""
@@ -63,9 +74,8 @@ class IndexReader:
 
     def read(self, path: Path, chain: tuple[Path, ...] = (), at: Problem | None = None) -> None:
         """Read ``path`` and everything it imports; ``at`` locates the importing line."""
-        shown = display_path(path)
         if path.is_dir() and resolve_root(path) == path:
-            self.fail(at, shown, f"directory has no {ROOT_NAMES[0]}")
+            self.read_folder(path, chain, at)
             return
         path = resolve_root(path)
         real = path.resolve()
@@ -85,6 +95,32 @@ class IndexReader:
         for doc in docs:
             self.read_document(doc, path, (*chain, real))
             self.contents.problems.extend(doc.problems)
+
+    def read_folder(self, path: Path, chain: tuple[Path, ...], at: Problem | None) -> None:
+        """A folder without ``model-index.yml``: every card file directly in it, by name (as
+        timm's docs keep one ``.mdx`` per collection). A Markdown file with no model-index block
+        is not a card: it is named in the notes, not read as an empty one."""
+        files = sorted(
+            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in CARD_SUFFIXES
+        )
+        if not files:
+            self.fail(
+                at,
+                display_path(path),
+                f"directory has no {ROOT_NAMES[0]} and no card files "
+                f"({', '.join(sorted(CARD_SUFFIXES))})",
+            )
+            return
+        for file in files:
+            if file.suffix.lower() in MARKDOWN_SUFFIXES:
+                shown = display_path(file)
+                text, _problems = read_text(file, shown)
+                if text is not None and not markdown_documents(text, shown):
+                    self.contents.notes.append(
+                        f"{shown}: no model-index block, not a card: skipped"
+                    )
+                    continue
+            self.read(file, chain)
 
     def fail(self, at: Problem | None, shown: str, message: str) -> None:
         if at is None:

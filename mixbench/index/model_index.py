@@ -91,7 +91,7 @@ def check_index(
     reader.read(root)
     contents = reader.contents
     cards, problems = assemble(contents)
-    notes = tuple(note for card in cards for note in card.notes)
+    notes = (*contents.notes, *(note for card in cards for note in card.notes))
     unknown = _in_file_order(contents.all_unknown_keys(), contents.files)
     warnings = tuple(warning for warning in unknown if warning.suggestions)
     index = ModelIndex(

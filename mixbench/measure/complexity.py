@@ -25,7 +25,9 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from mixbench.errors import InputError
 from mixbench.measure.conventions import THOP_2021
+from mixbench.measure.meta_count import count_on_meta
 
 #: An image size: one side (square) or ``(height, width)``.
 InputSize = tuple[int, int]
@@ -60,12 +62,23 @@ class NamedConvention:
     description: str
 
 
+#: The thop-2021 count doubled: what the timm BiT cards publish.
+THOP_2021_TWICE = f"{THOP_2021.key}_x2"
+#: Below this share of fvcore's MACs, a convention that reproduces a card is said to leave out
+#: most of the model (BiT: thop-2021 sees the head only, 0.01 %).
+LOW_COVERAGE = 0.5
+
 #: Every convention a published figure is tried against, in the order they are tried
 #: (hook-based first: they cost milliseconds, fvcore costs a traced forward pass).
 CONVENTIONS: dict[str, NamedConvention] = {
     c.key: c
     for c in (
         NamedConvention(THOP_2021.key, THOP_2021.label, THOP_2021.description),
+        NamedConvention(
+            THOP_2021_TWICE,
+            f"2 × {THOP_2021.label}",
+            f"twice the {THOP_2021.label} (MACs doubled into 'FLOPs')",
+        ),
         NamedConvention(
             "fvcore_macs",
             "fvcore MACs",
@@ -124,7 +137,21 @@ def _as_size(image_size: int | InputSize) -> InputSize:
 
 
 def count_complexity(model: nn.Module, image_size: int | InputSize = 224) -> Complexity:
-    """Params, MACs and activations (fvcore) for one RGB image of ``image_size``."""
+    """Params, MACs and activations (fvcore) for one RGB image of ``image_size``.
+
+    A model built on the meta device (no weights) is counted with fvcore's formulas on meta
+    tensors (:mod:`mixbench.measure.meta_count`): no convolution runs.
+    """
+    params = sum(p.numel() for p in model.parameters())
+    if any(p.is_meta for p in model.parameters()):
+        by_operator, activations = count_on_meta(model, _as_size(image_size))
+        return Complexity(
+            image_size=image_size,
+            params=params,
+            macs=sum(by_operator.values()),
+            activations=activations,
+            macs_by_operator=by_operator,
+        )
     with warnings.catch_warnings():  # fvcore's import touches the deprecated torch.jit.script
         warnings.simplefilter("ignore", FutureWarning)
         from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
@@ -149,7 +176,7 @@ def count_complexity(model: nn.Module, image_size: int | InputSize = 224) -> Com
         model.train(was_training)
     return Complexity(
         image_size=image_size,
-        params=sum(p.numel() for p in model.parameters()),
+        params=params,
         macs=int(macs),
         activations=int(acts),
         macs_by_operator={op: int(v) for op, v in by_operator.items()},
@@ -179,12 +206,15 @@ def judge_flops(
     published: int | None,
     image_size: int,
     counts: Mapping[InputSize, Mapping[str, int]],
+    unrunnable: Mapping[InputSize, str] | None = None,
 ) -> FlopsVerdict:
     """The verdict on ``published`` given each convention's count at each input tried.
 
     Integer equality for every convention; the card's own S×S is tried first, then the other
-    inputs in ``counts``' order, conventions in :data:`CONVENTIONS` order.
+    inputs in ``counts``' order, conventions in :data:`CONVENTIONS` order. ``unrunnable``: the
+    inputs the model could not run at (said in the reason, never a match).
     """
+    unrunnable = unrunnable or {}
     square = (image_size, image_size)
     at_card = counts.get(square, {})
     if published is None:
@@ -195,9 +225,36 @@ def judge_flops(
             continue
         same_rule = at_card.get(key)
         status: FlopsStatus = "pass" if size == square else "fail"
-        reason = _match_text(published, key, size, image_size, same_rule, at_card)
+        partial = _partial_text(published, key, same_rule, at_card, image_size)
+        if partial:  # the figure is reproduced, but by a rule blind to most of the model
+            reason = _match_text(published, key, size, image_size, None, {}) + partial
+        else:
+            reason = _match_text(published, key, size, image_size, same_rule, at_card)
         return FlopsVerdict(status, reason, key, size, same_rule)
-    return FlopsVerdict("info", _unexplained_text(published, image_size, counts))
+    text = _unexplained_text(published, image_size, counts)
+    for size, why in unrunnable.items():
+        text += f"; the model cannot run at {size_text(size)} ({why})"
+    return FlopsVerdict("info", text)
+
+
+def _partial_text(
+    published: int, key: str, same_rule: int | None, at_card: Mapping[str, int], image_size: int
+) -> str:
+    """What a convention that reproduces the card leaves out, when it is most of the model."""
+    macs = at_card.get("fvcore_macs")
+    if key.startswith("fvcore_") or not same_rule or not macs:
+        return ""
+    seen = (same_rule // 2 if key.endswith("_x2") else same_rule) / macs
+    if seen >= LOW_COVERAGE:
+        return ""
+    text = (
+        f"; that rule sees only {100 * seen:.2g} % of the model's {macs:,} MACs at "
+        f"{size_text((image_size, image_size))} (fvcore): most layers are of types the 2021 "
+        "counter had no rule for"
+    )
+    if published > 0:
+        text += f", so the card understates the cost {macs / published:,.0f}×"
+    return text
 
 
 def _reproducing(published: int, counts: Mapping[str, int]) -> str | None:
@@ -276,6 +333,19 @@ class FlopsFinding:
     verdict: FlopsVerdict
     fvcore: Complexity  # at S×S
     counts: dict[InputSize, dict[str, int]]  # input → convention key → count (what was tried)
+    unrunnable: dict[InputSize, str] = field(default_factory=dict)  # input → why it did not run
+
+    @property
+    def coverage(self) -> float | None:
+        """The reproducing convention's count over fvcore's MACs at S×S: how much of the
+        model's arithmetic the card's figure can have seen (``None`` if nothing reproduces)."""
+        key = self.verdict.convention
+        if key is None or self.verdict.count_at_card_size is None or not self.fvcore.macs:
+            return None
+        single = self.verdict.count_at_card_size // (2 if key.endswith("_x2") else 1)
+        if key.startswith("fvcore_"):
+            return None  # fvcore is the reference
+        return single / self.fvcore.macs
 
     @property
     def measured(self) -> int:
@@ -323,8 +393,14 @@ class FlopsFinding:
             "params": self.fvcore.params,
             "activations": self.fvcore.activations,
             "counts": {size_key(size): dict(values) for size, values in self.counts.items()},
+            "unrunnable": {size_key(size): why for size, why in self.unrunnable.items()},
+            "coverage": self.coverage,
             "ratios": self.ratios(),
         }
+
+
+class CountingFailed(InputError):
+    """The model cannot be counted at the card's own size (it does not run there)."""
 
 
 def explain_flops(
@@ -334,23 +410,47 @@ def explain_flops(
 
     Every convention is counted at the card's S×S. When none matches there, the 2021 photo
     input S×(S·1546 // 1213) is tried, cheapest convention first (thop-2021 takes
-    milliseconds, fvcore a traced forward pass), stopping at the first match.
+    milliseconds, fvcore longer), stopping at the first match. A model that cannot run on the
+    photo input (DLA, TResNet: square inputs only) is noted in ``unrunnable``; one that cannot
+    run at S×S raises :class:`CountingFailed`.
     """
     square = (image_size, image_size)
-    fvcore = count_complexity(model, square)
-    counts = {square: {THOP_2021.key: THOP_2021.count(model, square), **fvcore.counts()}}
+    try:
+        fvcore = count_complexity(model, square)
+        counts = {square: {**_thop_counts(model, square), **fvcore.counts()}}
+    except (RuntimeError, ValueError, NotImplementedError) as error:
+        raise CountingFailed(
+            f"{name}: cannot count at its own {size_text(square)}: {_first_line(error)}",
+            hint="check the card's image size",
+        ) from None
+    unrunnable: dict[InputSize, str] = {}
     if published is not None and published not in counts[square].values():
         photo = uncropped_photo_size(image_size)
-        counts[photo] = {THOP_2021.key: THOP_2021.count(model, photo)}
-        if published != counts[photo][THOP_2021.key]:
-            counts[photo].update(count_complexity(model, photo).counts())
-    verdict = judge_flops(published, image_size, counts)
-    return FlopsFinding(name, image_size, published, verdict, fvcore, counts)
+        try:
+            counts[photo] = _thop_counts(model, photo)
+            if published not in counts[photo].values():
+                counts[photo].update(count_complexity(model, photo).counts())
+        except (RuntimeError, ValueError, NotImplementedError) as error:
+            counts.pop(photo, None)
+            unrunnable[photo] = _first_line(error)
+    verdict = judge_flops(published, image_size, counts, unrunnable)
+    return FlopsFinding(name, image_size, published, verdict, fvcore, counts, unrunnable)
+
+
+def _thop_counts(model: nn.Module, size: InputSize) -> dict[str, int]:
+    count = THOP_2021.count(model, size)
+    return {THOP_2021.key: count, THOP_2021_TWICE: 2 * count}
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:200]
 
 
 __all__ = [
     "CONVENTIONS",
     "Complexity",
+    "CountingFailed",
     "FlopsFinding",
     "FlopsVerdict",
     "NamedConvention",

@@ -74,6 +74,32 @@ def linear_ops(module: nn.Module | None, inputs: tuple[Any, ...], output: torch.
     return module.in_features * output.numel()
 
 
+def zero_ops(module: nn.Module | None, inputs: tuple[Any, ...], output: torch.Tensor) -> int:
+    """thop's ``zero_ops`` (ReLU, max pooling, padding, dropout): a rule that counts 0."""
+    return 0
+
+
+def leaky_relu_ops(module: nn.Module | None, inputs: tuple[Any, ...], output: torch.Tensor) -> int:
+    """thop's ``count_relu``, registered for ``nn.LeakyReLU`` only: one per input element."""
+    return inputs[0].numel()
+
+
+def avg_pool_ops(module: nn.Module | None, inputs: tuple[Any, ...], output: torch.Tensor) -> int:
+    """thop's ``count_avgpool``: one per output element, whatever the kernel."""
+    return output.numel()
+
+
+#: thop's ``count_upsample``: operations per output element by mode (nearest and modes it did
+#: not know count 0).
+UPSAMPLE_OPS = {"linear": 5, "bilinear": 11, "bicubic": 224 + 35, "trilinear": 13 * 2 + 5}
+
+
+def upsample_ops(module: nn.Module | None, inputs: tuple[Any, ...], output: torch.Tensor) -> int:
+    """thop's ``count_upsample``: a fixed cost per output element for the interpolating modes."""
+    mode = getattr(module, "mode", "nearest")
+    return UPSAMPLE_OPS.get(mode, 0) * output.numel()
+
+
 @dataclass(frozen=True)
 class CountingConvention:
     """A hook-based counter: rules by exact module type, and how today's types map onto them.
@@ -91,8 +117,17 @@ class CountingConvention:
     #: today's type (a class, or timm's ``"module.QualName"`` so timm need not be imported)
     #: → the type the same layer had then; ``Uncounted`` where the old counter had no rule
     aliases: Mapping[type[nn.Module] | str, type[nn.Module]] = field(default_factory=dict)
-    #: what the module ``model.get_classifier()`` returns was then (None: as its own type)
-    classifier_as: type[nn.Module] | None = None
+    #: today's type → then, for models whose class is defined in a given module
+    #: (``type(model).__module__``, e.g. ``"timm.models.efficientnet"``): where the same layer
+    #: type stood for different things in different architectures of the old library
+    aliases_by_source: Mapping[str, Mapping[type[nn.Module] | str, type[nn.Module]]] = field(
+        default_factory=dict
+    )
+    #: what the module ``model.get_classifier()`` returns was then, by its type today (a type
+    #: not listed counts as itself)
+    classifier_aliases: Mapping[type[nn.Module] | str, type[nn.Module]] = field(
+        default_factory=dict
+    )
     #: functional calls made directly in a module's forward that stood for a module then:
     #: owner type → {function: module type it counts as}
     functional_as: Mapping[type[nn.Module], Mapping[Callable[..., Any], type[nn.Module]]] = field(
@@ -104,16 +139,22 @@ class CountingConvention:
 
         Runs ``model`` on the meta device (no arithmetic, the weights untouched), in eval mode.
         """
-        counted = dict(self._counted_modules(model))
-        total = 0
+        return sum(self.count_by_module(model, input_size).values())
 
-        def add(ops: int) -> None:
-            nonlocal total
-            total += ops
+    def count_by_module(self, model: nn.Module, input_size: tuple[int, int]) -> dict[str, int]:
+        """:meth:`count`, split by the counted module's qualified name (a functional call is
+        booked to the module whose forward made it): where two counts part ways."""
+        counted = dict(self._counted_modules(model))
+        names = {module: name for name, module in model.named_modules()}
+        found: dict[str, int] = {}
+
+        def add(module: nn.Module, ops: int) -> None:
+            name = names.get(module, "")
+            found[name] = found.get(name, 0) + ops
 
         handles = [
             module.register_forward_hook(
-                lambda m, inputs, output, rule=rule: add(rule(m, inputs, output))
+                lambda m, inputs, output, rule=rule: add(m, rule(m, inputs, output))
             )
             for module, rule in counted.items()
         ]
@@ -129,16 +170,21 @@ class CountingConvention:
             model.train(was_training)
             for handle in handles:
                 handle.remove()
-        return total
+        return found
 
     def era_type(self, module: nn.Module, model: nn.Module) -> type[nn.Module]:
         """The type the old counter saw for ``module`` (its own type unless mapped)."""
-        if self.classifier_as is not None and module is _classifier(model):
-            return self.classifier_as
+        tables: list[Mapping[type[nn.Module] | str, type[nn.Module]]] = []
+        if module is _classifier(model):
+            tables.append(self.classifier_aliases)
+        tables += [self.aliases_by_source.get(type(model).__module__, {}), self.aliases]
         kind = type(module)
         qualified = f"{kind.__module__}.{kind.__qualname__}"
-        mapped = self.aliases.get(kind) or self.aliases.get(qualified)
-        return mapped or kind
+        for table in tables:
+            mapped = table.get(kind) or table.get(qualified)
+            if mapped is not None:
+                return mapped
+        return kind
 
     def _counted_modules(
         self, module: nn.Module, model: nn.Module | None = None
@@ -168,7 +214,7 @@ class _FunctionalCounter(TorchFunctionMode):
         convention: CountingConvention,
         model: nn.Module,
         counted: Mapping[nn.Module, OpsRule],
-        add: Callable[[int], None],
+        add: Callable[[nn.Module, int], None],
     ) -> None:
         super().__init__()
         self.functional_as = convention.functional_as
@@ -223,7 +269,7 @@ class _FunctionalCounter(TorchFunctionMode):
         stands_for = self.functional_as.get(type(self.running[-1]), {}).get(func)
         rule = self.rules.get(stands_for) if stands_for is not None else None
         if rule is not None:
-            self.add(rule(None, args, output))
+            self.add(self.running[-1], rule(None, args, output))
         return output
 
 
@@ -232,8 +278,16 @@ def _classifier(model: nn.Module) -> nn.Module | None:
     return get_classifier() if callable(get_classifier) else None
 
 
-def _input_channels(model: nn.Module) -> int:
-    """The channels of the first convolution: what the model takes in."""
+def input_channels(model: nn.Module) -> int:
+    """The channels the model takes in: its eval config's or timm's ``pretrained_cfg``
+    ``input_size``, else the first convolution's (TResNet's first convolution comes after a
+    space-to-depth, so it cannot be the rule)."""
+    for config in (getattr(model, "eval_config", None), getattr(model, "pretrained_cfg", None)):
+        size = getattr(config, "input_size", None)
+        if size is None and isinstance(config, Mapping):
+            size = config.get("input_size")
+        if size:
+            return int(size[0])
     for module in model.modules():
         if isinstance(module, nn.modules.conv._ConvNd):
             return module.in_channels
@@ -248,7 +302,7 @@ def _run_on_meta(model: nn.Module, input_size: tuple[int, int]) -> None:
         for name, tensor in [*model.named_parameters(), *model.named_buffers()]
     }
     dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    images = torch.empty(1, _input_channels(model), height, width, device="meta", dtype=dtype)
+    images = torch.empty(1, input_channels(model), height, width, device="meta", dtype=dtype)
     torch.func.functional_call(model, meta, (images,))
 
 
@@ -272,6 +326,8 @@ def _run_on_meta(model: nn.Module, input_size: tuple[int, int]) -> None:
 #:   native ``MixNet`` calls ``F.adaptive_avg_pool2d`` in its forward, mapped to that module.
 #: * The classifier (``get_classifier()``) → ``Uncounted``: timm 0.4 built it as its own
 #:   ``Linear``, an ``nn.Linear`` subclass that the dispatch missed; so is ``timm.layers.Linear``.
+_TIMM_BN_ACT = "timm.layers.norm_act.BatchNormAct2d"
+
 THOP_2021 = CountingConvention(
     key="thop_2021",
     label="thop-2021 MACs",
@@ -281,25 +337,54 @@ THOP_2021 = CountingConvention(
         "TF-'same' stride-2 convolutions, activations, SE gating and the classifier count 0"
     ),
     rules={
-        nn.Conv1d: conv_ops,
-        nn.Conv2d: conv_ops,
-        nn.Conv3d: conv_ops,
-        nn.BatchNorm1d: batch_norm_ops,
-        nn.BatchNorm2d: batch_norm_ops,
-        nn.BatchNorm3d: batch_norm_ops,
-        nn.AdaptiveAvgPool1d: adaptive_avg_pool_ops,
-        nn.AdaptiveAvgPool2d: adaptive_avg_pool_ops,
-        nn.AdaptiveAvgPool3d: adaptive_avg_pool_ops,
+        **dict.fromkeys(
+            (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d),
+            conv_ops,
+        ),
+        nn.ConvTranspose3d: conv_ops,
+        **dict.fromkeys(
+            (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm), batch_norm_ops
+        ),
+        **dict.fromkeys(
+            (nn.ZeroPad2d, nn.ReLU, nn.ReLU6, nn.Dropout, nn.MaxPool1d, nn.MaxPool2d),
+            zero_ops,
+        ),
+        **dict.fromkeys(
+            (nn.MaxPool3d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d),
+            zero_ops,
+        ),
+        nn.LeakyReLU: leaky_relu_ops,
+        **dict.fromkeys((nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d), avg_pool_ops),
+        **dict.fromkeys(
+            (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d),
+            adaptive_avg_pool_ops,
+        ),
         nn.Linear: linear_ops,
+        **dict.fromkeys(
+            (nn.Upsample, nn.UpsamplingBilinear2d, nn.UpsamplingNearest2d), upsample_ops
+        ),
     },
     aliases={
         SameConv2d: Uncounted,
         BatchNormAct2d: nn.BatchNorm2d,
         "timm.layers.conv2d_same.Conv2dSame": Uncounted,
-        "timm.layers.norm_act.BatchNormAct2d": nn.BatchNorm2d,
         "timm.layers.linear.Linear": Uncounted,
     },
-    classifier_as=Uncounted,
+    aliases_by_source={
+        # timm 0.4's EfficientNet/MobileNetV3 blocks had a plain BN and a separate activation;
+        # elsewhere (ConvBnAct, DenseNet, DPN ...) BatchNormAct2d was already the subclass
+        # thop had no rule for, so only its children (the activation) were counted
+        "timm.models.efficientnet": {_TIMM_BN_ACT: nn.BatchNorm2d},
+        "timm.models.mobilenetv3": {_TIMM_BN_ACT: nn.BatchNorm2d},
+        # timm 0.4's Inceptions: BasicConv2d = conv, plain BN, functional ReLU
+        "timm.models.inception_v3": {_TIMM_BN_ACT: nn.BatchNorm2d},
+        "timm.models.inception_v4": {_TIMM_BN_ACT: nn.BatchNorm2d},
+        "timm.models.inception_resnet_v2": {_TIMM_BN_ACT: nn.BatchNorm2d},
+        # timm 0.4's TResNet: InplaceAbn, a module with no children (BN and leaky ReLU in one
+        # function), where today's BatchNormAct2d holds a LeakyReLU thop would have counted
+        "timm.models.tresnet": {_TIMM_BN_ACT: Uncounted},
+    },
+    classifier_aliases={nn.Linear: Uncounted},
     functional_as={MixNet: {F.adaptive_avg_pool2d: nn.AdaptiveAvgPool2d}},
 )
 
@@ -313,7 +398,11 @@ __all__ = [
     "OpsRule",
     "Uncounted",
     "adaptive_avg_pool_ops",
+    "avg_pool_ops",
     "batch_norm_ops",
     "conv_ops",
+    "leaky_relu_ops",
     "linear_ops",
+    "upsample_ops",
+    "zero_ops",
 ]
