@@ -1,7 +1,9 @@
-"""Native PyTorch MixNet (MixConv: Mixed Depthwise Convolutional Kernels, Tan & Le 2019).
+"""Native PyTorch MixNet (MixConv: Mixed Depthwise Convolutional Kernels, Tan & Le 2019), and
+any other timm model through the ``timm`` family (:mod:`~mixbench.models.timm_family`).
 
 Our own modules, numerically and state_dict-compatible with timm's ``mixnet_*`` and
-``tf_mixnet_*`` (timm is the test reference, never imported here). Configs use
+``tf_mixnet_*`` (the MixNet modules never import timm; only the timm family does, for names
+that are not native presets). Configs use
 netspresso-trainer's YAML format; see :mod:`mixbench.models.config` for the fields and
 :mod:`mixbench.models.weights` for the timm key mapping.
 
@@ -23,6 +25,7 @@ from mixbench.models.factory import create_model, list_presets, load_config
 # Importing an architecture module registers its family: one import per family here.
 from mixbench.models.mixnet import FeatureInfo, MixNet, MixNetFeatures
 from mixbench.models.registry import ModelFamily, families, get_family, register_family
+from mixbench.models.timm_family import TimmConfig, timm_config  # after MixNet: presets win
 from mixbench.models.weights import (
     native_to_timm,
     pointwise_groups,
@@ -39,6 +42,7 @@ __all__ = [
     "MixNetFeatures",
     "ModelFamily",
     "StageConfig",
+    "TimmConfig",
     "create_model",
     "families",
     "get_family",
@@ -48,5 +52,6 @@ __all__ = [
     "pointwise_groups",
     "read_checkpoint",
     "register_family",
+    "timm_config",
     "timm_to_native",
 ]

@@ -142,7 +142,8 @@ def create_model(
         source = hub_id
         state = read_checkpoint(download_pretrained(hub_id), key_map=family.timm_to_native)
 
-    head_key = f"{family.classifier}.weight"
+    classifier = getattr(config, "classifier", family.classifier)  # timm's differs by model
+    head_key = f"{classifier}.weight"
     if num_classes is not None:
         overrides["num_classes"] = num_classes
     elif state is not None and head_key in state and not features_only:
@@ -158,10 +159,10 @@ def create_model(
         head = state.get(head_key) if state is not None else None
         if state is not None and head is not None and head.shape[0] != config.num_classes:
             state = drop_classifier(
-                state, num_classes=config.num_classes, target=label, prefix=family.classifier
+                state, num_classes=config.num_classes, target=label, prefix=classifier
             )
-            fresh = model.get_submodule(family.classifier).state_dict()
-            state.update({f"{family.classifier}.{k}": v for k, v in fresh.items()})
+            fresh = model.get_submodule(classifier).state_dict()
+            state.update({f"{classifier}.{k}": v for k, v in fresh.items()})
     if state is not None:
         load_state(model, state, source=source, target=label)
     return model
