@@ -64,6 +64,13 @@ def resolve_config(name_or_path: str | os.PathLike[str]) -> tuple[ModelFamily, F
     tagged = _preset_for_tag(text, presets)
     if tagged is not None:
         return _preset(tagged)
+    base = text.split(".", 1)[0]
+    if base in presets and not Path(text).exists():  # a preset's name with another tag
+        own = _preset(base)[1].eval.hf_hub_id
+        raise InputError(
+            f"unknown model {text!r}: the preset {base} has no such weights tag",
+            hint=f"use {base}" + (f" or {own.removeprefix('timm/')}" if own else ""),
+        )
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         document = read_yaml(path)
@@ -74,8 +81,29 @@ def resolve_config(name_or_path: str | os.PathLike[str]) -> tuple[ModelFamily, F
     if claimed is not None:
         return claimed
     raise InputError(
-        f"unknown model {text!r}: not a preset and not a YAML file",
-        hint=f"use one of {', '.join(presets)}, or a path to a netspresso-format YAML",
+        f"unknown model {text!r}: not a preset, not a YAML file, and no model family knows it",
+        hint=_unknown_model_hint(text, presets),
+    )
+
+
+def _unknown_model_hint(name: str, presets: list[str]) -> str:
+    """The closest names any family knows (timm's list included when timm is installed)."""
+    import difflib
+
+    known = list(presets)
+    try:
+        import timm
+
+        known += timm.list_models()
+        version = f" (timm {timm.__version__})"
+    except ImportError:
+        version = ""
+    close = difflib.get_close_matches(name, list(dict.fromkeys(known)), n=3, cutoff=0.75)
+    if close:
+        return f"did you mean {', '.join(close)}?{version}"
+    return (
+        f"use a preset ({', '.join(presets)}), a timm model name{version}, or a path to a "
+        "netspresso-format YAML"
     )
 
 
