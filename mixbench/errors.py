@@ -30,6 +30,12 @@ class InputError(MixbenchError):
     """A file, field or argument the user gave is wrong (exit code 2)."""
 
 
+class ModelBuildError(InputError):
+    """The architecture a name stands for cannot be built (its library refuses the name or
+    the arguments). Apart from the other input errors so that ``verify all`` can report one
+    unbuildable card and go on, while a bad ``--weights`` file still stops the run."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a source, located in the file the user has open."""

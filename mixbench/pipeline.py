@@ -104,9 +104,14 @@ class Pipeline:
         *,
         index_path: str | None = None,
         on_report: Callable[[VerifyReport], None] | None = None,
+        on_start: Callable[[Sequence[str]], None] | None = None,
     ) -> list[VerifyReport]:
         """Verify each model (``["all"]``: every card), storing each report, and the accuracy
-        runs behind it, as soon as that model is done; ``on_report`` sees each one then."""
+        runs behind it, as soon as that model is done; ``on_report`` sees each one then.
+
+        ``on_start`` sees the model names before the first one runs (the CLI picks its layout
+        by how many there are). A card whose model cannot be built is a report like any other
+        (every check skipped, :attr:`~mixbench.verify.VerifyReport.not_built` says why)."""
         from mixbench.index import load_index
         from mixbench.verify import (
             VerifyOptions,
@@ -124,6 +129,8 @@ class Pipeline:
         self._check_store()
         source = open_evaluation_data(options)  # a bad --data is refused before any model runs
         steps = StepCounter("verify", len(names) * len(enabled_checks(options)), self.on_progress)
+        if on_start is not None:
+            on_start(names)
         reports: list[VerifyReport] = []
         for name in names:
             report = verify(

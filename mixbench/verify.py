@@ -16,7 +16,9 @@ reach pass: a required check that was skipped, inconclusive or info is turned in
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -30,7 +32,7 @@ from torch import nn
 
 from mixbench.diff import compare_values
 from mixbench.environment import collect_environment, device_label, git_sha
-from mixbench.errors import InputError
+from mixbench.errors import InputError, ModelBuildError
 from mixbench.events import StepCounter
 from mixbench.index import ModelCard, ModelIndex, load_index
 from mixbench.measure.speed.timing import TimingOptions
@@ -40,9 +42,12 @@ from mixbench.measure.statistics import (
     judge_accuracy,
     sample_selection,
 )
+from mixbench.models import ModelFamily
+from mixbench.models.factory import resolve_config
 from mixbench.models.seeded import RANDOM_SEED, seeded_weights
+from mixbench.models.timm_family import TimmConfig, tag_for_weights
 from mixbench.records import Measurement
-from mixbench.resolve import ResolvedModel, resolve_model
+from mixbench.resolve import ResolvedModel, find_card, resolve_model
 from mixbench.store import RunRecord, sha256_file, utc_now
 
 if TYPE_CHECKING:
@@ -119,6 +124,12 @@ class VerifyReport:
     run_id: int | None = None
     #: what the card's source said that may be wrong (misspelled keys ...), one line each
     warnings: list[str] = field(default_factory=list)
+    #: why the card's model could not be built (every check is then skipped with this reason);
+    #: ``None`` when it was built
+    not_built: str | None = None
+    #: what was built for the card: its family and config (a timm model's ``timm_name``, the
+    #: deprecation target, how the weights tag was chosen); ``None`` when nothing was
+    built_as: dict[str, Any] | None = None
     #: the accuracy runs behind the top-1/top-5 checks (stored beside the report, not in it)
     evaluations: list[EvalReport] = field(default_factory=list, repr=False, compare=False)
 
@@ -145,10 +156,21 @@ class VerifyReport:
             "not_run_labels": [SHORT_NAMES.get(c.name, c.name) for c in not_run],
         }
 
+    @property
+    def verdict(self) -> str:
+        """The headline's first word: the status, except ``NOT BUILT`` where nothing failed
+        because no model was built (that is no pass, whatever the exit code)."""
+        if self.not_built is not None and self.status == "pass":
+            return "NOT BUILT"
+        return self.status.upper()
+
     def headline(self) -> str:
-        """``PASS — 6 of 9 checks ran (not run: top-1, top-5, file size)``."""
+        """``PASS — 6 of 9 checks ran (not run: top-1, top-5, file size)``; a model that was
+        not built says why: ``NOT BUILT — 0 of 9 checks ran: timm cannot build ...``."""
         coverage = self.coverage()
-        text = f"{self.status.upper()} — {coverage['ran']} of {coverage['total']} checks ran"
+        text = f"{self.verdict} — {coverage['ran']} of {coverage['total']} checks ran"
+        if self.not_built is not None:
+            return f"{text}: {self.not_built}"
         if coverage["not_run"]:
             text += f" (not run: {', '.join(coverage['not_run_labels'])})"
         return text
@@ -167,6 +189,8 @@ class VerifyReport:
             "counts": self.counts(),
             "coverage": self.coverage(),
             "warnings": list(self.warnings),
+            "not_built": self.not_built,
+            "built_as": self.built_as,
             "checks": [c.to_dict() for c in self.checks],
             "card_source": self.card_source,
             "settings": self.settings,
@@ -211,6 +235,8 @@ class VerifyReport:
                 "settings": self.settings,
                 "card_source": self.card_source,
                 "warnings": list(self.warnings),
+                "not_built": self.not_built,
+                "built_as": self.built_as,
             },
             measurements=self.measurements(),
         )
@@ -233,6 +259,8 @@ class VerifyReport:
             weights=record.weights,
             run_id=record.id,
             warnings=list(details.get("warnings", [])),
+            not_built=details.get("not_built"),
+            built_as=details.get("built_as"),
         )
 
 
@@ -362,10 +390,22 @@ class CheckGroup:
     produces: tuple[str, ...]  # the checks it makes, in table order
     run: Callable[[CheckContext], list[Check]]
     when: Callable[[VerifyOptions], bool] = lambda _options: True
+    #: whether its checks compute with the model (a forward pass, real images); a group that
+    #: reads only shapes and configs (parameter counts, FLOPs, eval metadata) works on a model
+    #: built on the meta device, which allocates nothing
+    needs_real_model: Callable[[VerifyOptions, ModelFamily], bool] = lambda _o, _family: False
 
 
 def enabled_checks(options: VerifyOptions) -> list[CheckGroup]:
     return [group for group in CHECKS if group.when(options)]
+
+
+def needs_real_model(options: VerifyOptions, family: ModelFamily) -> bool:
+    """Whether this run needs the model built for real: weights need storage to load into,
+    and some enabled check computes with it. Otherwise it is built on the meta device."""
+    if options.weights is not None or options.pretrained:
+        return True
+    return any(group.needs_real_model(options, family) for group in enabled_checks(options))
 
 
 def verify(
@@ -386,32 +426,38 @@ def verify(
     ``progress`` counts one step per check group. Nothing is stored here: the accuracy runs
     are in ``report.evaluations`` for :mod:`mixbench.pipeline` to store with the report
     (which passes ``keep_resume_logs`` and drops each resume log once its run is stored).
+
+    The model is built on the meta device when no enabled check needs the real one
+    (:func:`needs_real_model`). A card whose model cannot be built gives a report all of whose
+    checks are skipped with the reason (:attr:`VerifyReport.not_built`), not an error.
     """
     options = options or VerifyOptions()
     validate_options(options)
     index = index if index is not None else load_index(index_path, strict=options.strict)
     if source is None:
         source = open_evaluation_data(options)
-    resolved = resolve_model(
-        model_spec, weights=options.weights, pretrained=options.pretrained, index=index
-    )
-    if resolved.card is None:
-        raise InputError(
-            f"{model_spec}: no published card to verify against",
-            hint="`mixbench list` shows the cards; pass --index for your own model index",
-        )
-    card = resolved.card
-    context = CheckContext(
-        card, resolved, options, source, WeightsAtHand.of(resolved, options), warn=warn
-    )
+    card = card_to_verify(model_spec, index)
+    context: CheckContext | None = None
+    not_built: str | None = None
+    try:
+        resolved = resolve_for_checks(model_spec, options, index, card)
+    except ModelBuildError as error:  # one unbuildable card must not stop `verify all`
+        not_built = error.message
+    else:
+        weights = WeightsAtHand.of(resolved, options)
+        context = CheckContext(card, resolved, options, source, weights, warn=warn)
     checks: list[Check] = []
     for group in enabled_checks(options):
         if progress is not None:
             progress.advance(f"{card.name}: {group.key}")
-        checks.extend(group.run(context))
+        if context is None:
+            checks.extend(not_built_checks(card, group, not_built or "not built"))
+        else:
+            checks.extend(group.run(context))
     checks = apply_requirements(checks, options.require)
+    evaluations = context.evaluations if context is not None else []
     if not keep_resume_logs:
-        for evaluation in context.evaluations:
+        for evaluation in evaluations:
             evaluation.finish()
     device = torch.device(options.device)
     return VerifyReport(
@@ -423,10 +469,96 @@ def verify(
         device=device_label(device),
         git_sha=git_sha(),
         command=command,
-        weights=resolved.weights,
+        weights=context.resolved.weights if context is not None else options.weights,
         warnings=card_warnings(card),
-        evaluations=context.evaluations,
+        not_built=not_built,
+        built_as=built_description(context.resolved) if context is not None else None,
+        evaluations=evaluations,
     )
+
+
+def built_description(resolved: ResolvedModel) -> dict[str, Any]:
+    """The family and the identity of the model built (not every config field: a MixNet
+    config's stages are its preset's)."""
+    config = resolved.model.config
+    described: dict[str, Any] = {"family": resolved.family.name, "name": config.name}
+    if isinstance(config, TimmConfig):
+        keep = ("timm_name", "deprecated_for", "tag_source")
+        described.update({key: value for key, value in config.to_dict().items() if key in keep})
+    return described
+
+
+def card_to_verify(model_spec: str, index: ModelIndex) -> ModelCard:
+    """The published card of ``model_spec``; bad input without one (an unknown name or a
+    broken YAML says what is wrong with it first)."""
+    card = find_card(model_spec, index)
+    if card is not None:
+        return card
+    resolve_config(model_spec)
+    raise InputError(
+        f"{model_spec}: no published card to verify against",
+        hint="`mixbench list` shows the cards; pass --index for your own model index",
+    )
+
+
+def resolve_for_checks(
+    model_spec: str, options: VerifyOptions, index: ModelIndex, card: ModelCard | None = None
+) -> ResolvedModel:
+    """The card's model, built on the meta device unless a check needs the real one.
+
+    A timm model whose name says no weights tag gets the tag whose file the card's weights URL
+    names, when timm has one (``resnet18`` → ``resnet18.tv_in1k``): the card is held to the
+    preprocessing of the weights it describes, not to today's default weights of the name.
+
+    Raises :class:`ModelBuildError` when no family can build it (an unknown name or pretrained
+    tag, or timm refusing it); any other bad input (a ``--weights`` file ...) stays an error.
+    """
+    try:
+        family, config = resolve_config(model_spec)
+    except ModelBuildError:
+        raise
+    except InputError as error:
+        raise ModelBuildError(f"cannot build {model_spec}: {error.message}") from error
+    tagged = None
+    if isinstance(config, TimmConfig) and card is not None:
+        tagged = tag_for_weights(model_spec, card.weights_url)
+    spec = tagged or model_spec
+    resolved = None
+    if not needs_real_model(options, family):
+        # an __init__ that computes with its tensors builds only for real: the meta device
+        # is a saving, never a reason to report a buildable model as unbuildable
+        with contextlib.suppress(ModelBuildError):
+            resolved = resolve_model(spec, index=index, meta=True)
+    if resolved is None:
+        resolved = resolve_model(
+            spec, weights=options.weights, pretrained=options.pretrained, index=index
+        )
+    if tagged is not None:
+        built = resolved.model.config
+        resolved.model.config = replace(built, tag_source="card weights")  # type: ignore[assignment]
+    return resolved
+
+
+def not_built_checks(card: ModelCard, group: CheckGroup, reason: str) -> list[Check]:
+    """A group's checks, each skipped with why the model is missing (the card's figure kept,
+    so the table still shows what went unchecked)."""
+    return [
+        Check(
+            name,
+            SHORT_NAMES.get(name, name),
+            "skipped",
+            published=getattr(card, name) if name in _CARD_FIGURES else None,
+            reason=reason,
+            details={"not_built": True},
+        )
+        for name in group.produces
+    ]
+
+
+#: Checks named after the card field holding their published figure.
+_CARD_FIGURES = frozenset(
+    ("params", "flops", "file_size", "crop_pct", "image_size", "interpolation", "top1", "top5")
+)
 
 
 def verify_targets(specs: Sequence[str], options: VerifyOptions, index: ModelIndex) -> list[str]:
@@ -526,10 +658,13 @@ def check_flops(card: ModelCard, resolved: ResolvedModel) -> Check:
     ``measured`` is the count at the card's size in the convention that explains the card
     (fvcore FLOPs = 2 × MACs when none does); ``details`` holds the whole finding.
     """
-    from mixbench.measure.complexity import explain_flops
+    from mixbench.measure.complexity import CountingFailed, explain_flops
 
     size = card.image_size or resolved.preprocessing.image_size
-    finding = explain_flops(resolved.model, card.name, image_size=size, published=card.flops)
+    try:
+        finding = explain_flops(resolved.model, card.name, image_size=size, published=card.flops)
+    except CountingFailed as error:  # e.g. a card whose size the model cannot take
+        return Check("flops", "FLOPs", "skipped", published=card.flops, reason=error.message)
     published = card.flops
     return Check(
         "flops",
@@ -684,8 +819,10 @@ def check_weights_hash(card: ModelCard, weights: WeightsAtHand) -> Check:
 
 
 def check_preprocessing(card: ModelCard, resolved: ResolvedModel) -> list[Check]:
-    """The card's eval metadata against the model's own default config."""
+    """The card's eval metadata against the model's own default config (for a timm model,
+    timm's ``pretrained_cfg`` of the tag it resolves to)."""
     defaults = resolved.model.eval_config  # type: ignore[union-attr]
+    against = eval_defaults_origin(resolved)
     own = {
         "crop_pct": ("crop pct", defaults.crop_pct),
         "image_size": ("image size", defaults.image_size),
@@ -703,6 +840,16 @@ def check_preprocessing(card: ModelCard, resolved: ResolvedModel) -> list[Check]
             continue
         # exact: a published crop pct of 0.9 is 0.9, not 0.875 rounded to one decimal
         agree, delta = compare_values(published, value, resolution=None, tolerance=0)
+        reason, tolerance = against, "exact"
+        if key == "crop_pct" and not agree:
+            size = card.image_size or defaults.image_size
+            same = _resize_side(size, published) == _resize_side(size, value)
+            if same:  # 0.897 for 0.8975: what the eval transform does is the same
+                agree, tolerance = True, "the same resize before the centre crop"
+                reason = (
+                    f"{against}; both resize to {_resize_side(size, value)} px before the "
+                    f"{size} px crop (timm: floor(size / crop pct)), so they preprocess alike"
+                )
         checks.append(
             Check(
                 key,
@@ -711,20 +858,35 @@ def check_preprocessing(card: ModelCard, resolved: ResolvedModel) -> list[Check]
                 published=published,
                 measured=value,
                 delta=delta,
-                tolerance="exact",
-                reason="against the model's default eval config",
+                tolerance=tolerance,
+                reason=reason,
             )
         )
     return checks
+
+
+def _resize_side(image_size: int, crop_pct: float) -> int:
+    """The short side timm resizes to before the centre crop (``transforms_factory``)."""
+    return math.floor(image_size / crop_pct)
+
+
+def eval_defaults_origin(resolved: ResolvedModel) -> str:
+    """Where the eval defaults the card is held to come from, for the reason text: a timm
+    tag's defaults change with the tag, so the reason names it."""
+    config = getattr(resolved.model, "config", None)
+    if isinstance(config, TimmConfig):
+        return f"against timm's pretrained_cfg for {config.timm_name} ({config.tag_origin})"
+    return "against the model's default eval config"
 
 
 def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyOptions) -> Check:
     """Native and timm on the same weights give the same outputs on the same images."""
     import timm
 
-    from mixbench.models.weights import native_to_timm
-
     name, label = "native_vs_timm", "native = timm outputs"
+    native_to_timm = resolved.family.native_to_timm
+    if native_to_timm is None:
+        return Check(name, label, "skipped", reason=no_native_reason(resolved))
     if card.name not in timm.list_models():
         return Check(name, label, "skipped", reason=f"timm has no model named {card.name}")
     native = resolved.model
@@ -769,6 +931,13 @@ def check_equivalence(card: ModelCard, resolved: ResolvedModel, options: VerifyO
             "output_spread": spread,
         },
     )
+
+
+def no_native_reason(resolved: ResolvedModel) -> str:
+    """Why a family without a timm key mapping has nothing to compare with timm."""
+    if isinstance(getattr(resolved.model, "config", None), TimmConfig):
+        return "the card runs on timm's own model (no native implementation to compare)"
+    return f"model family {resolved.family.name!r} has no native implementation to compare"
 
 
 _ACCURACY_LABELS = {"top1": "ImageNet top-1 (%)", "top5": "ImageNet top-5 (%)"}
@@ -936,8 +1105,15 @@ CHECKS: tuple[CheckGroup, ...] = (
         "native vs timm",
         ("native_vs_timm",),
         lambda c: [check_equivalence(c.card, c.resolved, c.options)],
+        # a forward pass of the native model, where its family maps to timm's keys
+        needs_real_model=lambda _options, family: family.native_to_timm is not None,
     ),
-    CheckGroup("accuracy", ("top1", "top5"), lambda c: check_accuracy(c)),
+    CheckGroup(
+        "accuracy",
+        ("top1", "top5"),
+        lambda c: check_accuracy(c),
+        needs_real_model=lambda options, _family: options.data is not None,
+    ),
     CheckGroup(
         "speed",
         ("throughput", "latency"),

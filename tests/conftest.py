@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -99,3 +100,29 @@ def offline_hub(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     return cache
+
+
+@pytest.fixture
+def use_native_to_timm(monkeypatch) -> Callable[[Callable[..., dict[str, torch.Tensor]]], None]:
+    """``use_native_to_timm(convert)``: the native = timm check maps keys with ``convert``.
+
+    The check reads the model family's ``native_to_timm`` (a frozen registry record, holding
+    the function it was registered with), so patching the module function would not reach it:
+    the models verify resolves come with a family carrying ``convert`` instead.
+    """
+    from dataclasses import replace
+
+    import mixbench.verify as verify_module
+
+    real_resolve = verify_module.resolve_model
+
+    def install(convert: Callable[..., dict[str, torch.Tensor]]) -> None:
+        def resolve(*args: Any, **kwargs: Any) -> Any:
+            resolved = real_resolve(*args, **kwargs)
+            if resolved.family.native_to_timm is None:
+                return resolved
+            return replace(resolved, family=replace(resolved.family, native_to_timm=convert))
+
+        monkeypatch.setattr(verify_module, "resolve_model", resolve)
+
+    return install

@@ -251,7 +251,7 @@ def test_data_without_weights_skips_accuracy(imagenet):
     assert "no weights" in report.check("top1").reason
 
 
-def test_a_broken_equivalence_fails(monkeypatch):
+def test_a_broken_equivalence_fails(use_native_to_timm):
     import mixbench.models.weights as convert
 
     real = convert.native_to_timm
@@ -261,7 +261,7 @@ def test_a_broken_equivalence_fails(monkeypatch):
         converted["classifier.bias"] = converted["classifier.bias"] + 1.0
         return converted
 
-    monkeypatch.setattr(convert, "native_to_timm", off_by_a_little)
+    use_native_to_timm(off_by_a_little)
     check = verify("mixnet_s").check("native_vs_timm")
     assert check.status == "fail" and check.measured > 1e-4
 

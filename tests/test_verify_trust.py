@@ -266,7 +266,7 @@ def test_the_packaged_cards_carry_hash_prefixes():
 # ------------------------------------------------------------------------------ equivalence
 
 
-def test_equivalence_counts_the_images_whose_top1_differs(monkeypatch):
+def test_equivalence_counts_the_images_whose_top1_differs(use_native_to_timm):
     import mixbench.models.weights as convert
 
     real = convert.native_to_timm
@@ -277,7 +277,7 @@ def test_equivalence_counts_the_images_whose_top1_differs(monkeypatch):
         converted["classifier.bias"][7] += 1e4
         return converted
 
-    monkeypatch.setattr(convert, "native_to_timm", one_class_wins)
+    use_native_to_timm(one_class_wins)
     check = verify("mixnet_s").check("native_vs_timm")
     assert check.status == "fail"
     assert check.details["top1_differs"] >= 1
@@ -389,7 +389,7 @@ def test_an_error_before_any_work_is_the_first_thing_printed(tmp_path):
     assert result.output.startswith("error: no such data source"), repr(result.output[:80])
 
 
-def test_equivalence_sees_a_small_mistake_in_the_first_layer(monkeypatch):
+def test_equivalence_sees_a_small_mistake_in_the_first_layer(use_native_to_timm):
     """On random weights the logits must follow the input, or a wrong early layer passes."""
     from mixbench.models import weights
 
@@ -400,7 +400,7 @@ def test_equivalence_sees_a_small_mistake_in_the_first_layer(monkeypatch):
         converted["conv_stem.weight"] = converted["conv_stem.weight"] * 1.01
         return converted
 
-    monkeypatch.setattr(weights, "native_to_timm", stem_off_by_one_percent)
+    use_native_to_timm(stem_off_by_one_percent)
     check = verify("mixnet_s").check("native_vs_timm")
     assert check.status == "fail", check.reason
     assert check.measured > 1e-3

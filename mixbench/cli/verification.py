@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +34,7 @@ from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.errors import InputError
 from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
-from mixbench.report.tables import checks_table
+from mixbench.report.tables import checks_table, verify_summary_table
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
@@ -41,6 +43,32 @@ if TYPE_CHECKING:
 
 #: narrower than this, the notes go under the table (one line per check), not in a column
 _NOTE_MIN_WIDTH = 32
+#: more models than this get one summary table (a row each), not a checks table each
+SUMMARY_TABLE_OVER = 10
+
+
+@dataclass
+class _VerifyConsole:
+    """What ``verify`` prints as models finish: each model's checks table as it is done, or,
+    for more than :data:`SUMMARY_TABLE_OVER` models, one summary table at the end (hundreds of
+    full tables would bury the one line per card a reader wants)."""
+
+    quiet: bool  # the JSON goes to stdout: print nothing else there
+    reports: list[Any] = field(default_factory=list)
+    compact: bool = False
+
+    def start(self, names: Sequence[str]) -> None:
+        self.compact = len(names) > SUMMARY_TABLE_OVER
+
+    def show(self, report: Any) -> None:
+        self.reports.append(report)
+        if not self.quiet and not self.compact:
+            console.print(_verify_table(report))
+
+    def finish(self) -> None:
+        """The summary table of the models done (also after Ctrl-C: what finished)."""
+        if not self.quiet and self.compact and self.reports:
+            console.print(rich_table(verify_summary_table(self.reports)))
 
 
 def _verify_table(report: Any) -> RenderableType:
@@ -188,16 +216,15 @@ def verify_command(
         require=parse_require(require),
         strict=strict,
     )
-    reports: list[Any] = []
+    output = _VerifyConsole(quiet=json_to_stdout(json_out))
+    reports = output.reports
     try:
         with StepProgress("verify") as progress:
 
             def show(report: Any) -> None:
-                reports.append(report)
                 for warning in report.warnings:
                     progress.warn(f"{report.model}: card: {warning}")
-                if not json_to_stdout(json_out):
-                    console.print(_verify_table(report))
+                output.show(report)
 
             pipeline = Pipeline(
                 ResultsStore(db_path),
@@ -205,9 +232,16 @@ def verify_command(
                 on_progress=progress.update,
                 warn=progress.warn,
             )
-            pipeline.verify(model_specs, options, index_path=index_path, on_report=show)
+            pipeline.verify(
+                model_specs,
+                options,
+                index_path=index_path,
+                on_report=show,
+                on_start=output.start,
+            )
     finally:
         # also when a later model fails or Ctrl-C stops the run: the finished ones are written
+        output.finish()
         if reports:
             emit_json(json_out, [r.to_dict() for r in reports])
             if report_out is not None:
@@ -222,15 +256,19 @@ def verify_command(
 
 
 def _verify_summary_line(reports: list[Any]) -> str:
-    """``7 model(s) verified: FAIL: mixnet_s — 49 of 70 checks ran (not run: ...)``."""
+    """``7 model(s) verified: FAIL: mixnet_s — 49 of 70 checks ran (not run: ...)``; models
+    that could not be built are named too (``NOT BUILT: dla46_c``): never a silent pass."""
     failed = [r.model for r in reports if r.status == "fail"]
     unsure = [r.model for r in reports if r.status == "inconclusive"]
+    unbuilt = [r.model for r in reports if r.not_built is not None]
     if failed:
         verdict = f"FAIL: {', '.join(failed)}"
     elif unsure:
         verdict = f"INCONCLUSIVE: {', '.join(unsure)}"
     else:
-        verdict = "PASS"
+        verdict = "PASS" if len(unbuilt) < len(reports) else ""  # of the models built
+    if unbuilt:
+        verdict = "; ".join(part for part in (verdict, f"NOT BUILT: {', '.join(unbuilt)}") if part)
     coverages = [r.coverage() for r in reports]
     ran = sum(c["ran"] for c in coverages)
     total = sum(c["total"] for c in coverages)

@@ -51,10 +51,27 @@ def _resolution(number: Decimal, *, integer_zeros_are_rounding: bool) -> Decimal
     if not integer_zeros_are_rounding:
         exponent = min(exponent, 0)
     elif exponent >= 0 and number != 0:
-        normalized = number.normalize().as_tuple().exponent
-        assert isinstance(normalized, int)
-        exponent = max(exponent, normalized)
+        exponent = max(exponent, _trailing_zeros(number), _float_artifact_zeros(number))
     return Decimal(1).scaleb(exponent)
+
+
+def _trailing_zeros(number: Decimal) -> int:
+    normalized = number.normalize().as_tuple().exponent
+    assert isinstance(normalized, int)
+    return normalized
+
+
+def _float_artifact_zeros(number: Decimal) -> int:
+    """A rounded count one off a round number, written by ``int(66.35 * 1e6)`` (66349999):
+    the zeros of the round neighbour when it has four or more, else 0 (only for millions and
+    up: a small count one off a round one is as likely exact)."""
+    if number != number.to_integral_value() or abs(number) < 1_000_000:
+        return 0
+    for neighbour in (number + 1, number - 1):
+        zeros = _trailing_zeros(neighbour) if neighbour != 0 else 0
+        if zeros >= 4:
+            return zeros
+    return 0
 
 
 def _from_number(value: object, what: str) -> Decimal:

@@ -249,8 +249,8 @@ def _partial_text(
         return ""
     text = (
         f"; that rule sees only {100 * seen:.2g} % of the model's {macs:,} MACs at "
-        f"{size_text((image_size, image_size))} (fvcore): most layers are of types the 2021 "
-        "counter had no rule for"
+        f"{size_text((image_size, image_size))} (fvcore): the rest is in layers of types the "
+        "2021 counter had no rule for"
     )
     if published > 0:
         text += f", so the card understates the cost {macs / published:,.0f}×"

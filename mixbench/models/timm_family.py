@@ -46,6 +46,19 @@ class TimmConfig:
     #: what timm's deprecation table maps ``name`` to (``None``: not a deprecated name); the
     #: audit reports the entries whose model is not the card's
     deprecated_for: str | None = None
+    #: how the weights tag (and so ``eval``) was chosen: "name" (given with the name),
+    #: "deprecated" (timm's deprecation table), "card weights" (the tag whose file a card's
+    #: weights URL names), "default" (timm's default weights for the name)
+    tag_source: str = "default"
+
+    @property
+    def tag_origin(self) -> str:
+        """The tag's origin in words, for reasons: "timm's default weights for resnet18"."""
+        return {
+            "name": "the tag given",
+            "deprecated": f"what timm's deprecation table maps {self.name} to",
+            "card weights": "the tag whose file the card's weights URL names",
+        }.get(self.tag_source, f"timm's default weights for {self.architecture}")
 
     @property
     def source(self) -> str:
@@ -69,6 +82,7 @@ class TimmConfig:
             "name": self.name,
             "timm_name": self.timm_name,
             "deprecated_for": self.deprecated_for,
+            "tag_source": self.tag_source,
             "eval": self.eval.as_dict(),
             "overrides": dict(self.overrides),
         }
@@ -101,16 +115,25 @@ def timm_config(name: str) -> TimmConfig | None:
     if not timm.is_model(architecture):
         return None
     with _quietly():
-        cfg = get_pretrained_cfg(resolved) if tag else None
-        if cfg is None:
-            cfg = get_pretrained_cfg(architecture)
+        try:
+            # the tag's own cfg, never the default tag's in its place
+            cfg = get_pretrained_cfg(resolved if tag else architecture)
+        except RuntimeError:  # timm's answer to a tag the architecture does not publish
+            cfg = None
     if cfg is None:
         if tag:  # a tag timm does not publish: say so rather than build another model's
             raise InputError(
                 f"timm has no pretrained tag {tag!r} for {architecture}",
                 hint=f"`python -c \"import timm; print(timm.list_pretrained('{architecture}*'))\"`",
             )
-        return TimmConfig(name, architecture, None, EvalConfig(), deprecated_for=deprecated_for)
+        return TimmConfig(
+            name,
+            architecture,
+            None,
+            EvalConfig(),
+            deprecated_for=deprecated_for,
+            tag_source=_tag_source(name, deprecated_for),
+        )
     return TimmConfig(
         name=name,
         architecture=architecture,
@@ -118,7 +141,14 @@ def timm_config(name: str) -> TimmConfig | None:
         eval=_eval_config(cfg.to_dict()),
         classifier=_classifier_name(cfg.to_dict()),
         deprecated_for=deprecated_for,
+        tag_source=_tag_source(name, deprecated_for),
     )
+
+
+def _tag_source(name: str, deprecated_for: str | None) -> str:
+    if deprecated_for:
+        return "deprecated"
+    return "name" if "." in name else "default"
 
 
 def _classifier_name(cfg: dict[str, Any]) -> str:
@@ -177,3 +207,38 @@ TIMM = register_family(
         classifier="fc",
     )
 )
+
+
+def tag_for_weights(name: str, weights_url: str | None) -> str | None:
+    """The ``architecture.tag`` of the timm weights a card's weights URL names, by file name
+    (timm keeps the original URL of many weights in their ``pretrained_cfg``), else by the
+    name before the torch.hub hash when one tag alone has it (torchvision re-saved
+    ``resnet18-5c106cde.pth`` as ``resnet18-f37072fd.pth``); ``None`` when nothing matches,
+    or ``name`` already says which weights (a tag, or a deprecated name)."""
+    import timm
+    from timm.models import get_pretrained_cfg
+
+    if not weights_url or "." in name or name in _deprecated():
+        return None
+    wanted = _file_name(weights_url)
+    files: dict[str, str] = {}
+    with _quietly():
+        for tagged in timm.list_pretrained(f"{name}.*"):
+            cfg = get_pretrained_cfg(tagged)
+            if cfg is not None and cfg.url:
+                files[str(tagged)] = _file_name(cfg.url)
+    exact = [tagged for tagged, file in files.items() if file == wanted]
+    if exact:
+        return exact[0]
+    same_stem = [tagged for tagged, file in files.items() if _stem(file) == _stem(wanted)]
+    return same_stem[0] if len(same_stem) == 1 else None
+
+
+def _file_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _stem(file_name: str) -> str:
+    """``resnet18-5c106cde.pth`` → ``resnet18`` (torch.hub's ``name-<hash>.ext``)."""
+    base = file_name.split(".", 1)[0]
+    return base.rsplit("-", 1)[0] if "-" in base else base

@@ -20,7 +20,7 @@ from mixbench.report import escape_markdown
 
 if TYPE_CHECKING:
     from mixbench.diff import DiffReport, FieldComparison
-    from mixbench.verify import Check
+    from mixbench.verify import Check, VerifyReport
 
 ColumnKind = Literal["text", "figure", "name"]
 FIGURE: ColumnKind = "figure"  # right-aligned numbers: never wrapped, never cut
@@ -125,6 +125,100 @@ def checks_table(title: str, checks: Sequence[Check], *, with_notes: bool = True
             cells.append(check.reason or "")
         rows.append(Row(cells, status=check.status, status_cell=5))
     return TableSpec(title, tuple(columns), rows)
+
+
+#: The checks the summary table folds into its one preprocessing cell, in its order.
+PREPROCESSING_CHECKS = ("crop_pct", "image_size", "interpolation")
+#: Checks that have their own column in the summary table (others show in its note if failed).
+SUMMARY_COLUMNS = ("params", "flops", *PREPROCESSING_CHECKS)
+
+
+def verify_summary_table(reports: Sequence[VerifyReport]) -> TableSpec:
+    """``mixbench verify all`` over many models: one row per model, the card's figures as
+    verdicts (params, FLOPs with the convention and input reproducing them, preprocessing)."""
+    columns = (
+        Column("model", NAME),
+        Column("params"),
+        Column("FLOPs"),
+        Column("preprocessing"),
+        Column("verdict", NAME),
+        Column("ran", FIGURE),
+        Column("note", drop_order=1),
+    )
+    rows = []
+    for report in reports:
+        found = {check.name: check for check in report.checks}
+        coverage = report.coverage()
+        cells = [
+            report.model,
+            params_cell(found.get("params")),
+            flops_cell(found.get("flops")),
+            preprocessing_cell([found[name] for name in PREPROCESSING_CHECKS if name in found]),
+            report.verdict,
+            f"{coverage['ran']} of {coverage['total']}",
+            summary_note(report),
+        ]
+        # a model that was not built is no pass: coloured as skipped, not green
+        status = "skipped" if report.verdict == "NOT BUILT" else report.status
+        rows.append(Row(cells, status=status, status_cell=4))
+    counts = {verdict: 0 for verdict in ("PASS", "FAIL", "INCONCLUSIVE", "NOT BUILT")}
+    for report in reports:
+        counts[report.verdict] = counts.get(report.verdict, 0) + 1
+    tally = ", ".join(f"{n} {verdict.lower()}" for verdict, n in counts.items() if n)
+    return TableSpec(f"{len(reports)} models: {tally}", columns, rows)
+
+
+def params_cell(check: Check | None) -> str:
+    """``pass``, or the verdict with how far the count is off the card's."""
+    if check is None:
+        return "—"
+    if check.status == "fail" and check.delta is not None:
+        return f"fail (Δ {fmt_check_delta(check.delta)})"
+    return check.status
+
+
+def flops_cell(check: Check | None) -> str:
+    """The verdict and what reproduced the card's figure: ``pass: thop-2021 MACs @224×224``."""
+    if check is None:
+        return "—"
+    details = check.details
+    label = details.get("convention_label") or details.get("convention")
+    height, width = details.get("input_height"), details.get("input_width")
+    if label and height and width:
+        return f"{check.status}: {label} @{height}×{width}"
+    if check.status == "info":
+        return "info: no figure" if check.published is None else "info: nothing reproduces it"
+    return check.status
+
+
+def preprocessing_cell(checks: Sequence[Check]) -> str:
+    """Crop, size and interpolation in one cell: ``pass``, or what failed (card ≠ model)."""
+    if not checks:
+        return "—"
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        return "fail: " + ", ".join(
+            f"{c.label} {fmt_figure(c.published)}≠{fmt_figure(c.measured)}" for c in failed
+        )
+    passed = [c for c in checks if c.status == "pass"]
+    if len(passed) == len(checks):
+        return "pass"
+    if not passed:
+        return "/".join(dict.fromkeys(c.status for c in checks))
+    others = ", ".join(f"{c.label} {c.status}" for c in checks if c.status != "pass")
+    return f"pass ({others})"
+
+
+def summary_note(report: VerifyReport) -> str:
+    """Why a model was not built, else the failed checks the table has no column for."""
+    if report.not_built is not None:
+        return report.not_built
+    failed = [
+        check.label
+        for check in report.checks
+        if check.status == "fail" and check.name not in SUMMARY_COLUMNS
+    ]
+    return f"also failed: {', '.join(failed)}" if failed else ""
 
 
 def diff_table(report: DiffReport, rows: Sequence[FieldComparison]) -> TableSpec:

@@ -113,7 +113,8 @@ def _summary_row(report: VerifyReport, throughput: Mapping[str, float]) -> dict[
     speed, stored = _images_per_second(report, throughput)
     return {
         "model": report.model,
-        "status": report.status,
+        # the template upper-cases it: NOT BUILT where nothing failed but nothing was built
+        "status": report.verdict.lower(),
         "counts": report.counts(),
         "coverage": report.coverage(),
         "params": _published_measured(_find(report, "params"), fmt_figure),
@@ -133,9 +134,11 @@ def _published_measured(check: Check | None, fmt: Callable[[Any], str]) -> str:
 def _totals(reports: Sequence[VerifyReport]) -> dict[str, int]:
     totals = {"models": len(reports), "pass_models": 0, "fail_models": 0, "inconclusive_models": 0}
     totals.update(dict.fromkeys(("pass", "fail", "skipped", "info", "inconclusive"), 0))
-    totals.update(ran=0, total=0)
+    totals.update(ran=0, total=0, not_built_models=0)
     for report in reports:
-        totals[f"{report.status}_models"] += 1
+        # a model that was not built and failed nothing is counted as such, never as passed
+        outcome = "not_built" if report.verdict == "NOT BUILT" else report.status
+        totals[f"{outcome}_models"] += 1
         for status, count in report.counts().items():
             totals[status] += count
         coverage = report.coverage()
