@@ -181,7 +181,7 @@ def test_wheel_carries_the_index(tmp_path):
     assert proc.returncode == 0, proc.stderr
     location, count, templates, presets = proc.stdout.split()
     assert location.startswith(str(target)) and count == "7"
-    assert templates == "diff.md.j2,speed.md.j2,verify.md.j2,verify_summary.md.j2"
+    assert templates == "audit.md.j2,diff.md.j2,speed.md.j2,verify.md.j2,verify_summary.md.j2"
     assert presets == "7"
 
 

@@ -5,7 +5,7 @@
 on the group when imported here.
 """
 
-from mixbench.cli import cards, evaluation, models, runs, speed, verification
+from mixbench.cli import audit, cards, evaluation, models, runs, speed, verification
 from mixbench.cli.app import cli, main
 
-__all__ = ["cards", "cli", "evaluation", "main", "models", "runs", "speed", "verification"]
+__all__ = ["audit", "cards", "cli", "evaluation", "main", "models", "runs", "speed", "verification"]
