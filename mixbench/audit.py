@@ -234,3 +234,71 @@ def _timm_name(report: VerifyReport) -> str | None:
     if built.get("family") != "timm":
         return None
     return built.get("timm_name")
+
+
+@dataclass(frozen=True)
+class AliasFix:
+    """What a wrong deprecation alias should point at, measured: the tagged model whose
+    architecture the card's name spells, with its counts held to the card's."""
+
+    model: str
+    points_at: str  # the alias today
+    should_be: str | None  # None: no timm model today has the card's architecture
+    params: int | None = None
+    params_agree: bool = False
+    flops_convention: str | None = None
+    flops_input: str | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """The suggestion reproduces the card: parameters at its rounding, FLOPs exactly."""
+        return (
+            self.should_be is not None and self.params_agree and self.flops_convention is not None
+        )
+
+
+def suggest_alias_fixes(findings: AuditFindings, index: ModelIndex) -> list[AliasFix]:
+    """For each deprecated name timm builds as another architecture, the model with the same
+    weights tag whose architecture the card's name ends with (``ig_resnext101_32x16d`` →
+    ``resnext101_32x16d.fb_wsl_ig1b_ft_in1k``), counted on the meta device against the card.
+
+    The one place the audit measures: a suggestion is only made when it is checked.
+    """
+    return [
+        _alias_fix(finding, index.cards[finding.model])
+        for finding in findings.renamed_to_another_model
+        if finding.model in index.cards
+    ]
+
+
+def _alias_fix(finding: ModelFinding, card: Any) -> AliasFix:
+    import timm
+    import torch
+
+    from mixbench.diff import compare_values
+    from mixbench.measure.complexity import explain_flops
+    from mixbench.models import create_model
+
+    points_at = finding.timm_name or ""
+    tag = points_at.partition(".")[2]
+    candidates = [
+        str(name)
+        for name in timm.list_pretrained(f"*.{tag}")
+        if finding.model.endswith(str(name).partition(".")[0])
+    ]
+    if not candidates:
+        return AliasFix(finding.model, points_at, None)
+    should_be = max(candidates, key=len)  # the longest architecture the name ends with
+    with torch.device("meta"):
+        model = create_model(should_be)
+    params = sum(p.numel() for p in model.parameters())
+    agree = (
+        card.params is not None
+        and compare_values(
+            card.params, params, resolution=card.resolution.get("params"), tolerance=0
+        )[0]
+    )
+    size = card.image_size or model.eval_config.image_size
+    verdict = explain_flops(model, should_be, image_size=size, published=card.flops).verdict
+    where = size_text(verdict.input_size) if verdict.input_size else None
+    return AliasFix(finding.model, points_at, should_be, params, agree, verdict.convention, where)

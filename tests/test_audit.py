@@ -148,6 +148,10 @@ def test_the_audit_command_writes_the_report_and_its_plot(index_dir, tmp_path):
     data = json.loads((tmp_path / "audit.json").read_text())
     assert data["flops_rules"]["photo"] == 2 and data["flops_rules"]["square"] == 2
     assert data["not_built"] == {"no_such_net_v9": data["models"][-1]["not_built"]}
+    # the wrong alias comes with the model it should name, checked against the card
+    [fix] = data["alias_fixes"]
+    assert fix["should_be"] == "resnext101_32x16d.fb_wsl_ig1b_ft_in1k" and fix["confirmed"]
+    assert "It should point at `resnext101_32x16d.fb_wsl_ig1b_ft_in1k`" in page
 
 
 def test_a_bad_index_is_refused_before_anything_runs(tmp_path):
@@ -183,3 +187,14 @@ def test_a_crop_pct_written_shorter_passes_only_when_it_resizes_alike():
     assert "both resize to 333 px before the 299 px crop" in (alike.reason or "")
     differs = verify("resnet101d", index=cards).check("crop_pct")  # 0.94 vs 0.95 at 256
     assert differs.status == "fail" and differs.tolerance == "exact"
+
+
+def test_an_alias_to_a_model_timm_no_longer_has_gets_no_suggestion():
+    from mixbench.audit import suggest_alias_fixes
+    from mixbench.verify import verify
+
+    cards = load_index(TIMM_DOCS)
+    found = audit_findings([verify("ig_resnext101_32x48d", index=cards)], cards)
+    [fix] = suggest_alias_fixes(found, cards)
+    assert fix.points_at == "resnext101_32x8d.fb_wsl_ig1b_ft_in1k"
+    assert fix.should_be is None and not fix.confirmed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def audit_command(
     Each model is stored as it finishes; models that cannot be built are named, never
     counted as passing. Exit 0 when no check failed, 1 when any did, 2 for bad input.
     """
-    from mixbench.audit import audit_findings
+    from mixbench.audit import audit_findings, suggest_alias_fixes
     from mixbench.environment import collect_environment
     from mixbench.index import default_index_path, load_index
     from mixbench.report.audit import write_audit
@@ -76,6 +77,7 @@ def audit_command(
         )
     elapsed = time.perf_counter() - started
     findings = audit_findings(reports, index)
+    fixes = suggest_alias_fixes(findings, index)
     page = write_audit(
         findings,
         out,
@@ -85,8 +87,17 @@ def audit_command(
         command=command_line(),
         stem=stem,
         elapsed_seconds=elapsed,
+        alias_fixes=fixes,
     )
-    emit_json(json_out, {"report": str(page), "elapsed_seconds": elapsed, **findings.to_dict()})
+    emit_json(
+        json_out,
+        {
+            "report": str(page),
+            "elapsed_seconds": elapsed,
+            **findings.to_dict(),
+            "alias_fixes": [{**asdict(fix), "confirmed": fix.confirmed} for fix in fixes],
+        },
+    )
     if not json_to_stdout(json_out):
         console.print(_summary_table(findings))
         console.print(f"{len(reports)} cards audited in {elapsed:.0f} s; wrote {page}")

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mixbench.audit import AuditFindings, ModelFinding
+from mixbench.audit import AliasFix, AuditFindings, ModelFinding
 from mixbench.io import write_atomically
 from mixbench.measure.complexity import PHOTO_2021_HEIGHT, PHOTO_2021_WIDTH
 from mixbench.report import render_markdown
@@ -30,8 +30,10 @@ def render_audit(
     environment: dict[str, str],
     command: str | None,
     elapsed_seconds: float | None = None,
+    alias_fixes: list[AliasFix] | None = None,
 ) -> str:
     """The Markdown text of the audit (the plot, when given, is linked by file name)."""
+    fixes = {fix.model: fix for fix in alias_fixes or []}
     return render_markdown(
         "audit.md.j2",
         title=title,
@@ -51,7 +53,7 @@ def render_audit(
         blind=findings.blind,
         params=findings.params_mismatches,
         preprocessing=[_preprocessing_row(f) for f in findings.preprocessing_mismatches],
-        renamed=findings.renamed_to_another_model,
+        renamed=[(f, fixes.get(f.model)) for f in findings.renamed_to_another_model],
         not_built=findings.not_built,
         photo_ratio=PHOTO_2021_WIDTH / PHOTO_2021_HEIGHT,
         models=sorted(findings.models, key=lambda f: (f.collection or "", f.model)),
@@ -80,6 +82,7 @@ def write_audit(
     command: str | None,
     stem: str = "audit",
     elapsed_seconds: float | None = None,
+    alias_fixes: list[AliasFix] | None = None,
 ) -> Path:
     """``out/<stem>.md`` with ``out/<stem>.png`` beside it (no plot without a counted card)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -92,6 +95,7 @@ def write_audit(
         environment=environment,
         command=command,
         elapsed_seconds=elapsed_seconds,
+        alias_fixes=alias_fixes,
     )
     page = out / f"{stem}.md"
     write_atomically(page, text.encode("utf-8"))
@@ -110,7 +114,7 @@ def plot_card_over_macs(findings: AuditFindings, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     points.sort(key=lambda f: (f.collection or "", f.model))
-    figure, axis = plt.subplots(figsize=(13, 4.8))
+    figure, axis = plt.subplots(figsize=(14, 5.2))
     for rule, colour in RULE_COLOURS.items():
         chosen = [(i, f) for i, f in enumerate(points) if f.flops_rule == rule]
         if chosen:
@@ -128,8 +132,8 @@ def plot_card_over_macs(findings: AuditFindings, path: Path) -> Path | None:
     axis.set_xlim(-1, len(points))
     axis.set_xticks(_collection_ticks(points), _collection_labels(points), rotation=90, fontsize=6)
     axis.set_ylabel("card FLOPs ÷ MACs at the card's size")
-    low = min(f.card_over_macs for f in points if f.card_over_macs)
-    axis.set_ylim(min(0.5, low / 2), 3)
+    ratios = [f.card_over_macs for f in points if f.card_over_macs]
+    axis.set_ylim(min(0.5, min(ratios) / 2), max(3.0, max(ratios) * 1.5))
     axis.set_title(
         f"{len(points)} cards: the published figure over fvcore's MACs at S×S "
         "(1: MACs at the card's size; 1.27: the uncropped 2021 photo; 2: FLOPs as 2×MACs)",
