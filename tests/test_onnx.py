@@ -207,11 +207,14 @@ def test_the_cache_key_names_what_the_file_depends_on(tmp_path):
         _key(exporter="torchscript"),
         _key(target="cuda"),
         _key(model="mixnet_m"),
+        _key(form=onnx.graph_form("native")),  # another graph shape is another file
     ]
     names = {key.filename for key in variants}
     assert len(names) == len(variants) and base.filename not in names
     assert base.filename.startswith("mixnet_s-native-b2-64px-float32-opset18-")
     assert dict(base.versions)["torch"] == torch.__version__
+    assert onnx.graph_form("native") == "mixconv=always,grouped_pointwise=never"
+    assert onnx.graph_form("timm") == ""
 
     exported = []
 
