@@ -324,8 +324,26 @@ def _run_on_meta(model: nn.Module, input_size: tuple[int, int]) -> None:
 #: * The global average pool → ``nn.AdaptiveAvgPool2d``, (H·W + 1) × C: timm's
 #:   ``SelectAdaptivePool2d('avg')`` has no rule but holds an ``nn.AdaptiveAvgPool2d``; our
 #:   native ``MixNet`` calls ``F.adaptive_avg_pool2d`` in its forward, mapped to that module.
-#: * The classifier (``get_classifier()``) → ``Uncounted``: timm 0.4 built it as its own
-#:   ``Linear``, an ``nn.Linear`` subclass that the dispatch missed; so is ``timm.layers.Linear``.
+#: * The classifier (``get_classifier()``), when a ``Linear`` → ``Uncounted``: timm 0.4 built it
+#:   as its own ``Linear``, an ``nn.Linear`` subclass that the dispatch missed; so is
+#:   ``timm.layers.Linear``. A 1×1 ``nn.Conv2d`` head (DLA, DPN, BiT) was counted, and is.
+#:
+#: The rest of thop 0.0.31's table is here too (LeakyReLU: one per element; AvgPool: one per
+#: output element; Upsample by mode; ConvTranspose like conv; ReLU, max pooling, padding,
+#: dropout: a rule that counts 0). For any timm model, today's types map to timm 0.4.5's by the
+#: architecture they sit in (``aliases_by_source``, keyed by the model class's module), found by
+#: running thop 0.0.31 on timm 0.4.5 beside this emulation, module by module:
+#:
+#: * ``BatchNormAct2d`` → ``nn.BatchNorm2d`` in EfficientNet, MobileNetV3 (and MixNet, their
+#:   family) and the three Inceptions: timm 0.4 had a plain BN followed by an activation there.
+#: * ``BatchNormAct2d`` → ``Uncounted`` in TResNet: timm 0.4 had ``InplaceAbn``, a module with
+#:   no children (BN and leaky ReLU in one function), where today's ``BatchNormAct2d`` holds a
+#:   ``LeakyReLU`` thop would have counted.
+#: * Elsewhere (ConvBnAct, DenseNet, DPN, VoVNet, RegNet ...) ``BatchNormAct2d`` was already
+#:   the ``nn.BatchNorm2d`` subclass thop had no rule for: it stays unmapped, so only its
+#:   children count (a ``LeakyReLU`` activation: one per element, as then).
+#: * BiT's ``StdConv2d`` and ``GroupNormAct`` were subclasses thop missed then and now: only the
+#:   pool and the 1×1 head count, which is what (twice) the BiT cards publish.
 _TIMM_BN_ACT = "timm.layers.norm_act.BatchNormAct2d"
 
 THOP_2021 = CountingConvention(
@@ -334,7 +352,8 @@ THOP_2021 = CountingConvention(
     description=(
         "thop 0.0.31 on timm 0.4 (2021): multiply-adds of plain nn.Conv2d layers (with bias), "
         "2 per BatchNorm input element and H·W + 1 per channel of the global pool; "
-        "TF-'same' stride-2 convolutions, activations, SE gating and the classifier count 0"
+        "TF-'same' stride-2 convolutions, activations (not LeakyReLU), SE gating and a Linear "
+        "classifier count 0"
     ),
     rules={
         **dict.fromkeys(
