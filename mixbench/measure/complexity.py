@@ -233,7 +233,10 @@ def judge_flops(
         return FlopsVerdict(status, reason, key, size, same_rule)
     text = _unexplained_text(published, image_size, counts)
     for size, why in unrunnable.items():
-        text += f"; the model cannot run at {size_text(size)} ({why})"
+        if why.startswith("fvcore's count"):
+            text += f"; fvcore could not count at {size_text(size)} ({why})"
+        else:
+            text += f"; the model cannot run at {size_text(size)} ({why})"
     return FlopsVerdict("info", text)
 
 
@@ -428,11 +431,14 @@ def explain_flops(
         photo = uncropped_photo_size(image_size)
         try:
             counts[photo] = _thop_counts(model, photo)
-            if published not in counts[photo].values():
-                counts[photo].update(count_complexity(model, photo).counts())
         except (RuntimeError, ValueError, NotImplementedError) as error:
-            counts.pop(photo, None)
             unrunnable[photo] = _first_line(error)
+        if photo in counts and published not in counts[photo].values():
+            try:
+                counts[photo].update(count_complexity(model, photo).counts())
+            except (RuntimeError, ValueError, NotImplementedError) as error:
+                # thop's counts there stand; only fvcore's are missing, and that is said
+                unrunnable[photo] = f"fvcore's count: {_first_line(error)}"
     verdict = judge_flops(published, image_size, counts, unrunnable)
     return FlopsFinding(name, image_size, published, verdict, fvcore, counts, unrunnable)
 

@@ -3,7 +3,6 @@ each card's FLOPs over the model's MACs at the card's own size."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +165,3 @@ def _collection_ticks(points: list[ModelFinding]) -> list[float]:
 
 def _collection_labels(points: list[ModelFinding]) -> list[str]:
     return list(dict.fromkeys(f.collection or "(none)" for f in points))
-
-
-def fmt_ratio(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:.3g}"
