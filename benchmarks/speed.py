@@ -42,7 +42,6 @@ import matplotlib.pyplot as plt
 
 from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.measure.device import pick_device
-from mixbench.measure.speed.implementations import runs_timm_graph
 from mixbench.measure.speed.run import (
     LatencyReport,
     SpeedSettings,
@@ -55,6 +54,7 @@ from mixbench.measure.speed.run import (
 from mixbench.measure.speed.timing import TimingOptions
 from mixbench.progress import StepProgress
 from mixbench.report.speed import Target, render_speed, speed_section
+from mixbench.runtimes import runs_timm_graph
 
 Section = tuple[str, ThroughputReport | LatencyReport, list[Target]]
 

@@ -154,7 +154,10 @@ class Pipeline:
     # ------------------------------------------------------------------ storing
 
     def save_evaluation(self, report: EvalReport) -> None:
-        """Store an eval run, then drop its resume log: it is safe now."""
+        """Store an eval run (after the eager float32 run it was paired with, if any), then
+        drop its resume log: it is safe now."""
+        if report.reference is not None and report.reference.run_id is None:
+            self.save_evaluation(report.reference)
         if self.store is not None:
             report.run_id = self.store.add(report.to_run_record(self.command))
         report.finish()

@@ -35,6 +35,13 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError, ModelBuildError
 from mixbench.events import StepCounter
 from mixbench.index import ModelCard, ModelIndex, load_index
+from mixbench.measure.accuracy.agreement import (
+    DEPLOYED_TOLERANCE,
+    MIN_AGREEMENT,
+    Agreement,
+    judge_agreement,
+    judge_difference,
+)
 from mixbench.measure.speed.timing import TimingOptions
 from mixbench.measure.statistics import (
     AccuracyEvidence,
@@ -58,6 +65,8 @@ Status = Literal["pass", "fail", "skipped", "info", "inconclusive"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "skipped", "info", "inconclusive")
 #: How the coverage line names a check that did not run.
 SHORT_NAMES = {
+    "deployed_agreement": "deployed top-1 agreement",
+    "deployed_top1": "deployed top-1 change",
     "file_size": "file size",
     "weights_hash": "weights hash",
     "crop_pct": "crop pct",
@@ -66,8 +75,9 @@ SHORT_NAMES = {
     "top1": "top-1",
     "top5": "top-5",
 }
-#: Accuracy tolerances in percentage points, per metric, unless the user says otherwise.
-DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1}
+#: Accuracy tolerances in percentage points, per metric, unless the user says otherwise;
+#: ``deployed``: how far the deployed path's top-1 may move from eager float32's.
+DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1, "deployed": DEPLOYED_TOLERANCE}
 #: Native and timm outputs on the same weights agree to this max relative difference (fp32).
 EQUIVALENCE_RTOL = 1e-4
 #: ImageNet-val: a card's accuracy is on all of it; on fewer images a measurement is a sample.
@@ -282,6 +292,14 @@ class VerifyOptions:
     require: tuple[str, ...] = ()
     #: every unknown key of the card is an error, not a warning
     strict: bool = False
+    #: the path people deploy (``--impl``, ``--precision``): the deployed checks evaluate
+    #: through it and pair its predictions with eager float32's
+    implementation: str | None = None
+    precision: str | None = None
+
+    @property
+    def deploys(self) -> bool:
+        return self.implementation is not None or self.precision is not None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -354,6 +372,16 @@ def validate_options(options: VerifyOptions) -> None:
             (f"--cache-dir is for hf: datasets; --data {options.data} is not one", "drop it")
         )
     parse_require(",".join(options.require))
+    if options.deploys:
+        if options.data is None:
+            problems.append(
+                (
+                    "--impl/--precision name the path to check against eager float32 on "
+                    "images: pass --data",
+                    "add --data IMAGENET_VAL_DIR (or hf:NAME)",
+                )
+            )
+        deployed_path(options)  # an unknown name, or a precision its runtime lacks: now
     if problems:
         message, hint = problems[0]
         raise InputError(message, hint=hint or "see mixbench verify --help")
@@ -944,44 +972,25 @@ _ACCURACY_LABELS = {"top1": "ImageNet top-1 (%)", "top5": "ImageNet top-5 (%)"}
 
 
 def check_accuracy(context: CheckContext) -> list[Check]:
-    card, resolved = context.card, context.resolved
-    options, source = context.options, context.source
+    card, options = context.card, context.options
     published = {"top1": card.top1, "top5": card.top5}
-    why_not = None
-    if source is None:
-        why_not = "no evaluation data: pass --data IMAGENET_VAL_DIR (or hf:NAME)"
-    elif source.kind == "synthetic":
-        why_not = (
-            f"--data {source.spec} is generated images, not ImageNet: no evidence of the card's "
-            "accuracy (pass an ImageNet-val folder or hf:NAME)"
-        )
-    elif not resolved.has_weights:
-        why_not = (
-            f"no weights: --data {source.spec} was not used; pass --weights FILE or "
-            "--pretrained (random weights score ~0.1%)"
-        )
+    why_not = _no_accuracy_reason(context)
     if why_not is not None:
         return [
             Check(k, _ACCURACY_LABELS[k], "skipped", published=v, reason=why_not)
             for k, v in published.items()
         ]
-    from mixbench.measure.accuracy.evaluation import EvalOptions, evaluate
+    from mixbench.measure.accuracy.evaluation import EvalOptions
 
-    report = evaluate(
-        card.name,
-        source,  # type: ignore[arg-type]
-        weights=options.weights,
-        pretrained=options.pretrained,
-        options=EvalOptions(
+    report = _evaluate_for_checks(
+        context,
+        EvalOptions(
             device=options.device,
             batch_size=options.batch_size,
             workers=options.workers,
             amp=options.amp,
         ),
-        warn=context.warn,
     )
-    assert report is not None  # verify does not run under torchrun
-    context.evaluations.append(report)
     measured = {"top1": report.metrics.top1, "top5": report.metrics.top5}
     count = report.metrics.count
     selection = accuracy_selection(report.data, count)
@@ -1064,7 +1073,7 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     native, timm_row = speed.result(card.name, "native"), speed.result(card.name, "timm")
     delay = latency(card.name, replace(settings, batch_size=1), "native,timm")
     p50 = {row.implementation: row.stats.p50 for row in delay.results}
-    precision = native.precision
+    precision = native.precision.label
     return [
         Check(
             "throughput",
@@ -1083,6 +1092,152 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
             reason=f"native (optimised); timm {p50['timm']:.3f} ms",
         ),
     ]
+
+
+def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:
+    """(implementation, precision request) of ``--impl``/``--precision``, each checked against
+    its runtime before anything runs."""
+    from mixbench.measure.accuracy.loop import DEFAULT_IMPLEMENTATION
+    from mixbench.measure.precision import parse_precisions
+    from mixbench.runtimes import parse_implementation, runtime_named
+
+    implementation = parse_implementation(options.implementation or DEFAULT_IMPLEMENTATION)
+    requests = parse_precisions(options.precision)
+    if len(requests) > 1:
+        raise InputError(
+            f"--precision {options.precision}: verify checks one deployed precision",
+            hint="run verify once per precision",
+        )
+    device = torch.device(options.device)
+    runtime_named(implementation.runtime).check_request(implementation, requests[0], device)
+    return implementation, requests[0]
+
+
+def check_deployed(context: CheckContext) -> list[Check]:
+    """The deployed path keeps the card: the same images through ``--impl`` at
+    ``--precision`` and through eager float32, paired image by image (the share of unchanged
+    top-1 classes; the top-1 difference with its paired 95 % interval)."""
+    card, options = context.card, context.options
+    implementation, precision = deployed_path(options)
+    path = f"{implementation.name} {precision.name}"
+    labels = {
+        "deployed_agreement": f"top-1 unchanged via {path} (%)",
+        "deployed_top1": f"top-1 change via {path} (points)",
+    }
+    why_not = _no_accuracy_reason(context)
+    if why_not is not None:
+        return [Check(name, label, "skipped", reason=why_not) for name, label in labels.items()]
+    from mixbench.measure.accuracy.evaluation import REFERENCE_PATH, EvalOptions
+
+    base = EvalOptions(
+        device=options.device, batch_size=options.batch_size, workers=options.workers
+    )
+    reference = _eager_fp32_evaluation(context)
+    if reference is None:
+        reference = _evaluate_for_checks(context, base)
+    deployed = _evaluate_for_checks(
+        context,
+        replace(base, implementation=implementation.name, precision=precision.name),
+    )
+    source = context.source
+    assert source is not None
+    pairs = Agreement.of(
+        reference.top1, deployed.top1, [source.label(i) for i in range(len(source))]
+    )
+    computed = deployed.settings.get("precision_computed") or precision.name
+    details = {
+        "implementation": implementation.name,
+        "runtime": implementation.runtime,
+        "precision": precision.name,
+        "precision_computed": computed,
+        "precision_how": deployed.settings.get("precision_how"),
+        "provider": deployed.settings.get("provider"),
+        "reference": REFERENCE_PATH,
+        "deployed_top1": deployed.metrics.top1,
+        "deployed_top5": deployed.metrics.top5,
+        "reference_top1": reference.metrics.top1,
+        "reference_top5": reference.metrics.top5,
+        "card_top1": card.top1,
+        "card_top5": card.top5,
+        **pairs.to_dict(),
+    }
+    low, high = pairs.share_interval
+    floor = MIN_AGREEMENT.get(computed, MIN_AGREEMENT["bf16"])
+    in_ = f"{path}" + (f" (computed {computed})" if computed != precision.name else "")
+    agreement = Check(
+        "deployed_agreement",
+        labels["deployed_agreement"],
+        judge_agreement(pairs, computed),
+        measured=pairs.share,
+        tolerance=f"≥ {floor:g}% (95% CI)",
+        reason=f"{pairs.same_top1:,} of {pairs.images:,} images keep their top-1 class through "
+        f"{in_} against {REFERENCE_PATH}; 95% CI {low:.2f}–{high:.2f}",
+        details=details,
+    )
+    tolerance = options.tolerance.get("deployed", DEPLOYED_TOLERANCE)
+    d_low, d_high = pairs.difference_interval
+    change = Check(
+        "deployed_top1",
+        labels["deployed_top1"],
+        judge_difference(pairs, tolerance),
+        measured=pairs.top1_difference,
+        tolerance=f"±{tolerance:g} points (95% CI)",
+        reason=f"{deployed.metrics.top1:.2f}% through {in_} vs {reference.metrics.top1:.2f}% "
+        f"eager float32 on the same {pairs.images:,} images (95% CI {d_low:+.2f} to "
+        f"{d_high:+.2f}): {pairs.lost} lost, {pairs.gained} gained",
+        details=details,
+    )
+    return [agreement, change]
+
+
+def _no_accuracy_reason(context: CheckContext) -> str | None:
+    """Why an evaluation on ``--data`` cannot be evidence here (None: it can)."""
+    source = context.source
+    if source is None:
+        return "no evaluation data: pass --data IMAGENET_VAL_DIR (or hf:NAME)"
+    if source.kind == "synthetic":
+        return (
+            f"--data {source.spec} is generated images, not ImageNet: no evidence of the card's "
+            "accuracy (pass an ImageNet-val folder or hf:NAME)"
+        )
+    if not context.resolved.has_weights:
+        return (
+            f"no weights: --data {source.spec} was not used; pass --weights FILE or "
+            "--pretrained (random weights score ~0.1%)"
+        )
+    return None
+
+
+def _eager_fp32_evaluation(context: CheckContext) -> EvalReport | None:
+    """The accuracy check's evaluation, when it ran the reference path (eager float32)."""
+    from mixbench.measure.accuracy.loop import DEFAULT_IMPLEMENTATION
+
+    for report in context.evaluations:
+        settings = report.settings
+        if (
+            settings.get("implementation") == DEFAULT_IMPLEMENTATION
+            and settings.get("precision_computed") == "fp32"
+            and not settings.get("channels_last")
+        ):
+            return report
+    return None
+
+
+def _evaluate_for_checks(context: CheckContext, eval_options: Any) -> EvalReport:
+    from mixbench.measure.accuracy.evaluation import evaluate
+
+    report = evaluate(
+        context.card.name,
+        context.source,  # type: ignore[arg-type]
+        weights=context.options.weights,
+        pretrained=context.options.pretrained,
+        options=eval_options,
+        warn=context.warn,
+        compare_fp32=False,
+    )
+    assert report is not None  # verify does not run under torchrun
+    context.evaluations.append(report)
+    return report
 
 
 # ------------------------------------------------------------------------------ the table
@@ -1112,6 +1267,13 @@ CHECKS: tuple[CheckGroup, ...] = (
         "accuracy",
         ("top1", "top5"),
         lambda c: check_accuracy(c),
+        needs_real_model=lambda options, _family: options.data is not None,
+    ),
+    CheckGroup(
+        "deployed path",
+        ("deployed_agreement", "deployed_top1"),
+        check_deployed,
+        when=lambda options: options.deploys,
         needs_real_model=lambda options, _family: options.data is not None,
     ),
     CheckGroup(

@@ -44,7 +44,8 @@ def test_every_implementation_is_measured(report):
         assert result.ms_per_batch == pytest.approx(1000 * result.trials.median)
         assert result.peak_memory_bytes >= result.weight_bytes > 0
         assert result.bytes_per_image > 0
-        assert result.precision == "float32"
+        assert result.precision.name == result.precision.asked == "fp32"
+        assert result.precision.read_back and result.outputs_agree
 
 
 def test_ratios_compare_native_with_each_timm_variant(report):
@@ -112,9 +113,13 @@ def test_a_damaged_store_fails_before_measuring(tmp_path):
     assert steps == []
 
 
-def test_bad_dtype_is_refused():
-    with pytest.raises(InputError, match="--dtype 'int8'"):
+def test_bad_precisions_are_refused():
+    with pytest.raises(InputError, match="'int8' is not a precision"):
         throughput(["mixnet_s"], SpeedSettings(dtype="int8"), "native")
+    with pytest.raises(InputError, match="'fp8' is not a precision"):
+        throughput(["mixnet_s"], SpeedSettings(precision="fp32,fp8"), "native")
+    with pytest.raises(InputError, match="--precision, or --amp/--dtype"):
+        throughput(["mixnet_s"], SpeedSettings(precision="bf16", amp=True), "native")
 
 
 def test_latency_percentiles():
@@ -160,7 +165,7 @@ def test_throughput_cli_prints_the_table_and_writes_json(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "throughput, batch 2, float32, on cpu" in result.output
+    assert "throughput, batch 2, on cpu" in result.output and "fp32" in result.output
     assert "× timm" in result.output
     assert "CPU " in result.output and "torch " in result.output and "timm " in result.output
     data = json.loads(out.read_text())
@@ -195,7 +200,7 @@ def test_latency_cli_json_to_stdout(tmp_path):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["throughput", "mixnet_s", "--impl", "onnx"], "unknown implementation 'onnx'"),
+        (["throughput", "mixnet_s", "--impl", "onnx"], "unknown word 'onnx'"),
         (["throughput", "mixnet_s", "--device", "cuda:7"], "--device cuda:7"),
         (["latency", "mixnet_s", "--cuda-graphs", "--device", "cpu"], "CUDA graphs need"),
         (["throughput", "mixnet_q"], "mixnet_q"),
@@ -258,8 +263,9 @@ def test_compile_settings_are_said_under_the_table(tmp_path, monkeypatch):
     data = json.loads(out.read_text())
     assert data["settings"]["compile_mode"] == "max-autotune-no-cudagraphs"
     compiled = data["results"][1]
-    assert compiled["runtime"]["options"]["freezing"] is True
-    assert compiled["traffic"] is None and data["results"][0]["runtime"] is None
+    assert compiled["runtime_details"]["options"]["freezing"] is True
+    assert compiled["runtime"] == "compile" and data["results"][0]["runtime"] == "pytorch"
+    assert compiled["traffic"] is None and data["results"][0]["runtime_details"] is None
 
 
 def test_a_compile_mode_torch_lacks_is_refused(tmp_path):

@@ -1,6 +1,7 @@
-"""ONNX export and ONNX Runtime rows (``ort``, ``native+ort``), ``mixbench export-onnx``, the
-onnx extra. Small images (64×64) and batch 2 keep every export to seconds; exports are cached in
-one folder per module, as a user's runs share ``~/.cache/mixbench/onnx``."""
+"""ONNX export and ONNX Runtime rows (``ort``, ``native+ort``), ``mixbench export --to onnx``
+(and its older name ``export-onnx``), the onnx extra. Small images (64×64) and batch 2 keep
+every export to seconds; exports are cached in one folder per module, as a user's runs share
+``~/.cache/mixbench/exports``."""
 
 from __future__ import annotations
 
@@ -17,12 +18,7 @@ from click.testing import CliRunner
 
 from mixbench.cli import cli
 from mixbench.errors import InputError
-from mixbench.measure.speed import onnx
-from mixbench.measure.speed.implementations import (
-    Precision,
-    build_runner,
-    parse_implementations,
-)
+from mixbench.measure.precision import ComputedPrecision
 from mixbench.measure.speed.run import (
     LatencyReport,
     LatencyResult,
@@ -31,6 +27,9 @@ from mixbench.measure.speed.run import (
 )
 from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Warmup
 from mixbench.resolve import resolve_model
+from mixbench.runtimes import OutputCheck, exports, parse_implementations
+from mixbench.runtimes import onnxruntime as ort_runtime
+from mixbench.runtimes.subject import Subject, state_dict_sha256
 
 QUICK = TimingOptions(
     trials=2, trial_seconds=0.02, warmup_seconds=0, warmup_iterations=1, latency_iterations=4
@@ -48,7 +47,7 @@ def module_cache(tmp_path_factory):
 def _cache(module_cache, monkeypatch):
     """Every test of this module exports into (and reuses) the module's own cache."""
     monkeypatch.setenv("MIXBENCH_CACHE", str(module_cache))
-    return module_cache / "onnx"
+    return module_cache / "exports"
 
 
 @pytest.fixture(scope="module")
@@ -56,24 +55,10 @@ def resolved_s():
     return resolve_model("mixnet_s")
 
 
-def _build(resolved, text, **kwargs):
-    options = {
-        "device": "cpu",
-        "batch_size": 2,
-        "precision": Precision(),
-        "channels_last": False,
-        "image_size": 64,
-    }
-    options.update(kwargs)
-    implementation = parse_implementations(text)[0]
-    if implementation.ort:  # run.py picks this builder for ort rows, as here
-        from mixbench.measure.speed import onnx
+def _build(resolved, text, precision="fp32", **kwargs):
+    from runtime_helpers import build_session
 
-        opset = options.pop("opset", None) or onnx.DEFAULT_OPSET
-        options.pop("channels_last")
-        options["device"] = torch.device(options["device"])
-        return onnx.build_ort_runner(resolved, implementation, opset=opset, **options)
-    return build_runner(resolved, implementation, **options)
+    return build_session(resolved, text, precision, **kwargs)
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -91,7 +76,7 @@ def test_ort_implementation_names():
     assert parse_implementations(",".join(i.name for i in parsed)) == parsed
     assert parse_implementations("timm+ort") == parse_implementations("ort")
     ort, native = parse_implementations("ort,native+ort")
-    assert ort.is_timm and ort.ort and not native.is_timm and native.optimize
+    assert ort.is_timm and ort.runtime == "ort" and not native.is_timm and native.optimize
 
 
 def test_pytorch_flags_do_not_apply_to_ort_rows():
@@ -102,11 +87,11 @@ def test_pytorch_flags_do_not_apply_to_ort_rows():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("ort+compile", r"\+compile applies to PyTorch implementations"),
-        ("native+ort+nhwc", r"\+nhwc applies to PyTorch"),
-        ("native+trt", r"\+trt is an ONNX Runtime provider"),
+        ("ort+compile", "one runtime per name"),
+        ("native+ort+nhwc", r"\+nhwc is a modifier of PyTorch eager, not of ONNX Runtime"),
+        ("native+trt", r"\+trt is a modifier of ONNX Runtime"),
         ("ort,timm+ort", "listed twice"),
-        ("onnx", "use native, timm or ort"),
+        ("onnx", "a name is native or timm"),
     ],
 )
 def test_bad_ort_implementations_are_named(text, message):
@@ -120,57 +105,57 @@ def test_bad_ort_implementations_are_named(text, message):
 
 def test_ort_and_native_ort_give_timms_outputs(resolved_s, max_rel_diff):
     """The exported timm model and the exported optimised native model, in ONNX Runtime,
-    against timm's PyTorch model on the same weights — checked here independently of the
-    runner's own check."""
-    weights, name = onnx.weights_for(resolved_s, 64)
-    assert name == "random-seed-0"
-    reference = onnx.timm_with_weights(resolved_s, weights)
+    against timm's PyTorch model on the same weights — checked here independently."""
+    subject = Subject(resolved_s, 64)
+    assert subject.weights_name == "random-seed-0"
+    reference = subject.timm_twin()
+    images = subject.images(2)
+    with torch.no_grad():
+        want = reference(images)
     for text in ("ort", "native+ort", "native+noopt+ort"):
-        runner = _build(resolved_s, text)
-        got = runner.step().clone()
-        with torch.no_grad():
-            want = reference(runner.images)
+        session, step = _build(subject, text)
+        got = step().clone()
         assert got.shape == (2, 1000)
         assert max_rel_diff(got, want) <= 1e-4, text
-        assert runner.check.agree and runner.check.max_relative <= 1e-4
-        assert runner.check.reference == "timm (PyTorch, float32)"
-        assert runner.provider == "CPUExecutionProvider"
-        assert runner.precision == "float32" and runner.layout == "NCHW"
-        assert runner.details["exporter"] == onnx.default_exporter() == "dynamo"
+        assert max_rel_diff(session.run(images), want) <= 1e-4, text
+        assert session.provider == "CPUExecutionProvider"
+        assert session.precision == ComputedPrecision(
+            "fp32", "fp32", "the ONNX file's input element type"
+        )
+        assert session.layout == "NCHW"
+        assert session.details["exporter"] == exports.default_exporter() == "dynamo"
         # the random weights make the logits depend on the image: a check that can fail
         assert max_rel_diff(got[0], got[1]) > 1e-2
 
 
 def test_session_runs_with_torchs_threads_and_every_optimisation(resolved_s):
-    details = _build(resolved_s, "native+ort").details
+    details = _build(resolved_s, "native+ort")[0].details
     assert details["intra_op_threads"] == torch.get_num_threads()
     assert details["graph_optimization_level"] == "ORT_ENABLE_ALL"
     assert details["providers"] == ["CPUExecutionProvider"]
     assert details["onnxruntime"] == onnxruntime.__version__
+    assert details["graph_form"] == "grouped_pointwise=never,mixconv=always"
 
 
-def test_float16_export_is_checked_with_a_looser_tolerance(resolved_s):
-    runner = _build(resolved_s, "native+ort", precision=Precision(dtype=torch.float16))
-    assert runner.precision == "float16"
-    assert runner.step().dtype == torch.float16
-    assert runner.check.tolerance == onnx.TOLERANCES["float16"] > onnx.TOLERANCES["float32"]
-    assert runner.check.agree, runner.check
-    assert "float16" in runner.details["onnx_file"]
+def test_a_dynamic_batch_session_takes_any_batch(resolved_s):
+    """What an evaluation through ONNX Runtime builds: one file for every batch size."""
+    session, _step = _build(resolved_s, "native+ort", batch=None)
+    assert "-bdyn-" in session.details["onnx_file"]
+    for size in (1, 3):
+        assert session.run(torch.randn(size, 3, 64, 64)).shape == (size, 1000)
 
 
 def test_the_torchscript_exporter_gives_the_same_outputs(resolved_s, monkeypatch):
-    monkeypatch.setattr(onnx, "default_exporter", lambda: "torchscript")
-    runner = _build(resolved_s, "ort")
-    assert runner.details["exporter"] == "torchscript"
-    assert runner.check.agree, runner.check
+    monkeypatch.setattr(exports, "default_exporter", lambda: "torchscript")
+    session, _step = _build(resolved_s, "ort")
+    assert session.details["exporter"] == "torchscript"
 
 
-def test_bfloat16_is_refused_before_anything_runs():
+def test_bf16_and_cpu_fp16_are_refused_before_anything_runs():
     steps = []
-    with pytest.raises(InputError, match="not bfloat16"):
-        throughput(
-            ["mixnet_s"], SpeedSettings(amp=True, timing=QUICK), "ort", on_progress=steps.append
-        )
+    for settings in (SpeedSettings(amp=True, timing=QUICK), SpeedSettings(precision="fp16")):
+        with pytest.raises(InputError, match=r"cannot compute in (bf16|fp16); it supports fp32"):
+            throughput(["mixnet_s"], settings, "ort", on_progress=steps.append)
     assert steps == []
 
 
@@ -189,7 +174,7 @@ def _key(**changes):
         "exporter": "dynamo",
     }
     fields.update(changes)
-    return onnx.ExportKey(**fields)
+    return exports.ExportKey(**fields)
 
 
 def test_the_cache_key_names_what_the_file_depends_on(tmp_path):
@@ -207,14 +192,15 @@ def test_the_cache_key_names_what_the_file_depends_on(tmp_path):
         _key(exporter="torchscript"),
         _key(target="cuda"),
         _key(model="mixnet_m"),
-        _key(form=onnx.graph_form("native")),  # another graph shape is another file
+        _key(form=exports.form_of(ort_runtime.GRAPH_FORM)),  # another graph shape, another file
+        _key(format="openvino"),  # IR beside the ONNX file of the same graph
     ]
     names = {key.filename for key in variants}
     assert len(names) == len(variants) and base.filename not in names
     assert base.filename.startswith("mixnet_s-native-b2-64px-float32-opset18-")
+    assert _key(format="openvino").filename.endswith(".xml")
     assert dict(base.versions)["torch"] == torch.__version__
-    assert onnx.graph_form("native") == "mixconv=always,grouped_pointwise=never"
-    assert onnx.graph_form("timm") == ""
+    assert exports.form_of(ort_runtime.GRAPH_FORM) == "grouped_pointwise=never,mixconv=always"
 
     exported = []
 
@@ -222,51 +208,54 @@ def test_the_cache_key_names_what_the_file_depends_on(tmp_path):
         exported.append(path)
         path.write_bytes(b"onnx")
 
-    first, cached = onnx.cached_export(base, export, tmp_path)
+    first, cached = exports.cached_export(base, export, tmp_path)
     assert not cached and exported == [first] and first.parent == tmp_path
-    again, cached = onnx.cached_export(_key(), export, tmp_path)
+    again, cached = exports.cached_export(_key(), export, tmp_path)
     assert cached and again == first and len(exported) == 1  # reused, not exported again
     assert json.loads(first.with_suffix(".json").read_text())["batch"] == 2
     for changed in (_key(batch=4), _key(dtype="float16"), _key(opset=17)):
-        path, cached = onnx.cached_export(changed, export, tmp_path)
+        path, cached = exports.cached_export(changed, export, tmp_path)
         assert not cached and path != first
     assert len(exported) == 4
 
 
 def test_a_second_run_reuses_the_export(resolved_s, monkeypatch, _cache):
-    first = _build(resolved_s, "ort")
+    first, _ = _build(resolved_s, "ort")
     assert first.details["onnx_file"].startswith(str(_cache))
 
     def no_export(*_args, dynamo=True, **_kwargs):  # dynamo: still torch's export signature
         raise AssertionError("exported again")
 
     monkeypatch.setattr(torch.onnx, "export", no_export)
-    again = _build(resolved_s, "ort")
+    again, _ = _build(resolved_s, "ort")
     assert again.details["cached"] and again.details["onnx_file"] == first.details["onnx_file"]
-    assert again.check.agree
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MIXBENCH_CACHE", str(tmp_path / "mine"))
-    assert onnx.cache_dir() == tmp_path / "mine" / "onnx"
+    assert exports.cache_dir() == tmp_path / "mine" / "exports"
     monkeypatch.delenv("MIXBENCH_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert onnx.cache_dir() == tmp_path / "xdg" / "mixbench" / "onnx"
+    assert exports.cache_dir() == tmp_path / "xdg" / "mixbench" / "exports"
 
 
 def test_random_weights_are_the_seeds_and_given_weights_are_hashed(resolved_s):
-    a = onnx.seeded_weights(resolved_s.model, 64)
-    b = onnx.seeded_weights(resolved_s.model, 64)
-    other = onnx.seeded_weights(resolved_s.model, 64, seed=1)
-    assert onnx.state_dict_sha256(a) == onnx.state_dict_sha256(b)
-    assert onnx.state_dict_sha256(a) != onnx.state_dict_sha256(other)
-    before = onnx.state_dict_sha256(a)
+    from mixbench.models.seeded import seeded_weights
+
+    a = seeded_weights(resolved_s.model, 64)
+    b = seeded_weights(resolved_s.model, 64)
+    other = seeded_weights(resolved_s.model, 64, seed=1)
+    assert state_dict_sha256(a) == state_dict_sha256(b)
+    assert state_dict_sha256(a) != state_dict_sha256(other)
+    before = state_dict_sha256(a)
     with torch.no_grad():
         next(a.parameters()).view(-1)[0] += 1e-3
-    assert onnx.state_dict_sha256(a) != before
-    given = SimpleNamespace(model=a, has_weights=True)
-    model, name = onnx.weights_for(given, 64)  # type: ignore[arg-type]
-    assert model is a and name == "sha256:" + onnx.state_dict_sha256(a)
+    assert state_dict_sha256(a) != before
+    given = SimpleNamespace(
+        model=a, has_weights=True, preprocessing=resolved_s.preprocessing, name="mixnet_s"
+    )
+    subject = Subject(given, 64)  # type: ignore[arg-type]
+    assert subject.weights is a and subject.weights_name == "sha256:" + state_dict_sha256(a)
 
 
 # ------------------------------------------------------------------------------ providers
@@ -276,21 +265,22 @@ ALL_GPU = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionPr
 
 
 def test_cpu_runs_on_the_cpu_provider_whatever_else_there_is():
-    assert onnx.choose_providers(CPU, ["CPUExecutionProvider"]) == [("CPUExecutionProvider", {})]
-    assert onnx.choose_providers(CPU, ALL_GPU) == [("CPUExecutionProvider", {})]
+    choose = ort_runtime.choose_providers
+    assert choose(CPU, ["CPUExecutionProvider"]) == [("CPUExecutionProvider", {})]
+    assert choose(CPU, ALL_GPU) == [("CPUExecutionProvider", {})]
 
 
 def test_cuda_prefers_the_cuda_provider_then_the_cpu():
-    chosen = onnx.choose_providers(torch.device("cuda:1"), ALL_GPU, tf32=True)
+    chosen = ort_runtime.choose_providers(torch.device("cuda:1"), ALL_GPU, tf32=True)
     assert chosen == [
         ("CUDAExecutionProvider", {"device_id": 1, "use_tf32": 1}),
         ("CPUExecutionProvider", {}),
     ]
-    assert onnx.choose_providers(torch.device("cuda"), ALL_GPU)[0][1]["device_id"] == 0
+    assert ort_runtime.choose_providers(torch.device("cuda"), ALL_GPU)[0][1]["device_id"] == 0
 
 
 def test_tensorrt_comes_first_when_asked_for(tmp_path):
-    chosen = onnx.choose_providers(
+    chosen = ort_runtime.choose_providers(
         torch.device("cuda"), ALL_GPU, tensorrt=True, fp16=True, trt_cache=tmp_path
     )
     assert [name for name, _ in chosen] == ALL_GPU
@@ -312,8 +302,17 @@ def test_tensorrt_comes_first_when_asked_for(tmp_path):
 )
 def test_a_missing_provider_is_an_error(device, available, tensorrt, message):
     with pytest.raises(InputError) as caught:
-        onnx.choose_providers(torch.device(device), available, tensorrt=tensorrt)
+        ort_runtime.choose_providers(torch.device(device), available, tensorrt=tensorrt)
     assert message in caught.value.message + (caught.value.hint or "")
+
+
+def test_the_gpu_precisions_of_onnx_runtime():
+    from mixbench.runtimes import runtime_named
+
+    ort = runtime_named("ort")
+    [row] = parse_implementations("ort+trt")
+    assert ort.precisions(torch.device("cuda"), row) == ("fp32", "fp16")
+    assert ort.precisions(CPU, row) == ("fp32",)
 
 
 def test_a_quiet_fallback_to_the_cpu_is_an_error(tmp_path):
@@ -332,22 +331,22 @@ def test_a_quiet_fallback_to_the_cpu_is_an_error(tmp_path):
         GraphOptimizationLevel=onnxruntime.GraphOptimizationLevel,
         InferenceSession=FallingBack,
     )
-    providers = onnx.choose_providers(torch.device("cuda"), ALL_GPU)
+    providers = ort_runtime.choose_providers(torch.device("cuda"), ALL_GPU)
     with pytest.raises(InputError, match="could not start CUDAExecutionProvider"):
-        onnx.open_session(tmp_path / "model.onnx", providers, fake)
+        ort_runtime.open_session(tmp_path / "model.onnx", providers, fake)
 
 
 def test_the_build_chooses_from_onnxruntimes_list(resolved_s, monkeypatch):
     asked = []
-    real = onnx.choose_providers
+    real = ort_runtime.choose_providers
 
     def spy(device, available, **options):
         asked.append(list(available))
         return real(device, available, **options)
 
-    monkeypatch.setattr(onnx, "choose_providers", spy)
+    monkeypatch.setattr(ort_runtime, "choose_providers", spy)
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    assert _build(resolved_s, "ort").provider == "CPUExecutionProvider"
+    assert _build(resolved_s, "ort")[0].provider == "CPUExecutionProvider"
     assert asked == [["CPUExecutionProvider"]]
 
 
@@ -366,7 +365,7 @@ def test_without_the_extra_ort_fails_before_anything_runs(no_onnxruntime, tmp_pa
     )
     assert result.exit_code == 2, result.output
     assert result.output.splitlines() == [
-        "error: --impl ort needs ONNX Runtime and onnx (onnxruntime is not installed): "
+        "error: --impl ort needs ONNX Runtime (onnxruntime is not installed): "
         "pip install 'mixbench[onnx]'"
     ]
     assert not db.exists()
@@ -374,21 +373,29 @@ def test_without_the_extra_ort_fails_before_anything_runs(no_onnxruntime, tmp_pa
 
 def test_without_the_extra_the_api_refuses_before_measuring(no_onnxruntime):
     steps = []
-    with pytest.raises(InputError, match=r"mixbench\[onnx\]"):
-        throughput(["mixnet_s"], SMALL, "native,native+ort", on_progress=steps.append)
+    for precision in ("fp32", "bf16"):  # the extra is named whatever the precision
+        with pytest.raises(InputError, match=r"mixbench\[onnx\]"):
+            throughput(
+                ["mixnet_s"],
+                SpeedSettings(batch_size=2, image_size=64, timing=QUICK, precision=precision),
+                "native,native+ort",
+                on_progress=steps.append,
+            )
     assert steps == []
 
 
-def test_without_the_extra_export_onnx_names_it(no_onnxruntime, tmp_path):
-    result = CliRunner().invoke(cli, ["export-onnx", "mixnet_s", "--out", str(tmp_path / "m.onnx")])
-    assert result.exit_code == 2
-    assert "pip install 'mixbench[onnx]'" in result.output
-    assert not (tmp_path / "m.onnx").exists()
+def test_without_the_extra_export_names_it(no_onnxruntime, tmp_path):
+    for command in (["export-onnx"], ["export", "--to", "onnx"]):
+        out = tmp_path / "m.onnx"
+        result = CliRunner().invoke(cli, [*command, "mixnet_s", "--out", str(out)])
+        assert result.exit_code == 2
+        assert "pip install 'mixbench[onnx]'" in result.output
+        assert not out.exists()
 
 
 def test_native_rows_need_no_onnxruntime(no_onnxruntime):
     made = throughput(["mixnet_s"], SMALL, "native")
-    assert made.results[0].provider is None and made.results[0].outputs_agree is None
+    assert made.results[0].provider is None and made.results[0].outputs_agree is True
     assert "onnxruntime" not in made.environment
 
 
@@ -421,22 +428,25 @@ def test_throughput_cli_ranks_the_ort_rows(tmp_path):
             "--json",
             str(out),
         ],
+        env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[3].strip(): line for line in result.stdout.splitlines() if "│" in line}
     assert set(rows) == {"native", "timm", "ort", "native+ort"}
     for name in ("native", "native+ort"):
         assert "× timm" in rows[name] and "× ort" in rows[name]
+    assert "ONNX Runtime CPU" in rows["ort"] and "PyTorch eager" in rows["timm"]
     assert "onnxruntime " + onnxruntime.__version__ in result.stdout
     assert "CPUExecutionProvider" in result.stdout and "ORT_ENABLE_ALL" in result.stdout
     data = json.loads(out.read_text())
     by_name = {row["implementation"]: row for row in data["results"]}
     assert by_name["ort"]["provider"] == "CPUExecutionProvider"
-    assert by_name["ort"]["outputs_agree"] is True
+    assert by_name["ort"]["outputs_agree"] is True and by_name["ort"]["runtime"] == "ort"
     assert by_name["native+ort"]["outputs_check"]["max_relative_difference"] <= 1e-4
-    assert by_name["native"]["outputs_agree"] is None and by_name["native"]["provider"] is None
+    assert by_name["native"]["outputs_agree"] is True and by_name["native"]["provider"] is None
     assert by_name["ort"]["traffic"] is None  # ONNX Runtime fuses: no eager count
-    assert by_name["ort"]["runtime"]["intra_op_threads"] == torch.get_num_threads()
+    assert by_name["ort"]["runtime_details"]["intra_op_threads"] == torch.get_num_threads()
+    assert all(row["precision"] == "fp32" for row in data["results"])
     # ort runs timm's graph: a baseline of mixbench's paths, not one of them
     ranked = {(r["implementation"], r["baseline"]) for r in data["ratios"]}
     assert ranked == {
@@ -447,25 +457,26 @@ def test_throughput_cli_ranks_the_ort_rows(tmp_path):
     }
     [fastest] = data["fastest"]
     assert fastest["implementation"] in ("native", "native+ort")
-    assert fastest["baseline"] in ("timm", "ort")
+    assert fastest["baseline"] in ("timm", "ort") and fastest["precision"] == "fp32"
     assert sorted(row["rank"] for row in data["results"]) == [1, 2, 3, 4]
-    assert "mixnet_s: mixbench's fastest path, " in result.stdout
+    assert "mixnet_s, fp32: mixbench's fastest path, " in result.stdout
     assert data["environment"]["onnxruntime"] == onnxruntime.__version__
     assert data["settings"]["onnx_opset"] == 18
 
 
 def _corrupt_the_export(monkeypatch):
     """The exported module gets a wrong stem convolution; the reference stays timm's."""
-    real = onnx.export_source
+    real = Subject.graph
 
-    def corrupted(*args, **kwargs):
-        module, source = real(*args, **kwargs)
-        with torch.no_grad():
-            next(module.parameters()).mul_(1.5)
+    def corrupted(self, implementation, **kwargs):
+        module, source = real(self, implementation, **kwargs)
+        if implementation.runtime == "ort":
+            with torch.no_grad():
+                next(module.parameters()).mul_(1.5)
         return module, source
 
-    monkeypatch.setattr(onnx, "export_source", corrupted)
-    monkeypatch.setattr(onnx, "default_exporter", lambda: "torchscript")  # the faster one
+    monkeypatch.setattr(Subject, "graph", corrupted)
+    monkeypatch.setattr(exports, "default_exporter", lambda: "torchscript")  # the faster one
 
 
 def test_a_row_whose_outputs_disagree_is_flagged_not_ranked(monkeypatch, tmp_path):
@@ -496,10 +507,11 @@ def test_a_row_whose_outputs_disagree_is_flagged_not_ranked(monkeypatch, tmp_pat
             "--json",
             str(out),
         ],
+        env={"COLUMNS": "250"},
     )
     assert result.exit_code == 0, result.output
     [row] = [line for line in result.stdout.splitlines() if "│ native+ort" in line]
-    assert "outputs differ" in row and "× timm" not in row
+    assert "DIFFER" in row and "not ranked" in row and "× timm" not in row
     data = json.loads(out.read_text())
     flagged = next(r for r in data["results"] if r["implementation"] == "native+ort")
     assert flagged["outputs_agree"] is False
@@ -509,34 +521,46 @@ def test_a_row_whose_outputs_disagree_is_flagged_not_ranked(monkeypatch, tmp_pat
     assert flagged["rank"] is None
     assert row.split("│")[1].strip() == "—"  # unranked, and listed after the ranked rows
     assert result.stdout.index("│ native+ort") > result.stdout.index("│ timm ")
-    assert not list((tmp_path / "onnx").glob("*.onnx"))  # a wrong file is not kept
+    assert not list((tmp_path / "exports").glob("*.onnx"))  # a wrong file is not kept
+
+
+def _latency_row(name, ms, check=None, precision="fp32", asked=None):
+    warm = Warmup(1, 0.1, 0.1, None, "process RSS")
+    runtime = "ort" if "ort" in name else "pytorch"
+    return LatencyResult(
+        model="mixnet_s",
+        implementation=name,
+        runtime=runtime,
+        batch_size=1,
+        image_size=64,
+        precision=ComputedPrecision(precision, asked or precision, "test"),
+        layout="NCHW",
+        warmup=warm,
+        stats=LatencyStats((ms, ms)),
+        check=check,
+    )
+
+
+def _check(difference, precision="fp32"):
+    return OutputCheck("timm", precision, difference, 1e-4 if precision == "fp32" else 6e-2, 1, 1)
 
 
 def test_a_flagged_latency_row_is_not_ranked():
-    from mixbench.measure.speed.implementations import OutputCheck
-
-    warm = Warmup(1, 0.1, 0.1, None, "process RSS")
-
-    def row(name, ms, check=None):
-        return LatencyResult(
-            "mixnet_s", name, 1, 64, "float32", "NCHW", LatencyStats((ms, ms)), warm, check=check
-        )
-
     report = LatencyReport(
         settings={},
         results=[
-            row("timm", 10.0),
-            row("ort", 2.0, OutputCheck("timm", 1e-6, 1e-4)),
-            row("native+ort", 1.0, OutputCheck("timm", 0.5, 1e-4)),
+            _latency_row("timm", 10.0, _check(0.0)),
+            _latency_row("ort", 2.0, _check(1e-6)),
+            _latency_row("native+ort", 1.0, _check(0.5)),
         ],
         environment={},
         device="cpu",
     )
     # ort runs timm's graph; native+ort disagrees: nothing of mixbench's is left to rank
     assert report.ratios() == [] and report.fastest() == []
-    assert report.ranks() == {("mixnet_s", "ort"): 1, ("mixnet_s", "timm"): 2}
+    assert report.ranks() == {("mixnet_s", "ort", "fp32"): 1, ("mixnet_s", "timm", "fp32"): 2}
     data = report.to_dict()
-    assert [r["outputs_agree"] for r in data["results"]] == [None, True, False]
+    assert [r["outputs_agree"] for r in data["results"]] == [True, True, False]
     records = report.to_run_records()
     assert records[2].metrics["outputs_agree"] is False
 
@@ -570,7 +594,7 @@ def test_latency_with_ort_rows(tmp_path):
     assert [r["implementation"] for r in data["ratios"]] == ["native+ort"]
 
 
-# ------------------------------------------------------------------------------ export-onnx
+# ------------------------------------------------------------------------------ export
 
 
 def test_export_onnx_writes_a_checked_deployable_file(tmp_path):
@@ -579,8 +603,10 @@ def test_export_onnx_writes_a_checked_deployable_file(tmp_path):
     result = CliRunner().invoke(
         cli,
         [
-            "export-onnx",
+            "export",
             "mixnet_s",
+            "--to",
+            "onnx",
             "--optimized",
             "--image-size",
             "64",
@@ -596,10 +622,12 @@ def test_export_onnx_writes_a_checked_deployable_file(tmp_path):
     data = json.loads(report.read_text())
     assert data["outputs_agree"] is True and data["check"]["max_relative_difference"] <= 1e-4
     assert data["optimized"] and data["dynamic_batch"] and data["exporter"] == "dynamo"
+    assert data["format"] == "onnx" and data["precision"] == data["precision_computed"] == "fp32"
     proto = onnx_lib.load(str(out))
     meta = {entry.key: entry.value for entry in proto.metadata_props}
     assert meta["mixbench.model"] == "mixnet_s" and meta["preprocessing.image_size"] == "224"
     assert json.loads(meta["preprocessing.mean"]) == pytest.approx([0.485, 0.456, 0.406])
+    assert meta["preprocessing.crop_pct"] == "0.875"
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].name == "images"
     assert isinstance(session.get_inputs()[0].shape[0], str)  # a dynamic batch axis
@@ -608,7 +636,9 @@ def test_export_onnx_writes_a_checked_deployable_file(tmp_path):
 
 
 def test_export_onnx_exits_1_when_the_outputs_disagree(tmp_path, monkeypatch):
-    monkeypatch.setitem(onnx.TOLERANCES, "float32", 0.0)  # nothing agrees exactly
+    from mixbench.measure import precision
+
+    monkeypatch.setitem(precision.TOLERANCES, "fp32", 0.0)  # nothing agrees exactly
     out = tmp_path / "m.onnx"
     result = CliRunner().invoke(
         cli,
@@ -631,44 +661,44 @@ def test_export_onnx_exits_1_when_the_outputs_disagree(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
     assert data["outputs_agree"] is False and data["batch"] == 2 and not data["optimized"]
+    assert data["exporter"] == "torchscript"
     assert out.exists()  # written all the same, to inspect
 
 
-def test_export_onnx_refuses_a_missing_folder_before_any_work(tmp_path):
-    result = CliRunner().invoke(
-        cli, ["export-onnx", "mixnet_s", "--out", str(tmp_path / "no" / "m.onnx")]
-    )
-    assert result.exit_code == 2
-    assert "does not exist" in result.output
+def test_export_refuses_what_it_cannot_write_before_any_work(tmp_path):
+    cases = [
+        (["export-onnx", "mixnet_s", "--out", str(tmp_path / "no" / "m.onnx")], "does not exist"),
+        (["export", "mixnet_s", "--out", str(tmp_path / "m.xml")], "an ONNX file ends in .onnx"),
+        (["export", "mixnet_s", "--precision", "bf16"], "onnx files are fp32, fp16"),
+        (["export", "mixnet_s", "--precision", "fp8"], "'fp8' is not a precision"),
+        (["export", "mixnet_s", "--to", "tflite"], "'tflite' is not one of"),
+    ]
+    for arguments, message in cases:
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 2, (arguments, result.output)
+        assert message in result.output, (arguments, result.output)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_mixbench_is_ranked_against_the_fastest_of_every_timm_path():
     """timm eager, timm compiled and ort (timm's export) are all timm's graph: the headline is
     mixbench's fastest row over the fastest of those, never over a slow baseline only."""
-    from mixbench.measure.speed.implementations import OutputCheck, runs_timm_graph
     from mixbench.report.speed import render_speed, speed_section
+    from mixbench.runtimes import runs_timm_graph
 
-    assert [runs_timm_graph(n) for n in ("timm+compile+nhwc", "ort+trt", "native+ort")] == [
+    assert [runs_timm_graph(n) for n in ("timm+nhwc+compile", "ort+trt", "native+ort")] == [
         True,
         True,
         False,
     ]
-    warm = Warmup(1, 0.1, 0.1, None, "process RSS")
-    agree = OutputCheck("timm", 1e-6, 1e-4)
-
-    def row(name, ms, check=None):
-        return LatencyResult(
-            "mixnet_s", name, 1, 64, "float32", "NCHW", LatencyStats((ms, ms)), warm, check=check
-        )
-
     report = LatencyReport(
-        settings={"batch_size": 1, "precision": "float32"},
+        settings={"batch_size": 1, "precision": ["fp32"], "timing": {"trials": 1}},
         results=[
-            row("timm", 40.0),
-            row("timm+compile", 20.0),
-            row("ort", 16.0, agree),
-            row("native", 25.0),
-            row("native+ort", 10.0, agree),
+            _latency_row("timm", 40.0, _check(0.0)),
+            _latency_row("timm+compile", 20.0, _check(1e-6)),
+            _latency_row("ort", 16.0, _check(1e-6)),
+            _latency_row("native", 25.0, _check(1e-6)),
+            _latency_row("native+ort", 10.0, _check(1e-6)),
         ],
         environment={},
         device="cpu",
@@ -676,10 +706,12 @@ def test_mixbench_is_ranked_against_the_fastest_of_every_timm_path():
     [fastest] = report.fastest()
     assert (fastest.implementation, fastest.baseline) == ("native+ort", "ort")
     assert fastest.ratio == pytest.approx(1.6)
-    assert report.ranks()[("mixnet_s", "native+ort")] == 1
-    assert report.ranks()[("mixnet_s", "timm")] == 5
+    assert report.ranks()[("mixnet_s", "native+ort", "fp32")] == 1
+    assert report.ranks()[("mixnet_s", "timm", "fp32")] == 5
     markdown = render_speed([speed_section("Latency", report)])
     table = [line for line in markdown.splitlines() if line.startswith("| ")]
-    assert table[1].startswith("| 1 | mixnet\\_s | native+ort |")  # fastest first
-    assert "agree (1.0e-06)" in table[1]
-    assert "is **1.60×** timm's fastest, ort (p50)" in markdown
+    assert table[1].startswith("| 1 | mixnet\\_s | native+ort | ONNX Runtime |")  # fastest first
+    assert "agree 1.0e-06, top-1 1/1" in table[1]
+    assert (
+        "mixnet\\_s, fp32: mixbench's fastest path, native+ort, is 1.60× timm's fastest" in markdown
+    )

@@ -11,14 +11,9 @@ from hypothesis import strategies as st
 
 from mixbench.errors import InputError
 from mixbench.measure.speed import timing as speed
-from mixbench.measure.speed.implementations import (
-    Implementation,
-    Precision,
-    build_runner,
-    parse_implementations,
-)
 from mixbench.measure.speed.timing import LatencyStats, MemoryWatch, TimingOptions
 from mixbench.resolve import resolve_model
+from mixbench.runtimes import parse_implementations
 
 CPU = torch.device("cpu")
 QUICK = TimingOptions(trials=2, trial_seconds=0.01, warmup_seconds=0, warmup_iterations=1)
@@ -151,7 +146,7 @@ def test_implementation_names_round_trip():
 
 def test_flags_apply_to_every_implementation():
     parsed = parse_implementations("native,timm", compile=True, cuda_graphs=True, optimize=False)
-    assert all(i.compile and i.cuda_graphs for i in parsed)
+    assert all(i.runtime == "compile" and i.has("graphs") for i in parsed)
     assert not parsed[0].optimize
     assert [i.name for i in parsed] == ["native+noopt+compile+graphs", "timm+compile+graphs"]
 
@@ -159,12 +154,12 @@ def test_flags_apply_to_every_implementation():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("onnx", "unknown implementation 'onnx'"),
-        ("native+fast", r"unknown modifier \+fast"),
+        ("onnx", "unknown word 'onnx'"),
+        ("native+fast", "unknown word 'fast'"),
         ("timm+nhwc+nchw", "contradict"),
         ("timm+noopt", "native only"),
         ("native,native", "listed twice"),
-        ("", "unknown implementation ''"),
+        ("", "an empty name"),
     ],
 )
 def test_bad_implementations_are_named(text, message):
@@ -196,16 +191,7 @@ def test_parsing_never_crashes_on_valid_specs(items):
         assert "listed twice" in str(error)  # modifier order differs, same implementation
         return
     assert len(parsed) == len(items)
-
-
-def test_precision_labels():
-    assert Precision().label(CPU) == "float32"
-    assert Precision(amp=True).label(CPU) == "amp bfloat16"
-    assert Precision(amp=True).label(torch.device("cuda")) == "amp float16"
-    assert Precision(dtype=torch.bfloat16).label(CPU) == "bfloat16"
-    assert Precision(amp=True, dtype=torch.float16).autocast_dtype(CPU) == torch.float16
-    assert Precision(dtype=torch.float16).cast_dtype(CPU) == torch.float16
-    assert Precision(amp=True, dtype=torch.float16).cast_dtype(CPU) is None
+    assert parse_implementations(",".join(i.name for i in parsed)) == parsed
 
 
 @pytest.fixture(scope="module")
@@ -214,50 +200,50 @@ def resolved_s():
     return resolve_model("mixnet_s")
 
 
-def _build(resolved, text, **kwargs):
-    options = {
-        "device": "cpu",
-        "batch_size": 2,
-        "precision": Precision(),
-        "channels_last": False,
-        "image_size": 64,
-    }
-    options.update(kwargs)
-    return build_runner(resolved, parse_implementations(text)[0], **options)
+def _build(resolved, text, precision="fp32", cast=False, **kwargs):
+    from runtime_helpers import build_session
+
+    return build_session(resolved, text, precision, cast=cast, **kwargs)
 
 
-def test_runners_run_one_batch_each(resolved_s):
+def test_sessions_run_one_batch_each(resolved_s):
     for text in ("native", "native+noopt", "timm", "timm+nhwc"):
-        runner = _build(resolved_s, text)
-        assert runner.step().shape == (2, 1000)
-        assert runner.images.shape == (2, 3, 64, 64)
-        assert runner.layout == ("channels_last" if "nhwc" in text else "NCHW")
-        assert runner.weight_bytes > 4_000_000 * 4 * 0.9
+        session, step = _build(resolved_s, text)
+        assert step().shape == (2, 1000)
+        assert session.run(torch.randn(3, 3, 64, 64)).shape == (3, 1000)  # any batch
+        assert session.layout == ("channels_last" if "nhwc" in text else "NCHW")
+        assert session.weight_bytes > 4_000_000 * 4 * 0.9
 
 
-def test_the_optimised_runner_gives_the_unoptimised_outputs(resolved_s, max_rel_diff):
-    fast, plain = _build(resolved_s, "native"), _build(resolved_s, "native+noopt")
-    plain.images.copy_(fast.images)
-    assert max_rel_diff(fast.step(), plain.step()) <= 1e-4
+def test_the_optimised_graph_gives_the_unoptimised_outputs(resolved_s, max_rel_diff):
+    (_, fast), (_, plain) = _build(resolved_s, "native"), _build(resolved_s, "native+noopt")
+    assert max_rel_diff(fast(), plain()) <= 1e-4
 
 
-def test_amp_runners_are_close(resolved_s):
+def test_bf16_autocasts_and_reads_the_precision_back(resolved_s):
     """The optimised model cast to bfloat16 against the plain model under autocast."""
-    amp = Precision(amp=True)
-    fast, plain = (
-        _build(resolved_s, "native", precision=amp),
-        _build(resolved_s, "native+noopt", precision=amp),
+    (fast_session, fast), (plain_session, plain) = (
+        _build(resolved_s, "native", "bf16"),
+        _build(resolved_s, "native+noopt", "bf16"),
     )
-    plain.images.copy_(fast.images)
-    a, b = fast.step().float(), plain.step().float()
-    assert fast.autocast_dtype == torch.bfloat16 and fast.precision == "amp bfloat16"
-    assert next(fast.eager.parameters()).dtype == torch.bfloat16  # cast, BN folded
-    assert next(plain.eager.parameters()).dtype == torch.float32  # autocast only
+    a, b = fast().float(), plain().float()
+    assert fast_session.autocast_dtype == torch.bfloat16
+    assert fast_session.precision.name == "bf16" and fast_session.precision.read_back
+    assert fast_session.precision.how.startswith("autocast")
+    assert next(fast_session.eager.parameters()).dtype == torch.bfloat16  # cast, BN folded
+    assert next(plain_session.eager.parameters()).dtype == torch.float32  # autocast only
     assert torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.99
 
 
+def test_cast_rows_say_cast(resolved_s):
+    session, step = _build(resolved_s, "timm", "bf16", cast=True)
+    assert step().dtype == torch.bfloat16
+    assert session.autocast_dtype is None and session.precision.how.startswith("cast")
+    assert session.precision.name == "bf16"
+
+
 def test_building_does_not_touch_the_resolved_model(resolved_s):
-    _build(resolved_s, "native+noopt+nhwc", precision=Precision(dtype=torch.bfloat16))
+    _build(resolved_s, "native+noopt+nhwc", "bf16", cast=True)
     parameter = next(resolved_s.model.parameters())
     assert parameter.dtype == torch.float32
     assert parameter.is_contiguous()
@@ -271,14 +257,18 @@ def test_compile_wraps_the_eager_module(resolved_s, monkeypatch):
         return module
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    runner = _build(resolved_s, "timm+compile")
-    assert compiled == [runner.eager]
-    assert runner.step().shape == (2, 1000)
+    session, step = _build(resolved_s, "timm+compile")
+    assert compiled == [session.eager]
+    assert step().shape == (2, 1000)
 
 
-def test_cuda_graphs_need_cuda(resolved_s):
+def test_cuda_graphs_need_cuda():
+    from mixbench.measure.precision import PrecisionRequest
+    from mixbench.runtimes import parse_implementation, runtime_named
+
+    implementation = parse_implementation("native+graphs")
     with pytest.raises(InputError, match="CUDA graphs need a CUDA device"):
-        _build(resolved_s, "native+graphs")
+        runtime_named("pytorch").check_request(implementation, PrecisionRequest(), CPU)
 
 
 def test_timm_needs_a_model_timm_has(tmp_path):
@@ -289,31 +279,42 @@ def test_timm_needs_a_model_timm_has(tmp_path):
     resolved = resolve_model(yaml)
     with pytest.raises(InputError, match="timm has no model named 'my_mixnet'"):
         _build(resolved, "timm")
-    assert _build(resolved, "native").step().shape == (2, 1000)
+    _session, step = _build(resolved, "native")
+    assert step().shape == (2, 1000)
 
 
 def test_implementation_defaults():
-    assert Implementation("native").name == "native"
-    assert Implementation("timm", optimize=False).name == "timm"  # optimize is native-only
+    from mixbench.runtimes.registry import implementation
+
+    assert implementation("native").name == "native"
+    assert implementation("timm", optimize=False).name == "timm"  # optimize is native-only
+    assert implementation("timm", "ort").name == "ort"  # a standalone runtime's token alone
+    assert implementation("native", "ort", optimize=False, modifiers=["trt"]).name == (
+        "native+noopt+ort+trt"
+    )
+    assert implementation("timm", "compile", modifiers=["graphs", "nhwc"]).name == (
+        "timm+nhwc+compile+graphs"
+    )
 
 
 # ------------------------------------------------------------------------------ +compile
 
 
 def test_compile_options_are_inference_settings():
-    from mixbench.cli.speed import COMPILE_MODES as CLI_MODES
-    from mixbench.measure.speed.implementations import COMPILE_MODES, compile_options
+    from mixbench.runtimes.compiled import compile_options
+    from mixbench.runtimes.constants import COMPILE_MODES
 
-    assert CLI_MODES == COMPILE_MODES
     assert compile_options() == {"freezing": True}
+    assert set(COMPILE_MODES) >= {"default", "max-autotune"}
     tuned = compile_options("max-autotune-no-cudagraphs")
     assert tuned["freezing"] and tuned["max_autotune"] and not tuned.get("triton.cudagraphs")
     with pytest.raises(InputError, match="--compile-mode 'fast'"):
         compile_options("fast")
 
 
-def test_compile_compiles_while_building_with_freezing(resolved_s, monkeypatch):
-    """torch.compile is lazy: the build makes the first call, under the inductor settings."""
+def test_compile_compiles_while_binding_with_freezing(resolved_s, monkeypatch):
+    """torch.compile is lazy: binding the batch makes the first call, under the inductor
+    settings, and every later call (a new shape recompiles) runs under them too."""
     import torch._inductor.config as inductor_config
 
     seen = []
@@ -327,30 +328,33 @@ def test_compile_compiles_while_building_with_freezing(resolved_s, monkeypatch):
         return compiled
 
     monkeypatch.setattr(torch, "compile", fake_compile)
-    runner = _build(resolved_s, "timm+compile", compile_mode="max-autotune-no-cudagraphs")
-    assert seen == [(True, True, False)]  # compiled in the build, frozen, under no_grad
-    assert runner.step().shape == (2, 1000)
-    assert seen[-1][:2] == (False, False)  # the settings were for compiling only
-    assert runner.details["compiler"] == "inductor"
-    assert runner.details["mode"] == "max-autotune-no-cudagraphs"
-    assert runner.details["options"]["freezing"] is True
-    assert runner.details["compile_seconds"] >= 0
+    session, step = _build(resolved_s, "timm+compile", compile_mode="max-autotune-no-cudagraphs")
+    # compiled while binding (then the helper's first call), frozen, under no_grad
+    assert seen == [(True, True, False)] * 2
+    assert step().shape == (2, 1000)
+    assert seen[-1] == (True, True, False)
+    assert not inductor_config.freezing  # nothing leaks out of the calls
+    assert session.details["compiler"] == "inductor"
+    assert session.details["mode"] == "max-autotune-no-cudagraphs"
+    assert session.details["options"]["freezing"] is True
+    assert session.details["compile_seconds"] >= 0
 
 
 def test_freezing_makes_the_weights_constants():
     """A real torch.compile of a tiny module (seconds, not the minutes of a MixNet): frozen,
     the compiled graph no longer reads the module's weights."""
+    import torch._inductor.config as inductor_config
     from torch import nn
 
-    from mixbench.measure.speed.implementations import _compile_now, _step, compile_options
+    from mixbench.runtimes.compiled import compile_options
 
     torch._dynamo.reset()
     module = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
-    step = _step(torch.compile(module), torch.randn(1, 3, 8, 8), CPU, None)
-    details = _compile_now(step, CPU, compile_options())
-    assert details["options"] == {"freezing": True}
-    before = step().clone()
-    with torch.no_grad():
-        module[0].weight.add_(1.0)
-    assert torch.equal(step(), before)
+    compiled = torch.compile(module)
+    images = torch.randn(1, 3, 8, 8)
+    with torch.no_grad(), inductor_config.patch(compile_options()):
+        before = compiled(images).clone()
+        with torch.no_grad():
+            module[0].weight.add_(1.0)
+        assert torch.equal(compiled(images), before)
     torch._dynamo.reset()

@@ -75,8 +75,9 @@ def _statuses(report: VerifyReport) -> dict[str, str]:
 
 def test_tolerance_defaults_and_overrides():
     assert parse_tolerance(None) == DEFAULT_TOLERANCE
-    assert parse_tolerance("top1=0.25") == {"top1": 0.25, "top5": 0.1}
-    assert parse_tolerance(" top5 = 1 , top1=0") == {"top1": 0.0, "top5": 1.0}
+    assert parse_tolerance("top1=0.25") == {"top1": 0.25, "top5": 0.1, "deployed": 0.2}
+    assert parse_tolerance(" top5 = 1 , top1=0") == {"top1": 0.0, "top5": 1.0, "deployed": 0.2}
+    assert parse_tolerance("deployed=0.5")["deployed"] == 0.5
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
 
 def _eval_table(report: EvalReport) -> Table:
-    table = Table(title=f"{report.model} on {report.data['spec']}", title_justify="left")
+    settings = report.settings
+    computed = settings.get("precision_computed") or settings.get("precision")
+    asked = settings.get("precision")
+    precision = computed if computed == asked else f"{computed} (asked {asked})"
+    title = (
+        f"{report.model} on {report.data['spec']}, through {settings.get('implementation')} "
+        f"in {precision}"
+    )
+    table = Table(title=title, title_justify="left")
     for header in ("images", "top-1", "top-5"):
         numeric_column(table, header)
     row = [
@@ -58,6 +66,22 @@ def _eval_table(report: EvalReport) -> Table:
     return fit_to_console(table, "run", "unreadable")
 
 
+def agreement_line(report: EvalReport) -> str:
+    """``top-1 unchanged on 99.3% of 50,000 images (95% CI ...) against ...``."""
+    from mixbench.measure.accuracy.evaluation import REFERENCE_PATH
+
+    pairs = report.agreement
+    assert pairs is not None
+    low, high = pairs.share_interval
+    d_low, d_high = pairs.difference_interval
+    return (
+        f"against {REFERENCE_PATH} on the same images: top-1 unchanged on "
+        f"{pairs.share:.2f}% of {pairs.images:,} (95% CI {low:.2f}–{high:.2f}); top-1 "
+        f"{pairs.top1_difference:+.2f} points (95% CI {d_low:+.2f} to {d_high:+.2f}): "
+        f"{pairs.lost} images lost, {pairs.gained} gained"
+    )
+
+
 @cli.command("eval")
 @click.argument("model_spec", metavar="MODEL")
 @click.option(
@@ -78,7 +102,28 @@ def _eval_table(report: EvalReport) -> Table:
     "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
 )
 @device_option
+@click.option(
+    "--impl",
+    "implementation",
+    default="native+noopt",
+    show_default=True,
+    help="The runtime path the images go through: one name as for throughput (native, timm, "
+    "native+compile, ort, native+ort, openvino, native+openvino, ...); native+noopt is the "
+    "model as built, in PyTorch eager.",
+)
+@click.option(
+    "--precision",
+    help="fp32 (default), bf16 or fp16: autocast in PyTorch, INFERENCE_PRECISION_HINT in "
+    "OpenVINO, a float16 model in ONNX Runtime; the precision computed is read back.",
+)
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 on GPU, bfloat16 on CPU).")
+@click.option(
+    "--compare-fp32/--no-compare-fp32",
+    default=None,
+    help="Also evaluate the model as built in eager float32 on the same images and pair the "
+    "predictions: the share of unchanged top-1 classes and the top-1 difference, with 95% "
+    "intervals. Default: on when the path computes in bf16 or fp16.",
+)
 @click.option("--channels-last", is_flag=True, help="NHWC memory layout.")
 @click.option("--real-labels", is_flag=True, help="Also score against ImageNet-ReaL labels.")
 @click.option(
@@ -110,7 +155,10 @@ def eval_command(
     batch_size: int,
     workers: int | None,
     device: str | None,
+    implementation: str,
+    precision: str | None,
     amp: bool,
+    compare_fp32: bool | None,
     channels_last: bool,
     real_labels: bool,
     on_bad_image: str,
@@ -140,6 +188,8 @@ def eval_command(
         on_bad_image=on_bad_image,  # type: ignore[arg-type]
         resume=not no_resume,
         checkpoint_dir=checkpoint_dir,
+        implementation=implementation,
+        precision=precision,
     )
     with EvalProgress(enabled=main_rank) as progress:
         pipeline = Pipeline(
@@ -158,9 +208,12 @@ def eval_command(
             options=options,
             index_path=index_path,
             cache_dir=cache_dir,
+            compare_fp32=compare_fp32,
         )
     if report is None:  # a torchrun rank other than 0: rank 0 reports for all
         return
     emit_json(json_out, report.to_dict())
     if not json_to_stdout(json_out):
         console.print(_eval_table(report))
+        if report.agreement is not None:
+            console.print(agreement_line(report), highlight=False)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-from rich.table import Table
 
 from mixbench.cli.app import cli
 from mixbench.cli.options import (
@@ -20,33 +19,41 @@ from mixbench.cli.options import (
 from mixbench.cli.output import (
     console,
     emit_json,
-    fit_to_console,
     json_to_stdout,
-    name_column,
-    numeric_column,
-    text_column,
+    rich_table,
 )
 from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
-from mixbench.errors import InputError
 from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
+
+# the names only: the CLI imports no torch before a command runs
+from mixbench.runtimes.constants import COMPILE_MODES, DEFAULT_OPSET, EXPORT_FORMATS
 from mixbench.store import ResultsStore
 
-if TYPE_CHECKING:
-    pass
-
-# the names only: importing mixbench.measure.speed.onnx itself needs no onnxruntime either
-COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead")
-DEFAULT_OPSET = 18
+IMPL_HELP = (
+    "Comma list of implementations: native (mixbench's optimised MixNet; +noopt as built) or "
+    "timm, through PyTorch eager (default), +compile (torch.compile), +ort (ONNX Runtime), "
+    "+openvino (OpenVINO); ort and openvino alone run timm's graph. Modifiers: +nhwc +nchw "
+    "+graphs (PyTorch), +trt (ONNX Runtime's TensorRT provider), +gpu +defaults (OpenVINO's "
+    "GPU plugin; its own default precision)."
+)
+PRECISION_HELP = (
+    "fp32, bf16, fp16 or a comma list (every implementation at each; rows are ranked within "
+    "the precision they computed in, read back from the runtime). PyTorch autocasts; "
+    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime a float16 model."
+)
 
 
 speed_options = [
     device_option,
-    click.option("--amp", is_flag=True, help="Autocast (float16 on GPU, bfloat16 on CPU)."),
+    click.option("--precision", "precision", help=PRECISION_HELP),
+    click.option(
+        "--amp", is_flag=True, help="timm's spelling: --precision fp16 on GPU, bf16 on CPU."
+    ),
     click.option(
         "--dtype",
         type=click.Choice(["float16", "bfloat16", "float32"]),
-        help="With --amp: the autocast dtype. Without: cast model and input (pure precision).",
+        help="With --amp: the autocast dtype. Without: cast PyTorch model and input (pure).",
     ),
     click.option("--channels-last", is_flag=True, help="NHWC layout (unless +nchw/+nhwc)."),
     click.option("--compile", "compile_", is_flag=True, help="torch.compile every PyTorch impl."),
@@ -62,15 +69,14 @@ speed_options = [
         "implementations",
         default="native,timm",
         show_default=True,
-        help="Comma list of native|timm|ort|native+ort, each with optional +compile +graphs "
-        "+nhwc +nchw +noopt (PyTorch) or +trt (ONNX Runtime's TensorRT provider).",
+        help=IMPL_HELP,
     ),
     click.option(
         "--opset",
         type=click.IntRange(min=7),
         default=DEFAULT_OPSET,
         show_default=True,
-        help="ONNX opset of ort / native+ort exports.",
+        help="ONNX opset of exports (ONNX Runtime and OpenVINO rows).",
     ),
     click.option(
         "--optimize/--no-optimize",
@@ -97,6 +103,7 @@ def _speed_settings(
     *,
     device: str | None,
     batch_size: int | None,
+    precision: str | None,
     amp: bool,
     dtype: str | None,
     channels_last: bool,
@@ -114,6 +121,7 @@ def _speed_settings(
     return SpeedSettings(
         device=pick_device(device),
         batch_size=batch_size,
+        precision=precision,
         amp=amp,
         dtype=dtype,
         channels_last=channels_last,
@@ -127,96 +135,22 @@ def _speed_settings(
     )
 
 
-def _flag_text(result: Any) -> str | None:
-    """What the speed-up column says of a row whose outputs disagree with timm's."""
-    check = getattr(result, "check", None)
-    if check is None or check.agree:
-        return None
-    return "outputs differ"  # by how much: the line under the table
-
-
-def _ratio_text(ratios: list[Any], model: str, implementation: str) -> str:
-    return ", ".join(
-        f"{r.ratio:.2f}× {r.baseline}"
-        for r in ratios
-        if r.model == model and r.implementation == implementation
-    )
-
-
-def _in_rank_order(report: Any) -> list[tuple[str, Any]]:
-    """(rank text, row) per row: models in the order run, each model's rows fastest first;
-    a row whose outputs disagree with timm's comes last, unranked ("—")."""
-    ranks = report.ranks()
-    models = list(dict.fromkeys(row.model for row in report.results))
-    unranked = len(report.results) + 1
-
-    def order(row: Any) -> tuple[int, int]:
-        return models.index(row.model), ranks.get((row.model, row.implementation), unranked)
-
-    rows = sorted(report.results, key=order)
-    return [(str(ranks.get((row.model, row.implementation), "—")), row) for row in rows]
-
-
-def _fastest_lines(report: Any, measure: str) -> list[str]:
-    return [
-        f"{ratio.model}: mixbench's fastest path, {ratio.implementation}, is "
-        f"{ratio.ratio:.2f}× timm's fastest, {ratio.baseline} ({measure})"
-        for ratio in report.fastest()
-    ]
-
-
-def _throughput_table(report: Any) -> Table:
+def _speed_caption(report: Any, *, explain_bandwidth: bool = True) -> str:
+    """How the figures were taken, under the table (the % bw column explained when it is
+    shown)."""
     from mixbench.formatting import fmt_bytes
 
-    settings = report.settings
-    table = Table(
-        title=f"throughput, batch {settings['batch_size']}, {settings['precision']}, "
-        f"on {report.device}",
-        title_justify="left",
-        caption=_bandwidth_caption(report),
-        caption_justify="left",
-    )
-    numeric_column(table, "#")
-    for header in ("model", "impl", "layout"):
-        name_column(table, header)
-    for header in ("img/s", "min–max", "ms/batch", "peak mem", "traffic/img", "% bw"):
-        numeric_column(table, header)
-    text_column(table, "speed-up", justify="right")
-    ratios = report.ratios()
-    for rank, result in _in_rank_order(report):
-        metrics = result.metrics(report.peak_bandwidth)
-        fraction = metrics["bandwidth_fraction"]
-        table.add_row(
-            rank,
-            result.model,
-            result.implementation,
-            result.layout,
-            f"{metrics['images_per_second']:.1f}",
-            f"{metrics['images_per_second_min']:.1f}–{metrics['images_per_second_max']:.1f}",
-            f"{metrics['ms_per_batch']:.2f}",
-            fmt_bytes(metrics["peak_memory_bytes"]),
-            fmt_bytes(metrics["bytes_per_image"]),
-            "—" if fraction is None else f"{100 * fraction:.1f}",
-            _flag_text(result) or _ratio_text(ratios, result.model, result.implementation) or "—",
-        )
-    fit_to_console(table, "min–max", "layout", "% bw", "traffic/img")
-    if not any(column.header == "% bw" for column in table.columns):
-        table.caption = _bandwidth_caption(report, explain_bandwidth=False)
-    return table
-
-
-def _bandwidth_caption(report: Any, *, explain_bandwidth: bool = True) -> str | None:
-    from mixbench.formatting import fmt_bytes
-
-    if report.bandwidth is None:
-        return None
+    if report.to_dict()["kind"] == "latency":
+        calls = report.settings["timing"]["latency_iterations"]
+        return f"{calls} calls per row, each timed until the device is done, rows alternating"
     trials = report.settings["timing"]["trials"]
-    if not explain_bandwidth:  # the % bw column did not fit
-        return f"median of {trials} interleaved trials"
-    return (
-        f"median of {trials} interleaved trials; % bw: traffic/img × img/s over "
-        f"{fmt_bytes(report.bandwidth.peak)}/s ({report.bandwidth.source})"
-    )
+    caption = f"median of {trials} interleaved trials"
+    if report.bandwidth is not None and explain_bandwidth:
+        caption += (
+            f"; % bw: traffic/img × img/s over {fmt_bytes(report.bandwidth.peak)}/s "
+            f"({report.bandwidth.source})"
+        )
+    return caption
 
 
 _ENVIRONMENT_LINE = (
@@ -228,6 +162,8 @@ _ENVIRONMENT_LINE = (
     ("cuda", "CUDA"),
     ("cudnn", "cuDNN"),
     ("onnxruntime", "onnxruntime"),
+    ("openvino", "openvino"),
+    ("tensorrt", "TensorRT"),
 )
 
 
@@ -249,19 +185,22 @@ def _ran_on_cuda(report: Any) -> bool:
     return device.startswith("cuda")
 
 
-def _emit(report: Any, json_out: Path | None, table: Table) -> None:
-    data = report.to_dict()
-    emit_json(json_out, data)
-    if not json_to_stdout(json_out):
-        console.print(table)
-        measure = "p50" if data["kind"] == "latency" else "images/s"
-        for line in _fastest_lines(report, measure):
-            console.print(line, highlight=False)
-        console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
-        from mixbench.measure.speed.run import runtime_notes
+def _emit(report: Any, json_out: Path | None) -> None:
+    """The table (one spec: :func:`mixbench.report.tables.speed_table`), then the lines under
+    it, or the JSON."""
+    from mixbench.report.tables import speed_notes, speed_table
 
-        for line in runtime_notes(report.results):
-            console.print(line, highlight=False)
+    emit_json(json_out, report.to_dict())
+    if json_to_stdout(json_out):
+        return
+    table = rich_table(speed_table(report))
+    shown = any(column.header == "% bw" for column in table.columns)
+    table.caption = _speed_caption(report, explain_bandwidth=shown)
+    table.caption_justify = "left"
+    console.print(table)
+    for line in speed_notes(report):
+        console.print(line, highlight=False)
+    console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
 
 
 @cli.command("throughput")
@@ -281,6 +220,7 @@ def throughput_command(
     trials: int,
     trial_seconds: float,
     device: str | None,
+    precision: str | None,
     amp: bool,
     dtype: str | None,
     channels_last: bool,
@@ -308,6 +248,7 @@ def throughput_command(
     settings = _speed_settings(
         device=device,
         batch_size=batch_size,
+        precision=precision,
         amp=amp,
         dtype=dtype,
         channels_last=channels_last,
@@ -327,38 +268,7 @@ def throughput_command(
         report = pipeline.throughput(
             list(model_specs) or None, settings, implementations, index_path=index_path
         )
-    _emit(report, json_out, _throughput_table(report))
-
-
-def _latency_table(report: Any) -> Table:
-    settings = report.settings
-    table = Table(
-        title=f"latency, batch {settings['batch_size']}, {settings['precision']}, "
-        f"on {report.device}",
-        title_justify="left",
-    )
-    numeric_column(table, "#")
-    for header in ("model", "impl", "layout"):
-        name_column(table, header)
-    for header in ("p50 ms", "p90 ms", "p99 ms", "mean ms", "calls"):
-        numeric_column(table, header)
-    text_column(table, "speed-up (p50)", justify="right")
-    ratios = report.ratios()
-    for rank, result in _in_rank_order(report):
-        stats = result.stats
-        table.add_row(
-            rank,
-            result.model,
-            result.implementation,
-            result.layout,
-            f"{stats.p50:.3f}",
-            f"{stats.p90:.3f}",
-            f"{stats.p99:.3f}",
-            f"{stats.mean:.3f}",
-            str(len(stats.samples_ms)),
-            _flag_text(result) or _ratio_text(ratios, result.model, result.implementation) or "—",
-        )
-    return fit_to_console(table, "mean ms", "p90 ms", "layout", "calls")
+    _emit(report, json_out)
 
 
 @cli.command("latency")
@@ -379,6 +289,7 @@ def latency_command(
     iterations: int,
     cuda_graphs: bool,
     device: str | None,
+    precision: str | None,
     amp: bool,
     dtype: str | None,
     channels_last: bool,
@@ -403,6 +314,7 @@ def latency_command(
     settings = _speed_settings(
         device=device,
         batch_size=batch_size,
+        precision=precision,
         amp=amp,
         dtype=dtype,
         channels_last=channels_last,
@@ -419,52 +331,111 @@ def latency_command(
             ResultsStore(db_path), command=command_line(), on_progress=progress.update
         )
         report = pipeline.latency(model_spec, settings, implementations, index_path=index_path)
-    _emit(report, json_out, _latency_table(report))
+    _emit(report, json_out)
+
+
+def _export_options(command: Any) -> Any:
+    options = [
+        click.option(
+            "--optimized",
+            is_flag=True,
+            help="Export mixbench.optimize's graph (BN folded, MixConv merged, in the form the "
+            "target runtime runs fastest).",
+        ),
+        click.option(
+            "--batch",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Batch of the check (and of the file, with --static-batch).",
+        ),
+        click.option(
+            "--static-batch", is_flag=True, help="Fix the batch axis to --batch (default: dynamic)."
+        ),
+        click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
+        click.option(
+            "--opset", type=click.IntRange(min=7), default=DEFAULT_OPSET, show_default=True
+        ),
+        click.option(
+            "--exporter",
+            type=click.Choice(["dynamo", "torchscript"]),
+            help="torch.onnx.export's exporter (default: dynamo when onnxscript is installed).",
+        ),
+        click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file."),
+        click.option(
+            "--pretrained", is_flag=True, help="The card's published weights (Hugging Face)."
+        ),
+        json_option,
+        index_option,
+        debug_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command("export")
+@click.argument("model_spec", metavar="MODEL")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(list(EXPORT_FORMATS)),
+    default="onnx",
+    show_default=True,
+    help="onnx (ONNX Runtime and most runtimes) or openvino (IR: .xml + .bin).",
+)
+@click.option(
+    "--precision",
+    default="fp32",
+    show_default=True,
+    help="fp32, fp16 (onnx: a float16 model; openvino: float16 weights and hint) or bf16 "
+    "(openvino: the hint in the IR's runtime options).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The file (.onnx or .xml; default: MODEL[-optimized]-PRECISION.onnx|.xml here).",
+)
+@_export_options
+def export_command(model_spec: str, to: str, precision: str, **options: Any) -> None:
+    """Write MODEL as a file to deploy (ONNX or OpenVINO IR) with its card's preprocessing
+    in the file's metadata, and check it: the runtime that opens it runs a seeded batch, and
+    its outputs are held against PyTorch's (timm's eager float32 model, same weights) at the
+    bound of the precision it computed in, read back.
+
+    Exit 1 when they disagree (the file is written all the same, to inspect). Needs the extra
+    of the format: pip install 'mixbench[onnx]' or 'mixbench[openvino]'. Without --weights or
+    --pretrained the weights are random (seeded): fine to measure, useless to deploy.
+    """
+    _export(model_spec, to, precision, **options)
 
 
 @cli.command("export-onnx")
 @click.argument("model_spec", metavar="MODEL")
 @click.option(
-    "--optimized",
-    is_flag=True,
-    help="Export mixbench.optimize's model (BN folded, MixConv merged).",
-)
-@click.option(
-    "--batch",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Batch of the check (and of the file, with --static-batch).",
-)
-@click.option(
-    "--static-batch", is_flag=True, help="Fix the batch axis to --batch (default: dynamic)."
-)
-@click.option(
     "--dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True
-)
-@click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's.")
-@click.option("--opset", type=click.IntRange(min=7), default=DEFAULT_OPSET, show_default=True)
-@click.option(
-    "--exporter",
-    type=click.Choice(["dynamo", "torchscript"]),
-    help="torch.onnx.export's exporter (default: dynamo when onnxscript is installed).",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The .onnx file (default: MODEL-...-opsetN.onnx here).",
+    help="The .onnx file (default: MODEL[-optimized]-PRECISION.onnx here).",
 )
-@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
-@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
-@json_option
-@index_option
-@debug_option
-def export_onnx_command(
+@_export_options
+def export_onnx_command(model_spec: str, dtype: str, **options: Any) -> None:
+    """The same as ``mixbench export MODEL --to onnx`` (--dtype float16 is --precision fp16)."""
+    from mixbench.measure.precision import canonical_precision
+
+    _export(model_spec, "onnx", canonical_precision(dtype), **options)
+
+
+def _export(
     model_spec: str,
+    to: str,
+    precision: str,
+    *,
     optimized: bool,
     batch: int,
     static_batch: bool,
-    dtype: str,
     image_size: int | None,
     opset: int,
     exporter: str | None,
@@ -474,31 +445,20 @@ def export_onnx_command(
     json_out: Path | None,
     index_path: Path | None,
 ) -> None:
-    """Write MODEL as an ONNX file to deploy, and check it: ONNX Runtime's outputs (CPU) on a
-    random batch against the PyTorch model's in float32, as a max relative difference.
-
-    Exit 1 when they disagree (the file is written all the same, to inspect). Needs the onnx
-    extra: pip install 'mixbench[onnx]'. Without --weights or --pretrained the weights are
-    random (seeded): fine to measure, useless to deploy.
-    """
     from mixbench.cli.app import EXIT_DIFFERENT
-    from mixbench.measure.speed.onnx import export_onnx, require_onnxruntime
+    from mixbench.deploy import export_model, export_runtime
 
-    require_onnxruntime("export-onnx")  # before the model is built
-    if out is not None and not out.parent.is_dir():
-        raise InputError(
-            f"--out {out}: the folder {out.parent} does not exist",
-            hint="create it first, or pass another path",
-        )
-    made = export_onnx(
+    export_runtime(to)  # the extra, before the model is built
+    made = export_model(
         model_spec,
+        to,
         out,
+        precision=precision,
         optimized=optimized,
         batch=batch,
-        dtype=dtype,
+        dynamic_batch=not static_batch,
         image_size=image_size,
         opset=opset,
-        dynamic_batch=not static_batch,
         weights=weights,
         pretrained=pretrained,
         exporter=exporter,
@@ -514,17 +474,20 @@ def export_onnx_command(
         )
     if not json_to_stdout(json_out):
         shape = "dynamic batch" if key.batch is None else f"batch {key.batch}"
+        files = " + ".join(str(path) for path in made.files)
         console.print(
-            f"wrote {made.path} ({made.bytes / 1e6:.1f} MB): {key.model} "
-            f"({'optimised' if optimized else 'as built'}), {key.dtype}, {shape}, "
-            f"{key.image_size}×{key.image_size}, opset {key.opset}, {key.exporter} exporter",
+            f"wrote {files} ({made.bytes / 1e6:.1f} MB): {key.model} "
+            f"({'optimised' if made.optimized else 'as built'}), {made.precision.asked}, "
+            f"{shape}, {key.image_size}×{key.image_size}, opset {key.opset}, "
+            f"{key.exporter} exporter; the card's preprocessing is in its metadata",
             highlight=False,
         )
         verdict = "agree" if check.agree else "DIFFER"
         console.print(
             f"outputs {verdict}: max relative difference {check.max_relative:.2e} "
-            f"(tolerance {check.tolerance:.0e}) against {check.reference}, "
-            f"batch {made.check_batch} on {made.provider}",
+            f"(bound {check.tolerance:.0e} for {made.precision.label}, "
+            f"{made.precision.how}), top-1 {check.top1_same}/{check.images}, against "
+            f"{check.reference}, batch {made.check_batch} on {made.provider}",
             highlight=False,
         )
     if not made.agree:

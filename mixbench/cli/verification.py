@@ -133,6 +133,17 @@ def _make_report_folder(path: Path | None) -> None:
 )
 @click.option("--workers", type=click.IntRange(min=0), help="DataLoader processes.")
 @click.option("--amp", is_flag=True, help="Mixed precision for evaluation and speed.")
+@click.option(
+    "--impl",
+    "implementation",
+    help="The path people deploy (needs --data): evaluate through this implementation "
+    "(ort, native+ort, openvino, native+openvino, timm+compile, ...) and check it keeps the "
+    "card: top-1 agreement with eager float32 and the top-1 change, with 95% intervals.",
+)
+@click.option(
+    "--precision",
+    help="The deployed path's precision (fp32, bf16, fp16), read back from its runtime.",
+)
 @click.option("--throughput", "with_speed", is_flag=True, help="Also measure speed (info).")
 @click.option(
     "--require",
@@ -143,9 +154,10 @@ def _make_report_folder(path: Path | None) -> None:
 @click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
 @click.option(
     "--tolerance",
-    default="top1=0.1,top5=0.1",
+    default="top1=0.1,top5=0.1,deployed=0.2",
     show_default=True,
-    help="Accuracy tolerance in percentage points, per metric.",
+    help="Tolerances in percentage points: top1/top5 against the card; deployed: the top-1 "
+    "change of the --impl/--precision path against eager float32.",
 )
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
@@ -171,6 +183,8 @@ def verify_command(
     batch_size: int | None,
     workers: int | None,
     amp: bool,
+    implementation: str | None,
+    precision: str | None,
     with_speed: bool,
     require: str | None,
     strict: bool,
@@ -215,6 +229,8 @@ def verify_command(
         cache_dir=str(cache_dir) if cache_dir else None,
         require=parse_require(require),
         strict=strict,
+        implementation=implementation,
+        precision=precision,
     )
     output = _VerifyConsole(quiet=json_to_stdout(json_out))
     reports = output.reports

@@ -1,4 +1,6 @@
-"""Markdown sections for throughput and latency reports (``speed.md.j2``)."""
+"""Markdown sections for throughput and latency reports (``speed.md.j2``): the table and the
+lines under it come from :func:`mixbench.report.tables.speed_table` and
+:func:`~mixbench.report.tables.speed_notes`, the same spec the CLI renders with rich."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixbench.report import render_markdown
+from mixbench.report.tables import speed_notes, speed_table
 
 
 @dataclass(frozen=True)
@@ -25,45 +28,24 @@ class Target:
 
 
 def speed_section(title: str, report: Any, targets: list[Target] | None = None) -> dict[str, Any]:
-    """One table (a :class:`~mixbench.benchmark.ThroughputReport` or ``LatencyReport``)."""
+    """One table (a ``ThroughputReport`` or ``LatencyReport``) with its notes and targets."""
     data = report.to_dict()
-    speedups: dict[tuple[str, str], list[str]] = {}
-    for ratio in data["ratios"]:
-        key = (ratio["model"], ratio["implementation"])
-        speedups.setdefault(key, []).append(f"{ratio['ratio']:.2f}× {ratio['baseline']}")
-    models = list(dict.fromkeys(row["model"] for row in data["results"]))
-    unranked = len(data["results"]) + 1
-    in_rank_order = sorted(
-        data["results"],
-        key=lambda row: (models.index(row["model"]), row.get("rank") or unranked),
-    )
-    rows = [
-        {
-            **row,
-            "speedup": ", ".join(speedups.get((row["model"], row["implementation"]), [])),
-            "checked": _checked_text(row),
-        }
-        for row in in_rank_order
-    ]
-    sizes = sorted({row["image_size"] for row in rows})
+    settings = data["settings"]
+    sizes = sorted({row["image_size"] for row in data["results"]})
+    precisions = ", ".join(dict.fromkeys(row["precision"] for row in data["results"]))
+    bandwidth = data.get("bandwidth")
     return {
         "title": title,
         "kind": data["kind"],
-        "report": data,
-        "rows": rows,
+        "batch_size": settings["batch_size"],
+        "precisions": precisions,
         "image_size": ", ".join(str(size) for size in sizes),
+        "trials": settings["timing"]["trials"],
+        "table": speed_table(report).markdown(),
+        "notes": speed_notes(report),
+        "bandwidth": bandwidth,
         "targets": [target.to_dict() for target in targets or []],
-        "fastest": data.get("fastest", []),
     }
-
-
-def _checked_text(row: dict[str, Any]) -> str:
-    """The outputs column: how far a row's logits are from timm's ("—" when not checked)."""
-    check = row.get("outputs_check")
-    if not check:
-        return "—"
-    verdict = "agree" if row.get("outputs_agree") else "**differ**"
-    return f"{verdict} ({check['max_relative_difference']:.1e})"
 
 
 def render_speed(sections: list[dict[str, Any]]) -> str:

@@ -11,11 +11,11 @@ decided here once, so the console and the Markdown never drift apart.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mixbench.formatting import fmt_delta, fmt_value
+from mixbench.formatting import fmt_bytes, fmt_delta, fmt_value
 from mixbench.report import escape_markdown
 
 if TYPE_CHECKING:
@@ -238,3 +238,215 @@ def diff_table(report: DiffReport, rows: Sequence[FieldComparison]) -> TableSpec
         cells.append("agrees" if row.agree else "differs")
         found.append(Row(cells, status="pass" if row.agree else "fail", status_cell=5))
     return TableSpec(f"{report.label_a} vs {report.label_b}", columns, found)
+
+
+# ------------------------------------------------------------------------ speed
+
+
+@dataclass(frozen=True)
+class SpeedColumn:
+    """One column of a speed table: its header, kind and drop order, and the cell text of a
+    row (``cell(row, report)``). A new column is one entry in :data:`THROUGHPUT_COLUMNS` or
+    :data:`LATENCY_COLUMNS`."""
+
+    header: str
+    cell: Callable[[Any, Any], str]
+    kind: ColumnKind = FIGURE
+    drop_order: int = 0
+
+    @property
+    def column(self) -> Column:
+        return Column(self.header, self.kind, self.drop_order)
+
+
+def _rank_cell(row: Any, report: Any) -> str:
+    rank = report.rank_of(row)
+    return "—" if rank is None else str(rank)
+
+
+def _runtime_cell(row: Any, _report: Any) -> str:
+    """``ONNX Runtime CPU``, ``OpenVINO CPU``, ``PyTorch eager``: the runtime and where."""
+    from mixbench.runtimes import runtime_named
+
+    label = runtime_named(row.runtime).label
+    provider = row.provider or ""
+    short = provider.removesuffix("ExecutionProvider").replace("Tensorrt", "TensorRT")
+    return f"{label} {short}".strip()
+
+
+def _outputs_cell(row: Any, _report: Any) -> str:
+    """``agree 1.2e-02, top-1 16/16``, or ``DIFFER ... > bound``: a row is never ranked then."""
+    check = row.check
+    if check is None:
+        return "—"
+    if check.agree:
+        return f"agree {check.max_relative:.1e}, top-1 {check.top1_same}/{check.images}"
+    return (
+        f"DIFFER {check.max_relative:.1e} > {check.tolerance:.0e}, "
+        f"top-1 {check.top1_same}/{check.images}"
+    )
+
+
+def _speedup_cell(row: Any, report: Any) -> str:
+    if row.outputs_agree is False:
+        return "not ranked"
+    ratios = [
+        r
+        for r in report.ratios()
+        if (r.model, r.implementation, r.precision)
+        == (row.model, row.implementation, row.precision.name)
+    ]
+    return ", ".join(f"{r.ratio:.2f}× {r.baseline}" for r in ratios) or "—"
+
+
+def _metric(key: str, text: Callable[[Any], str]) -> Callable[[Any, Any], str]:
+    def cell(row: Any, report: Any) -> str:
+        return text(row.metrics(report.peak_bandwidth)[key])
+
+    return cell
+
+
+def _fraction(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def _common_head() -> list[SpeedColumn]:
+    return [
+        SpeedColumn("#", _rank_cell),
+        SpeedColumn("model", lambda row, _r: row.model, NAME),
+        SpeedColumn("impl", lambda row, _r: row.implementation, NAME),
+        SpeedColumn("runtime", _runtime_cell, TEXT, drop_order=5),
+        SpeedColumn("precision", lambda row, _r: row.precision.label, NAME),
+        SpeedColumn("layout", lambda row, _r: row.layout, NAME, drop_order=2),
+    ]
+
+
+def _common_tail() -> list[SpeedColumn]:
+    return [
+        SpeedColumn("outputs vs timm fp32", _outputs_cell, TEXT, drop_order=6),
+        SpeedColumn("speed-up", _speedup_cell, TEXT),
+    ]
+
+
+THROUGHPUT_COLUMNS: tuple[SpeedColumn, ...] = (
+    *_common_head(),
+    SpeedColumn("img/s", _metric("images_per_second", lambda v: f"{v:.1f}")),
+    SpeedColumn(
+        "min–max",
+        lambda row, report: (
+            f"{row.metrics(report.peak_bandwidth)['images_per_second_min']:.1f}–"
+            f"{row.metrics(report.peak_bandwidth)['images_per_second_max']:.1f}"
+        ),
+        drop_order=1,
+    ),
+    SpeedColumn("ms/batch", _metric("ms_per_batch", lambda v: f"{v:.2f}"), drop_order=7),
+    SpeedColumn("peak mem", _metric("peak_memory_bytes", fmt_bytes), drop_order=8),
+    SpeedColumn("traffic/img", _metric("bytes_per_image", fmt_bytes), drop_order=4),
+    SpeedColumn("% bw", _metric("bandwidth_fraction", _fraction), drop_order=3),
+    *_common_tail(),
+)
+
+LATENCY_COLUMNS: tuple[SpeedColumn, ...] = (
+    *_common_head(),
+    SpeedColumn("p50 ms", lambda row, _r: f"{row.stats.p50:.3f}"),
+    SpeedColumn("p90 ms", lambda row, _r: f"{row.stats.p90:.3f}", drop_order=3),
+    SpeedColumn("p99 ms", lambda row, _r: f"{row.stats.p99:.3f}", drop_order=4),
+    SpeedColumn("mean ms", lambda row, _r: f"{row.stats.mean:.3f}", drop_order=1),
+    SpeedColumn("calls", lambda row, _r: str(len(row.stats.samples_ms)), drop_order=7),
+    *_common_tail(),
+)
+
+
+def speed_table(report: Any) -> TableSpec:
+    """``throughput`` or ``latency``: one row per implementation and precision, ranked within
+    its model and computed precision; a row whose outputs differ from timm's comes last in
+    its block, unranked, its outputs cell marked as failed."""
+    latency = report.to_dict()["kind"] == "latency"
+    columns = LATENCY_COLUMNS if latency else THROUGHPUT_COLUMNS
+    outputs = [c.header for c in columns].index("outputs vs timm fp32")
+    rows = [
+        Row(
+            [column.cell(row, report) for column in columns],
+            status="fail" if row.outputs_agree is False else None,
+            status_cell=outputs,
+        )
+        for row in report.in_rank_order()
+    ]
+    settings = report.settings
+    what = "latency" if latency else "throughput"
+    title = f"{what}, batch {settings['batch_size']}, on {report.device}"
+    return TableSpec(title, tuple(column.column for column in columns), rows)
+
+
+def speed_notes(report: Any, *, measure: str | None = None) -> list[str]:
+    """The lines under a speed table: the headline ratio per model and precision, what was
+    not run, and how each runtime ran."""
+    from mixbench.measure.speed.run import runtime_notes
+
+    latency = report.to_dict()["kind"] == "latency"
+    measure = measure or ("p50" if latency else "images/s")
+    lines = [
+        f"{ratio.model}, {ratio.precision}: mixbench's fastest path, {ratio.implementation}, is "
+        f"{ratio.ratio:.2f}× timm's fastest, {ratio.baseline} ({measure})"
+        for ratio in report.fastest()
+    ]
+    groups = {row.group for row in report.results}
+    compared = {(ratio.model, ratio.precision) for ratio in report.fastest()}
+    for model, precision in sorted(groups - compared):
+        lines.append(
+            f"{model}, {precision}: no ratio (it needs a mixbench row and a row on timm's "
+            "graph, both with outputs inside the bound)"
+        )
+    lines += [note.text for note in report.not_run]
+    lines += runtime_notes(report.results)
+    return lines
+
+
+# ------------------------------------------------------------------------ deployed path
+
+
+def deployed_table(checks: Sequence[Check]) -> tuple[TableSpec, str] | None:
+    """The verify report's "deployed as" section: the card, eager float32 and the deployed
+    path side by side, and one sentence on how the path ran and how far it moved (from the
+    deployed checks' details; ``None`` when they did not run)."""
+    found = next((c for c in checks if c.name.startswith("deployed_") and c.details), None)
+    if found is None or "deployed_top1" not in found.details:
+        return None
+    d = found.details
+    path = f"{d['implementation']}, {d['precision_computed']}"
+    columns = (
+        Column("metric"),
+        Column("card", FIGURE),
+        Column("eager fp32", FIGURE),
+        Column(f"deployed ({path})", FIGURE),
+    )
+    rows = [
+        Row(
+            [
+                label,
+                fmt_figure(d.get(f"card_{key}")),
+                _pct(d[f"reference_{key}"]),
+                _pct(d[f"deployed_{key}"]),
+            ]
+        )
+        for key, label in (("top1", "top-1 (%)"), ("top5", "top-5 (%)"))
+    ]
+    low, high = d["agreement_interval"]
+    d_low, d_high = d["top1_difference_interval"]
+    asked = d["precision"]
+    computed = d["precision_computed"]
+    precision = computed if computed == asked else f"{computed} (asked {asked})"
+    provider = f", {d['provider']}" if d.get("provider") else ""
+    sentence = (
+        f"Deployed as {d['implementation']} ({d['runtime']}{provider}) in {precision}"
+        f"{' — ' + d['precision_how'] if d.get('precision_how') else ''}. On the same "
+        f"{d['images']:,} images as {d['reference']}, the top-1 class is unchanged on "
+        f"{d['agreement']:.2f}% (95% CI {low:.2f}–{high:.2f}) and top-1 moves "
+        f"{d['top1_difference']:+.2f} points (95% CI {d_low:+.2f} to {d_high:+.2f}; "
+        f"{d['lost']} images lost, {d['gained']} gained)."
+    )
+    return TableSpec("deployed as", columns, rows), sentence
+
+
+def _pct(value: object) -> str:
+    return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]

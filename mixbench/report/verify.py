@@ -21,7 +21,7 @@ from mixbench.errors import InputError
 from mixbench.formatting import fmt_percent
 from mixbench.io import write_atomically
 from mixbench.report import render_markdown
-from mixbench.report.tables import checks_table, fmt_figure
+from mixbench.report.tables import checks_table, deployed_table, fmt_figure
 from mixbench.store import ResultsStore, RunRecord
 from mixbench.verify import Check, VerifyReport
 
@@ -102,11 +102,20 @@ def _render_model(
         nothing_ran=counts["pass"] + counts["fail"] == 0,
         warnings=report.warnings,
         table=checks_table(report.model, report.checks).markdown() if report.checks else "",
+        deployed=_deployed_section(report),
         plots=[_plot_link(plot) for plot in plots],
         facts=_fact_items(report),
         environment=_environment_items(report) if with_environment else [],
         code=_code_span,
     )
+
+
+def _deployed_section(report: VerifyReport) -> dict[str, str] | None:
+    found = deployed_table(report.checks)
+    if found is None:
+        return None
+    table, sentence = found
+    return {"table": table.markdown(), "sentence": sentence}
 
 
 def _summary_row(report: VerifyReport, throughput: Mapping[str, float]) -> dict[str, Any]:

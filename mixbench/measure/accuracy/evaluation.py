@@ -20,7 +20,9 @@ from mixbench.data.sources import EvalSource, open_source
 from mixbench.data.sources.imagenet import NUM_CLASSES, imagenet_synsets
 from mixbench.errors import InputError
 from mixbench.events import OnProgress, ProgressEvent
+from mixbench.measure.accuracy.agreement import Agreement
 from mixbench.measure.accuracy.loop import (
+    DEFAULT_IMPLEMENTATION,
     EvalOptions,
     EvalOutcome,
     LoopStatus,
@@ -36,12 +38,17 @@ from mixbench.measure.accuracy.scoring import (
     score_per_class,
     score_real,
 )
-from mixbench.measure.precision import dtype_name
+from mixbench.measure.precision import PrecisionRequest, dtype_name
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
+from mixbench.runtimes import Implementation, Request, Session, parse_implementation, runtime_named
+from mixbench.runtimes.subject import Subject
 from mixbench.store import RunRecord, sha256_file
 
 __all__ = ["EvalOptions", "EvalReport", "LoopStatus", "evaluate"]
+
+#: What a deployed path's predictions are paired with.
+REFERENCE_PATH = f"{DEFAULT_IMPLEMENTATION} (PyTorch eager, float32)"
 
 
 @dataclass
@@ -64,6 +71,13 @@ class EvalReport:
     run_id: int | None = None  # its id in the results store, once recorded
     #: the resume log behind this run: removed by whoever stores the result, once it is safe
     resume_log: ResumeLog | None = field(default=None, repr=False, compare=False)
+    #: each evaluated image's top-1 class, by its index in the source (kept in memory only:
+    #: paired with another path's by :mod:`mixbench.measure.accuracy.agreement`)
+    top1: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+    #: against eager float32 on the same images, when that reference was run
+    agreement: Agreement | None = None
+    #: the reference evaluation behind ``agreement`` (stored as a run of its own)
+    reference: EvalReport | None = field(default=None, repr=False, compare=False)
 
     def finish(self) -> None:
         """The result is stored: its resume log is no longer needed."""
@@ -97,6 +111,18 @@ class EvalReport:
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_id": self.run_id,
+            "agreement": self.agreement_dict(),
+        }
+
+    def agreement_dict(self) -> dict[str, Any] | None:
+        if self.agreement is None:
+            return None
+        reference = self.reference
+        return {
+            **self.agreement.to_dict(),
+            "reference": REFERENCE_PATH,
+            "reference_top1": reference.metrics.top1 if reference else None,
+            "reference_run_id": reference.run_id if reference else None,
         }
 
     def measurements(self) -> list[Measurement]:
@@ -107,6 +133,8 @@ class EvalReport:
             "images": self.metrics.count,
             "device": self.settings.get("device"),
             "amp": self.settings.get("amp"),
+            "implementation": self.settings.get("implementation"),
+            "precision": self.settings.get("precision_computed") or self.settings.get("precision"),
         }
         found = [
             Measurement.of("top1", self.metrics.top1, **conditions),
@@ -137,6 +165,7 @@ class EvalReport:
             command=command,
             details={
                 "settings": self.settings,
+                "agreement": self.agreement_dict(),
                 "timing": self.timing,
                 "real": self.real.to_dict() if self.real else None,
                 "per_class": {row.synset: asdict(row) for row in self.per_class},
@@ -159,8 +188,14 @@ def evaluate(
     cache_dir: str | os.PathLike[str] | None = None,
     on_progress: OnProgress | None = None,
     warn: Callable[[str], None] | None = None,
+    compare_fp32: bool | None = None,
 ) -> EvalReport | None:
     """Top-1/top-5 of a model on ImageNet-val data, with its card's exact preprocessing.
+
+    ``options.implementation`` and ``options.precision`` choose the runtime path (default:
+    the model as built, PyTorch eager, float32). ``compare_fp32`` also evaluates that default
+    path in float32 on the same images and pairs the predictions image by image
+    (``report.agreement``); by default it does so when the path computed in another precision.
 
     ``data`` is an ImageNet-val folder (synset folders, or flat with ``labels``),
     ``hf:NAME[:SPLIT]`` or ``synthetic[:N]`` (or a source already opened with
@@ -192,6 +227,7 @@ def evaluate(
     if not resolved.has_weights and options.resume:
         # a rerun would build a different random model: nothing to resume
         options = replace(options, resume=False)
+    path = DeployedPath.of(resolved, options)
     identity = {
         "model": resolved.name,
         "config": resolved.model.config.to_dict(),
@@ -201,9 +237,11 @@ def evaluate(
         "device": torch.device(options.device).type,
         "amp": options.amp,
         "channels_last": options.channels_last,
+        "implementation": path.implementation.name,
+        "precision": path.precision.to_dict(),
     }
     outcome = run_predictions(
-        resolved.model,
+        path.predictor,
         source,
         resolved.preprocessing,
         options,
@@ -214,8 +252,98 @@ def evaluate(
     if outcome is None:
         return None
     report = _report(resolved, source, fingerprint, weights_sha, options, outcome, real_rows)
+    report.settings.update(path.describe())
     report.resume_log = outcome.checkpoint
+    if compare_fp32 is None:
+        compare_fp32 = not path.is_reference and report.settings["precision_computed"] != "fp32"
+    if compare_fp32 and not path.is_reference:
+        reference = evaluate(
+            model_spec,
+            source,
+            weights=weights,
+            pretrained=pretrained,
+            options=replace(
+                options, implementation=DEFAULT_IMPLEMENTATION, precision="fp32", amp=False
+            ),
+            index_path=index_path,
+            on_progress=on_progress,
+            warn=warn,
+            compare_fp32=False,
+        )
+        assert reference is not None  # rank 0 got this far
+        report.reference = reference
+        report.agreement = Agreement.of(
+            reference.top1, report.top1, [source.label(i) for i in range(len(source))]
+        )
     return report
+
+
+@dataclass
+class DeployedPath:
+    """The runtime path an evaluation's images go through (``--impl``, ``--precision``):
+    checked against its runtime before any image is read, its session built on the rank's
+    device when the loop starts, and what it computed in read back from the first batch."""
+
+    implementation: Implementation
+    precision: PrecisionRequest
+    subject: Subject
+    channels_last: bool
+    session: Session | None = None
+
+    @classmethod
+    def of(cls, resolved: ResolvedModel, options: EvalOptions) -> DeployedPath:
+        implementation = parse_implementation(options.implementation)
+        precision = options.precision_request
+        device = torch.device(options.device)
+        runtime_named(implementation.runtime).check_request(implementation, precision, device)
+        # the model's own weights; without any, the seeded ones every runtime shares
+        subject = Subject(resolved)
+        return cls(implementation, precision, subject, options.channels_last)
+
+    def predictor(self, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+        runtime = runtime_named(self.implementation.runtime)
+        request = Request(
+            implementation=self.implementation,
+            precision=self.precision,
+            device=device,
+            batch=None,  # any batch: the last one is short
+            image_size=self.subject.image_size,
+            channels_last=self.channels_last,
+        )
+        session = runtime.build(self.subject, request)
+        self.session = session
+
+        observed = []
+
+        def predict(images: torch.Tensor) -> torch.Tensor:
+            logits = session.run(images)
+            if not observed:  # what it computed in, read back from the first batch
+                session.observe(logits)
+                observed.append(True)
+            return logits
+
+        return predict
+
+    @property
+    def is_reference(self) -> bool:
+        """The path other paths are paired with: the model as built, eager, float32."""
+        return (
+            self.implementation.name == DEFAULT_IMPLEMENTATION
+            and self.precision.name == "fp32"
+            and not self.channels_last
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What the report's settings say of the path."""
+        computed = self.session.precision if self.session is not None else None
+        return {
+            "implementation": self.implementation.name,
+            "runtime": self.implementation.runtime,
+            "precision": self.precision.name,
+            "precision_computed": computed.name if computed else None,
+            "precision_how": computed.how if computed else None,
+            "provider": self.session.provider if self.session is not None else None,
+        }
 
 
 def _as_events(model: str, on_progress: OnProgress) -> Callable[[LoopStatus], None]:
@@ -262,6 +390,7 @@ def _report(
         "real_labels": real_rows is not None,
     }
     return EvalReport(
+        top1={index: ranked[0] for index, ranked in predictions.items() if ranked},
         model=resolved.name,
         weights=resolved.weights,
         weights_sha256=weights_sha,

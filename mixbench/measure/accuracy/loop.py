@@ -33,7 +33,7 @@ from mixbench.measure.accuracy.resume_log import (
     default_checkpoint_dir,
 )
 from mixbench.measure.accuracy.scoring import TOP_K
-from mixbench.measure.precision import default_amp_dtype
+from mixbench.measure.precision import PrecisionRequest, default_amp_dtype, parse_precisions
 
 BadImagePolicy = Literal["skip", "fail"]
 #: What a corrupt file can raise while PIL decodes and resizes it.
@@ -44,21 +44,51 @@ def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
 
 
+#: What ``mixbench eval`` runs without ``--impl``: the model as built, in PyTorch eager.
+DEFAULT_IMPLEMENTATION = "native+noopt"
+
+
 @dataclass(frozen=True)
 class EvalOptions:
     batch_size: int = 64
     workers: int | None = None  # None: min(4, CPU cores)
     device: str = "cpu"
-    amp: bool = False
+    amp: bool = False  # timm's spelling: --precision fp16 on GPU, bf16 on CPU
     channels_last: bool = False
     on_bad_image: BadImagePolicy = "skip"
     resume: bool = True
     checkpoint_dir: Path | None = None  # None: default_checkpoint_dir()
+    #: the runtime path the images go through (``--impl``): one implementation name
+    implementation: str = DEFAULT_IMPLEMENTATION
+    #: ``--precision``: fp32, bf16 or fp16 (None: fp32, or --amp's)
+    precision: str | None = None
 
     @property
     def amp_dtype(self) -> torch.dtype:
-        # float16 is what timm's validate uses on GPUs; CPUs autocast to bfloat16 only
+        # float16 is what timm's validate uses on GPUs; CPUs autocast to bfloat16
         return default_amp_dtype(self.device)
+
+    @property
+    def precision_request(self) -> PrecisionRequest:
+        """What the run computes in: ``--precision``, or ``--amp``'s default dtype."""
+        if self.precision and self.amp:
+            raise InputError(
+                "pass --precision or --amp, not both",
+                hint="--precision bf16 means --amp on a CPU; --precision fp16 on a GPU",
+            )
+        if self.amp:
+            return PrecisionRequest("fp16" if self.amp_dtype == torch.float16 else "bf16")
+        requests = parse_precisions(self.precision)
+        if len(requests) > 1:
+            raise InputError(
+                f"--precision {self.precision}: an evaluation runs in one precision",
+                hint="run one eval per precision",
+            )
+        return requests[0]
+
+
+#: Logits of a normalised float32 batch on the run's device (a runtime session's ``run``).
+Predict = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -150,11 +180,14 @@ def image_loader(
 
 
 class _Forward:
-    """Model forward in the run's numerics, halving the batch on CUDA out-of-memory."""
+    """Model forward in the run's numerics, halving the batch on CUDA out-of-memory.
+
+    ``model`` is a PyTorch module (run here: ``channels_last``, autocast under ``amp``) or a
+    runtime's predict function, which runs in its own numerics."""
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | Predict,
         preprocessing: Preprocessing,
         device: torch.device,
         options: EvalOptions,
@@ -193,6 +226,11 @@ class _Forward:
 
     def _top_k(self, chunk: torch.Tensor) -> list[list[int]]:
         images = self.preprocessing.normalize(chunk.to(self.device, non_blocking=True))
+        if not isinstance(self.model, nn.Module):
+            with torch.inference_mode():
+                logits = self.model(images)
+            k = min(TOP_K, logits.shape[-1])
+            return logits.float().topk(k, dim=1, largest=True, sorted=True).indices.cpu().tolist()
         if self.options.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         autocast = (
@@ -208,7 +246,7 @@ class _Forward:
 
 
 def run_predictions(
-    model: nn.Module,
+    model: nn.Module | Callable[[torch.device], Predict],
     source: EvalSource,
     preprocessing: Preprocessing,
     options: EvalOptions,
@@ -219,7 +257,9 @@ def run_predictions(
 ) -> EvalOutcome | None:
     """Top-k predictions for every image of ``source``; ``None`` on ranks other than 0.
 
-    ``identity`` names the run for resuming (everything that decides its predictions).
+    ``model``: a PyTorch module, or a function making a runtime's predict function for this
+    rank's device (built only once the rank knows its device). ``identity`` names the run for
+    resuming (everything that decides its predictions).
     """
     warn = warn or (lambda message: warnings.warn(message, stacklevel=2))
     context = init_distributed(options.device)
@@ -230,7 +270,7 @@ def run_predictions(
 
 
 def _run(
-    model: nn.Module,
+    model: nn.Module | Callable[[torch.device], Predict],
     source: EvalSource,
     preprocessing: Preprocessing,
     options: EvalOptions,
@@ -251,9 +291,12 @@ def _run(
     mine = context.shard(pending)
 
     device = context.device(options.device)
-    model = model.eval().to(device)
-    if options.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    if isinstance(model, nn.Module):
+        model = model.eval().to(device)
+        if options.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+    else:
+        model = model(device)
     loader = image_loader(
         source,
         preprocessing,

@@ -1,18 +1,18 @@
 """``mixbench throughput`` and ``mixbench latency``'s Python API.
 
 >>> from mixbench.measure.speed.run import SpeedSettings, throughput
->>> report = throughput(["mixnet_xl"], SpeedSettings(device="cuda", batch_size=256, amp=True,
-...                     channels_last=True), implementations="native,timm,timm+compile")
-... # doctest: +SKIP
->>> report.ratio("mixnet_xl", "native", "timm")  # doctest: +SKIP
+>>> report = throughput(["mixnet_s"], SpeedSettings(device="cpu", precision="fp32,bf16"),
+...                     implementations="native,timm,ort,native+openvino")  # doctest: +SKIP
+>>> report.fastest()  # mixbench's fastest ÷ timm's fastest, per precision  # doctest: +SKIP
 
-Every implementation of one model is built, warmed up, and then timed interleaved with the
-others, trial by trial (see :mod:`mixbench.measure.speed.timing`), so ratios come from one run.
-Models are measured one after another and their memory is given back in between.
-
-``ort`` and ``native+ort`` rows (ONNX Runtime, :mod:`mixbench.measure.speed.onnx`) have their
-outputs checked against timm's before timing; a row whose outputs disagree is kept, flagged
-(``outputs_agree: false``) and left out of the speed-ups.
+Every row is an implementation (a graph through a runtime, :mod:`mixbench.runtimes`) at a
+precision. All rows of one model run the same weights on the same seeded batch; before
+anything is timed each row's logits are compared with timm's eager float32 logits, held to
+the bound of the precision the row *computed* in (read back from the runtime), and a row
+outside it is flagged and never ranked. Rows are then built, warmed up and timed
+interleaved, trial by trial (:mod:`mixbench.measure.speed.timing`), so ratios come from one
+run. Rows are ranked only against rows of the same model and computed precision. Models are
+measured one after another and their memory is given back in between.
 """
 
 from __future__ import annotations
@@ -28,22 +28,29 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError
 from mixbench.events import OnProgress, StepCounter
 from mixbench.index import ModelIndex, load_index
-from mixbench.measure.speed import timing as speed
-from mixbench.measure.speed.implementations import (
-    DTYPES,
-    Implementation,
-    OutputCheck,
-    Precision,
-    Runner,
-    build_runner,
-    compile_options,
-    parse_implementations,
-    runs_timm_graph,
+from mixbench.measure.precision import (
+    COMPUTED,
+    ComputedPrecision,
+    PrecisionRequest,
+    legacy_precision,
+    parse_precisions,
 )
+from mixbench.measure.speed import timing as speed
 from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
 from mixbench.measure.speed.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
 from mixbench.records import Measurement, RunRecord
 from mixbench.resolve import resolve_model
+from mixbench.runtimes import (
+    DEFAULT_OPSET,
+    Implementation,
+    OutputCheck,
+    Request,
+    Session,
+    compare_outputs,
+    parse_implementations,
+    runtime_named,
+)
+from mixbench.runtimes.subject import Subject
 
 __all__ = [
     "LatencyReport",
@@ -63,8 +70,10 @@ DEFAULT_BATCH = {"cuda": 256, "cpu": 16}
 class SpeedSettings:
     device: str = "cpu"
     batch_size: int | None = None  # None: DEFAULT_BATCH for the device type
-    amp: bool = False
-    dtype: str | None = None  # "float16" | "bfloat16" | "float32"
+    #: ``--precision``: "fp32", "bf16", "fp16" or a comma list (every row at each)
+    precision: str | None = None
+    amp: bool = False  # timm's spelling: autocast to fp16 on GPU, bf16 on CPU (or to dtype)
+    dtype: str | None = None  # with amp: the autocast dtype; alone: cast (PyTorch rows)
     channels_last: bool = False
     image_size: int | None = None  # None: the card's
     compile: bool = False
@@ -73,7 +82,7 @@ class SpeedSettings:
     timing: TimingOptions = field(default_factory=TimingOptions)
     count_traffic: bool = True
     compile_mode: str = "default"  # torch.compile's mode for +compile (always with freezing)
-    opset: int = 18  # ONNX opset of ort exports
+    opset: int = DEFAULT_OPSET  # ONNX opset of exports
 
     @property
     def torch_device(self) -> torch.device:
@@ -84,12 +93,15 @@ class SpeedSettings:
         return self.batch_size or DEFAULT_BATCH.get(self.torch_device.type, 16)
 
     @property
-    def precision(self) -> Precision:
-        if self.dtype is not None and self.dtype not in DTYPES:
+    def precisions(self) -> tuple[PrecisionRequest, ...]:
+        """What every row is asked to compute in: ``--precision``, or ``--amp``/``--dtype``."""
+        legacy = legacy_precision(self.amp, self.dtype, self.torch_device)
+        if legacy is not None and self.precision:
             raise InputError(
-                f"--dtype {self.dtype!r} is not supported", hint=f"use {', '.join(DTYPES)}"
+                "pass --precision, or --amp/--dtype (timm's spelling), not both",
+                hint="--precision bf16 means --amp on a CPU; --precision fp16 on a GPU",
             )
-        return Precision(amp=self.amp, dtype=DTYPES[self.dtype] if self.dtype else None)
+        return (legacy,) if legacy is not None else parse_precisions(self.precision)
 
     def implementations(self, text: str) -> list[Implementation]:
         return parse_implementations(
@@ -100,7 +112,8 @@ class SpeedSettings:
         return {
             "device": self.device,
             "batch_size": self.batch,
-            "precision": self.precision.label(self.torch_device),
+            "precision": [request.name for request in self.precisions],
+            "cast": any(request.cast for request in self.precisions),
             "channels_last": self.channels_last,
             "image_size": self.image_size,
             "compile": self.compile,
@@ -112,20 +125,19 @@ class SpeedSettings:
         }
 
 
-@dataclass
-class SpeedResult:
-    """One implementation of one model: throughput over trials, memory and traffic."""
+@dataclass(kw_only=True)
+class Row:
+    """What every speed row says about how it ran: which model, graph and runtime, in what
+    precision (computed, read back), shape and layout, and its outputs against timm's."""
 
     model: str
     implementation: str
+    runtime: str
     batch_size: int
     image_size: int
-    precision: str
+    precision: ComputedPrecision
     layout: str
-    trials: Trials
     warmup: Warmup
-    weight_bytes: int
-    traffic: Traffic | None = None
     provider: str | None = None
     check: OutputCheck | None = None
     details: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +145,57 @@ class SpeedResult:
     @property
     def outputs_agree(self) -> bool | None:
         return None if self.check is None else self.check.agree
+
+    @property
+    def group(self) -> tuple[str, str]:
+        """Rows are ranked within their model and computed precision."""
+        return self.model, self.precision.name
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What names a row in its report: model, implementation, asked precision."""
+        return self.model, self.implementation, self.precision.asked
+
+    def described(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "implementation": self.implementation,
+            "runtime": self.runtime,
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "precision": self.precision.name,
+            "precision_asked": self.precision.asked,
+            "precision_how": self.precision.how,
+            "precision_read_back": self.precision.read_back,
+            "layout": self.layout,
+            "provider": self.provider,
+            "outputs_agree": self.outputs_agree,
+            "outputs_check": self.check.to_dict() if self.check else None,
+            "warmup": speed.as_dict(self.warmup),
+            "runtime_details": _jsonable(self.details) or None,
+        }
+
+    def conditions(self, device: str) -> dict[str, Any]:
+        """What a speed figure depends on: which implementation, where, in what shape."""
+        return {
+            "implementation": self.implementation,
+            "runtime": self.runtime,
+            "device": device,
+            "batch_size": self.batch_size,
+            "image_size": self.image_size,
+            "precision": self.precision.name,
+            "layout": self.layout,
+        }
+
+
+@dataclass(kw_only=True)
+class SpeedResult(Row):
+    """One implementation of one model at one precision: throughput over trials, memory,
+    traffic."""
+
+    trials: Trials
+    weight_bytes: int
+    traffic: Traffic | None = None
 
     @property
     def images_per_second(self) -> float:
@@ -157,6 +220,9 @@ class SpeedResult:
             return None
         return self.traffic.achieved_bandwidth(self.images_per_second, self.batch_size)
 
+    def score(self) -> float:
+        return self.images_per_second
+
     def metrics(self, peak_bandwidth: float | None) -> dict[str, float | int | None]:
         achieved = self.achieved_bandwidth
         return {
@@ -174,20 +240,24 @@ class SpeedResult:
 
     def to_dict(self, peak_bandwidth: float | None) -> dict[str, Any]:
         return {
-            "model": self.model,
-            "implementation": self.implementation,
-            "batch_size": self.batch_size,
-            "image_size": self.image_size,
-            "precision": self.precision,
-            "layout": self.layout,
+            **self.described(),
             **self.metrics(peak_bandwidth),
             "memory_kind": self.warmup.memory_kind,
             "weight_bytes": self.weight_bytes,
             "trials": speed.as_dict(self.trials),
-            "warmup": speed.as_dict(self.warmup),
             "traffic": self.traffic.to_dict() if self.traffic else None,
-            **_checked(self),
         }
+
+
+@dataclass(kw_only=True)
+class LatencyResult(Row):
+    stats: LatencyStats
+
+    def score(self) -> float:
+        return 1 / self.stats.p50
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.described(), **self.stats.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -208,10 +278,107 @@ class Ratio:
     implementation: str
     baseline: str
     ratio: float  # > 1: implementation is faster
+    precision: str = "fp32"  # the computed precision both rows ran in
+
+
+class _Ranked:
+    """Ranks, speed-ups and the headline ratio, per model and computed precision."""
+
+    results: list[Any]
+
+    def ratios(self) -> list[Ratio]:
+        """Every mixbench row against every row that runs timm's graph (timm eager,
+        compiled, through ONNX Runtime or OpenVINO) of the same model and computed precision;
+        never a row whose outputs disagree with timm's: it is not running the same model."""
+        found = []
+        for (model, precision), rows in _comparable(self.results).items():
+            for row in rows:
+                if _is_timm(row):
+                    continue
+                for base in rows:
+                    if _is_timm(base):
+                        ratio = row.score() / base.score()
+                        found.append(
+                            Ratio(model, row.implementation, base.implementation, ratio, precision)
+                        )
+        return found
+
+    def fastest(self) -> list[Ratio]:
+        """Per model and computed precision: mixbench's fastest path against timm's fastest
+        path (the headline)."""
+        found = []
+        for (model, precision), rows in _comparable(self.results).items():
+            ours = [row for row in rows if not _is_timm(row)]
+            theirs = [row for row in rows if _is_timm(row)]
+            if ours and theirs:
+                best = max(ours, key=lambda row: row.score())
+                base = max(theirs, key=lambda row: row.score())
+                found.append(
+                    Ratio(
+                        model,
+                        best.implementation,
+                        base.implementation,
+                        best.score() / base.score(),
+                        precision,
+                    )
+                )
+        return found
+
+    def ranks(self) -> dict[tuple[str, str, str], int]:
+        """(model, implementation, asked precision) → 1 for the fastest row of its model and
+        computed precision (rows whose outputs disagree are left out: they are not ranked)."""
+        ranks = {}
+        for rows in _comparable(self.results).values():
+            ordered = sorted(rows, key=lambda row: row.score(), reverse=True)
+            for rank, row in enumerate(ordered, start=1):
+                ranks[row.key] = rank
+        return ranks
+
+    def rank_of(self, row: Row) -> int | None:
+        return self.ranks().get(row.key)
+
+    def in_rank_order(self) -> list[Row]:
+        """Models in the order run; within each, computed precisions in table order, rows
+        fastest first; a row whose outputs disagree comes last in its precision, unranked."""
+        ranks = self.ranks()
+        models = list(dict.fromkeys(row.model for row in self.results))
+        unranked = len(self.results) + 1
+
+        def order(row: Row) -> tuple[int, int, int]:
+            precision = row.precision.name
+            return (
+                models.index(row.model),
+                COMPUTED.index(precision) if precision in COMPUTED else len(COMPUTED),
+                ranks.get(row.key, unranked),
+            )
+
+        return sorted(self.results, key=order)
+
+    def result(self, model: str, implementation: str, precision: str | None = None) -> Any:
+        """The row of ``model`` and ``implementation`` (computed or asked in ``precision``,
+        when given)."""
+        for candidate in self.results:
+            if (
+                candidate.model == model
+                and candidate.implementation == implementation
+                and precision in (None, candidate.precision.name, candidate.precision.asked)
+            ):
+                return candidate
+        raise KeyError(f"no result for {model} {implementation} {precision or ''}".strip())
+
+    def _ranked_dicts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ranks = self.ranks()
+        return [
+            {
+                **row,
+                "rank": ranks.get((row["model"], row["implementation"], row["precision_asked"])),
+            }
+            for row in rows
+        ]
 
 
 @dataclass
-class ThroughputReport:
+class ThroughputReport(_Ranked):
     settings: dict[str, Any]
     results: list[SpeedResult]
     bandwidth: Bandwidth | None
@@ -219,34 +386,17 @@ class ThroughputReport:
     device: str
     git_sha: str | None = None
     run_ids: list[int] = field(default_factory=list)
+    #: rows asked for that cannot run here (a precision or device their runtime lacks)
+    not_run: list[NotRun] = field(default_factory=list)
 
-    def result(self, model: str, implementation: str) -> SpeedResult:
-        for candidate in self.results:
-            if candidate.model == model and candidate.implementation == implementation:
-                return candidate
-        raise KeyError(f"no result for {model} {implementation}")
-
-    def ratio(self, model: str, implementation: str, baseline: str) -> float:
+    def ratio(
+        self, model: str, implementation: str, baseline: str, precision: str | None = None
+    ) -> float:
         """How many times faster ``implementation`` ran than ``baseline`` (images/s)."""
         return (
-            self.result(model, implementation).images_per_second
-            / self.result(model, baseline).images_per_second
+            self.result(model, implementation, precision).images_per_second
+            / self.result(model, baseline, precision).images_per_second
         )
-
-    def ratios(self) -> list[Ratio]:
-        """Every mixbench implementation against every one that runs timm's graph (timm eager,
-        compiled, ``ort``), per model; not a row whose outputs disagree with timm's: it is not
-        running the same model."""
-        return _ratios(self.results, lambda row: row.images_per_second)
-
-    def fastest(self) -> list[Ratio]:
-        """Per model: mixbench's fastest path against timm's fastest path (the headline)."""
-        return _fastest(self.results, lambda row: row.images_per_second)
-
-    def ranks(self) -> dict[tuple[str, str], int]:
-        """(model, implementation) → 1 for the fastest row of its model (rows whose outputs
-        disagree are left out: they are not ranked)."""
-        return _ranks(self.results, lambda row: row.images_per_second)
 
     @property
     def peak_bandwidth(self) -> float | None:
@@ -258,11 +408,10 @@ class ThroughputReport:
             "device": self.device,
             "settings": self.settings,
             "bandwidth": self.bandwidth.to_dict() if self.bandwidth else None,
-            "results": _with_ranks(
-                [r.to_dict(self.peak_bandwidth) for r in self.results], self.ranks()
-            ),
+            "results": self._ranked_dicts([r.to_dict(self.peak_bandwidth) for r in self.results]),
             "ratios": [r.__dict__ for r in self.ratios()],
             "fastest": [r.__dict__ for r in self.fastest()],
+            "not_run": [note.to_dict() for note in self.not_run],
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
@@ -289,7 +438,9 @@ class ThroughputReport:
                     "ratios": [
                         r.__dict__
                         for r in ratios
-                        if r.model == result.model and r.implementation == result.implementation
+                        if r.model == result.model
+                        and r.implementation == result.implementation
+                        and r.precision == result.precision.name
                     ],
                 },
                 measurements=self.measurements_for(result),
@@ -300,7 +451,7 @@ class ThroughputReport:
 
     def measurements_for(self, result: SpeedResult) -> list[Measurement]:
         """images/s and what goes with it, under the conditions of that row."""
-        conditions = _conditions(result, self.device)
+        conditions = result.conditions(self.device)
         return [
             Measurement.of(metric, value, **conditions)
             for metric, value in result.metrics(self.peak_bandwidth).items()
@@ -312,80 +463,40 @@ class ThroughputReport:
 
     def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
         metrics = {k: v for k, v in result.metrics(self.peak_bandwidth).items() if v is not None}
-        if result.check is not None:
-            metrics["outputs_agree"] = result.check.agree
-            metrics["max_relative_difference"] = result.check.max_relative
-        return {"implementation": result.implementation, **metrics}
-
-
-@dataclass
-class LatencyResult:
-    model: str
-    implementation: str
-    batch_size: int
-    image_size: int
-    precision: str
-    layout: str
-    stats: LatencyStats
-    warmup: Warmup
-    provider: str | None = None
-    check: OutputCheck | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def outputs_agree(self) -> bool | None:
-        return None if self.check is None else self.check.agree
-
-    def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model,
-            "implementation": self.implementation,
-            "batch_size": self.batch_size,
-            "image_size": self.image_size,
-            "precision": self.precision,
-            "layout": self.layout,
-            **self.stats.to_dict(),
-            "warmup": speed.as_dict(self.warmup),
-            **_checked(self),
+            "implementation": result.implementation,
+            "precision": result.precision.name,
+            **metrics,
+            **_check_metrics(result),
         }
 
 
 @dataclass
-class LatencyReport:
+class LatencyReport(_Ranked):
     settings: dict[str, Any]
     results: list[LatencyResult]
     environment: dict[str, str]
     device: str
     git_sha: str | None = None
     run_ids: list[int] = field(default_factory=list)
-
-    def ratios(self) -> list[Ratio]:
-        """p50 of each row that runs timm's graph over each mixbench row's: > 1 means faster
-        (not for a row whose outputs disagree with timm's)."""
-        return _ratios(self.results, lambda row: 1 / row.stats.p50)
-
-    def fastest(self) -> list[Ratio]:
-        """Per model: mixbench's lowest p50 against the lowest p50 of timm's paths."""
-        return _fastest(self.results, lambda row: 1 / row.stats.p50)
-
-    def ranks(self) -> dict[tuple[str, str], int]:
-        return _ranks(self.results, lambda row: 1 / row.stats.p50)
+    not_run: list[NotRun] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "latency",
             "device": self.device,
             "settings": self.settings,
-            "results": _with_ranks([r.to_dict() for r in self.results], self.ranks()),
+            "results": self._ranked_dicts([r.to_dict() for r in self.results]),
             "ratios": [r.__dict__ for r in self.ratios()],
             "fastest": [r.__dict__ for r in self.fastest()],
+            "not_run": [note.to_dict() for note in self.not_run],
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
         }
 
     def measurements_for(self, result: LatencyResult) -> list[Measurement]:
-        conditions = _conditions(result, self.device)
+        conditions = result.conditions(self.device)
         return [
             Measurement.of(f"{key}_ms", getattr(result.stats, key), **conditions)
             for key in ("p50", "p90", "p99", "mean")
@@ -401,15 +512,9 @@ class LatencyReport:
                 model=result.model,
                 metrics={
                     "implementation": result.implementation,
+                    "precision": result.precision.name,
                     **result.stats.to_dict(),
-                    **(
-                        {
-                            "outputs_agree": result.check.agree,
-                            "max_relative_difference": result.check.max_relative,
-                        }
-                        if result.check is not None
-                        else {}
-                    ),
+                    **_check_metrics(result),
                 },
                 device=self.device,
                 versions=self.environment,
@@ -422,91 +527,46 @@ class LatencyReport:
         ]
 
 
-Row = SpeedResult | LatencyResult
+def _check_metrics(row: Row) -> dict[str, Any]:
+    if row.check is None:
+        return {}
+    return {
+        "outputs_agree": row.check.agree,
+        "max_relative_difference": row.check.max_relative,
+        "top1_same": row.check.top1_same,
+    }
 
 
-def _comparable(results: Sequence[Row]) -> dict[str, list[Row]]:
-    """Rows per model, without those whose outputs disagree with timm's."""
-    by_model: dict[str, list[Row]] = {}
+def _is_timm(row: Row) -> bool:
+    from mixbench.runtimes import runs_timm_graph
+
+    return runs_timm_graph(row.implementation)
+
+
+def _comparable(results: Sequence[Row]) -> dict[tuple[str, str], list[Any]]:
+    """Rows per model and computed precision, without those whose outputs disagree."""
+    groups: dict[tuple[str, str], list[Any]] = {}
     for row in results:
         if row.outputs_agree is not False:
-            by_model.setdefault(row.model, []).append(row)
-    return by_model
+            groups.setdefault(row.group, []).append(row)
+    return groups
 
 
-def _ratios(results: Sequence[Row], score: Callable[[Any], float]) -> list[Ratio]:
-    found = []
-    for model, rows in _comparable(results).items():
-        for row in rows:
-            if runs_timm_graph(row.implementation):
-                continue
-            for base in rows:
-                if runs_timm_graph(base.implementation):
-                    ratio = score(row) / score(base)
-                    found.append(Ratio(model, row.implementation, base.implementation, ratio))
-    return found
-
-
-def _fastest(results: Sequence[Row], score: Callable[[Any], float]) -> list[Ratio]:
-    found = []
-    for model, rows in _comparable(results).items():
-        ours = [row for row in rows if not runs_timm_graph(row.implementation)]
-        theirs = [row for row in rows if runs_timm_graph(row.implementation)]
-        if ours and theirs:
-            best, base = max(ours, key=score), max(theirs, key=score)
-            ratio = score(best) / score(base)
-            found.append(Ratio(model, best.implementation, base.implementation, ratio))
-    return found
-
-
-def _ranks(results: Sequence[Row], score: Callable[[Any], float]) -> dict[tuple[str, str], int]:
-    ranks = {}
-    for model, rows in _comparable(results).items():
-        for rank, row in enumerate(sorted(rows, key=score, reverse=True), start=1):
-            ranks[(model, row.implementation)] = rank
-    return ranks
-
-
-def _with_ranks(
-    rows: list[dict[str, Any]], ranks: dict[tuple[str, str], int]
-) -> list[dict[str, Any]]:
-    return [{**row, "rank": ranks.get((row["model"], row["implementation"]))} for row in rows]
-
-
-def runtime_notes(results: Sequence[SpeedResult | LatencyResult]) -> list[str]:
-    """How compiled and ONNX Runtime rows ran, one line per kind and provider, for under a
-    table (``to_dict`` has every row's details)."""
+def runtime_notes(results: Sequence[Row]) -> list[str]:
+    """How each runtime's rows ran, a line or two per runtime (its own words), and every row
+    whose runtime computed in another precision than asked."""
     lines = []
-    compiled = [r for r in results if r.details.get("compiler")]
-    if compiled:
-        details = compiled[0].details
-        options = ", ".join(
-            f"{key}={value}" for key, value in details["options"].items() if key != "freezing"
-        )
-        seconds = ", ".join(
-            f"{r.implementation} {r.details['compile_seconds']:.0f} s" for r in compiled
-        )
+    by_runtime: dict[str, list[Row]] = {}
+    for row in results:
+        by_runtime.setdefault(row.runtime, []).append(row)
+    for name, rows in by_runtime.items():
+        lines += runtime_named(name).notes(rows)
+    lowered = [row for row in results if row.precision.lowered]
+    for row in lowered:
         lines.append(
-            f"+compile: torch.compile, inductor, mode {details['mode']}, freezing"
-            + (f" ({options})" if options else "")
-            + f", under no_grad; compiled in {seconds}"
-        )
-    onnx_rows = [r for r in results if r.details.get("runtime") == "onnxruntime"]
-    for provider in dict.fromkeys(r.provider for r in onnx_rows):
-        rows = [r for r in onnx_rows if r.provider == provider]
-        details = rows[0].details
-        checks = ", ".join(
-            f"{r.implementation} {r.check.max_relative:.1e}"
-            + ("" if r.check.agree else " (DIFFER: not ranked)")
-            for r in rows
-            if r.check is not None
-        )
-        lines.append(
-            f"onnxruntime {details['onnxruntime']}: {provider}, "
-            f"{details['intra_op_threads']} intra-op threads, "
-            f"{details['graph_optimization_level']}, opset {details['opset']} "
-            f"({details['exporter']} exporter); outputs vs timm, max relative difference: "
-            f"{checks} (tolerance {rows[0].check.tolerance:.0e})"
+            f"{row.model} {row.implementation}: asked {row.precision.asked}, computed "
+            f"{row.precision.name} ({row.precision.how}); ranked with the "
+            f"{row.precision.name} rows"
         )
     return lines
 
@@ -520,26 +580,14 @@ _SPEED_METRICS = (
 )
 
 
-def _checked(result: SpeedResult | LatencyResult) -> dict[str, Any]:
-    """How a row ran beyond its shape: the ONNX Runtime provider, the output check, settings."""
-    return {
-        "provider": result.provider,
-        "outputs_agree": result.outputs_agree,
-        "outputs_check": result.check.to_dict() if result.check else None,
-        "runtime": result.details or None,
-    }
-
-
-def _conditions(result: SpeedResult | LatencyResult, device: str) -> dict[str, Any]:
-    """What a speed figure depends on: which implementation, where, in what shape."""
-    return {
-        "implementation": result.implementation,
-        "device": device,
-        "batch_size": result.batch_size,
-        "image_size": result.image_size,
-        "precision": result.precision,
-        "layout": result.layout,
-    }
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    """A row's runtime details without in-memory objects (an export key becomes its dict)."""
+    found = {}
+    for key, value in details.items():
+        if hasattr(value, "to_dict"):
+            value = value.to_dict()
+        found[key] = value
+    return found
 
 
 # ------------------------------------------------------------------------------ the API
@@ -548,6 +596,46 @@ def _conditions(result: SpeedResult | LatencyResult, device: str) -> dict[str, A
 def default_models(index: ModelIndex | None = None) -> list[str]:
     """Every model of the index (the packaged cards by default)."""
     return [card.name for card in (index or load_index())]
+
+
+@dataclass
+class Runner:
+    """One row made ready to time: its session's bound step on the model's batch, and the
+    output check done on that very call."""
+
+    implementation: Implementation
+    model: str
+    session: Session
+    step: Callable[[], torch.Tensor]
+    images: torch.Tensor
+    check: OutputCheck
+
+    @property
+    def name(self) -> str:
+        return self.implementation.name
+
+    def described(self, batch_size: int, warmup: Warmup) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "implementation": self.name,
+            "runtime": self.implementation.runtime,
+            "batch_size": batch_size,
+            "image_size": int(self.images.shape[-1]),
+            "precision": self.session.precision,
+            "layout": self.session.layout,
+            "provider": self.session.provider,
+            "check": self.check,
+            "details": self.session.details,
+            "warmup": warmup,
+        }
+
+    def close(self) -> None:
+        self.session.close()
+        self.step = _closed
+
+
+def _closed() -> torch.Tensor:
+    raise RuntimeError("this runner was closed")
 
 
 def throughput(
@@ -559,18 +647,18 @@ def throughput(
     on_progress: OnProgress | None = None,
     on_model: Callable[[ThroughputReport, str], None] | None = None,
 ) -> ThroughputReport:
-    """Images/s of every implementation of every model (default: the whole index).
+    """Images/s of every implementation at every precision of every model (default: the whole
+    index).
 
     ``on_model(report, name)`` is called as soon as a model's rows are in ``report`` (the
     pipeline stores them then, so an interrupted run keeps every finished model).
     """
     index = load_index(index_path)
     names = list(models) if models else default_models(index)
-    chosen = settings.implementations(implementations)
-    _check_before_building(chosen, settings)
+    plan, not_run = _plan(settings, implementations)
     device = settings.torch_device
     trials = settings.timing.trials
-    total = len(names) * len(chosen) * (trials + 2) + 1
+    total = len(names) * len(plan) * (trials + 3) + 1
     progress = StepCounter("throughput", total, on_progress)
     # the roofline first: then each model's rows are complete as soon as they are measured
     progress.advance("memory bandwidth")
@@ -578,12 +666,13 @@ def throughput(
         settings=settings.to_dict(),
         results=[],
         bandwidth=measure_bandwidth(device) if settings.count_traffic else None,
-        environment=_environment(device, chosen),
+        environment=_environment(device, plan),
         device=device_label(device),
         git_sha=git_sha(),
+        not_run=not_run,
     )
     for name in names:
-        runners = _build_all(name, chosen, settings, index)
+        runners = _build_all(name, plan, settings, index, progress)
         try:
             warmups = [_warm(runner, settings, progress) for runner in runners]
             calls = [speed.calls_for(w.seconds_per_call, settings.timing) for w in warmups]
@@ -598,10 +687,9 @@ def throughput(
             )
             done = [
                 SpeedResult(
-                    **_described(runner, settings.batch),
+                    **runner.described(settings.batch, warmup),
                     trials=timed,
-                    warmup=warmup,
-                    weight_bytes=runner.weight_bytes,
+                    weight_bytes=runner.session.weight_bytes,
                     traffic=_traffic(runner, settings, progress),
                 )
                 for runner, warmup, timed in zip(runners, warmups, measured, strict=True)
@@ -622,16 +710,15 @@ def latency(
     index_path: str | None = None,
     on_progress: OnProgress | None = None,
 ) -> LatencyReport:
-    """Per-call latency percentiles of each implementation of ``model`` (batch 1 unless
-    ``settings.batch_size`` says otherwise)."""
+    """Per-call latency percentiles of each implementation at each precision of ``model``
+    (batch 1 unless ``settings.batch_size`` says otherwise)."""
     settings = replace(settings, batch_size=settings.batch_size or 1)
     index = load_index(index_path)
-    chosen = settings.implementations(implementations)
-    _check_before_building(chosen, settings)
+    plan, not_run = _plan(settings, implementations)
     device = settings.torch_device
     rounds = min(10, settings.timing.latency_iterations)
-    progress = StepCounter("latency", len(chosen) + rounds, on_progress)
-    runners = _build_all(model, chosen, settings, index)
+    progress = StepCounter("latency", 2 * len(plan) + rounds, on_progress)
+    runners = _build_all(model, plan, settings, index, progress)
     try:
         warmups = [_warm(runner, settings, progress) for runner in runners]
         stats = speed.interleaved_latency(
@@ -642,23 +729,19 @@ def latency(
             on_round=lambda r: progress.advance(f"{model}: round {r + 1}/{rounds}"),
         )
         results = [
-            LatencyResult(
-                **_described(runner, settings.batch),
-                stats=stat,
-                warmup=warmup,
-            )
+            LatencyResult(**runner.described(settings.batch, warmup), stats=stat)
             for runner, warmup, stat in zip(runners, warmups, stats, strict=True)
         ]
     finally:
         _release(runners)
-    report = LatencyReport(
+    return LatencyReport(
         settings=settings.to_dict(),
         results=results,
-        environment=_environment(device, chosen),
+        environment=_environment(device, plan),
         device=device_label(device),
         git_sha=git_sha(),
+        not_run=not_run,
     )
-    return report
 
 
 def measure_bandwidth(device: torch.device) -> Bandwidth:
@@ -674,103 +757,148 @@ def measure_bandwidth(device: torch.device) -> Bandwidth:
 
 # ------------------------------------------------------------------------------ internals
 
+Plan = list[tuple[Implementation, PrecisionRequest]]
 
-def _check_before_building(chosen: list[Implementation], settings: SpeedSettings) -> None:
-    """Refuse what cannot run before anything is measured: a bad --dtype or compile mode, and
-    ort rows without ONNX Runtime (the error names the extra) or in a dtype it lacks."""
-    precision = settings.precision
-    if any(i.compile for i in chosen):
+
+@dataclass(frozen=True)
+class NotRun:
+    """A row that was asked for but cannot run here (a precision or device its runtime does
+    not have): left out before anything runs, and said under the table and in the JSON."""
+
+    implementation: str
+    precision: str
+    reason: str
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @property
+    def text(self) -> str:
+        return f"not run: {self.reason}"
+
+
+def _plan(settings: SpeedSettings, implementations: str) -> tuple[Plan, list[NotRun]]:
+    """Every (implementation, precision) row, each checked against its runtime before
+    anything is built. A missing extra or a bad compile mode stops the run; a precision or
+    device the runtime does not have leaves that row out (named in ``NotRun``), and stops the
+    run only when no row is left."""
+    from mixbench.runtimes.compiled import compile_options
+
+    chosen = settings.implementations(implementations)
+    precisions = settings.precisions
+    device = settings.torch_device
+    if any(i.runtime == "compile" for i in chosen):
         compile_options(settings.compile_mode)
-    ort_rows = [i for i in chosen if i.ort]
-    if ort_rows:
-        from mixbench.measure.speed import onnx
+    plan: Plan = []
+    left_out: list[tuple[NotRun, InputError]] = []
+    for implementation in chosen:
+        runtime = runtime_named(implementation.runtime)
+        runtime.require(f"--impl {implementation.name}")  # a missing extra: install it first
+        for precision in (
+            precisions[:1] if runtime.ignores_precision(implementation) else precisions
+        ):
+            try:
+                runtime.check_request(implementation, precision, device)
+            except InputError as error:
+                note = NotRun(implementation.name, precision.name, error.message, error.hint)
+                left_out.append((note, error))
+                continue
+            plan.append((implementation, precision))
+    if not plan:
+        raise left_out[0][1]
+    return plan, [note for note, _ in left_out]
 
-        onnx.require_onnxruntime(f"--impl {ort_rows[0].name}")
-        onnx.ort_dtype(precision, settings.torch_device)
 
-
-def _environment(device: torch.device, chosen: list[Implementation]) -> dict[str, str]:
+def _environment(device: torch.device, plan: Plan) -> dict[str, str]:
     environment = collect_environment(device)
-    if any(i.ort for i in chosen):
-        from mixbench.measure.speed import onnx
-
-        environment.update(onnx.versions())
+    for name in dict.fromkeys(implementation.runtime for implementation, _ in plan):
+        environment.update(runtime_named(name).versions())
     return environment
 
 
 def _build_all(
     name: str,
-    implementations: list[Implementation],
+    plan: Plan,
     settings: SpeedSettings,
     index: ModelIndex,
+    progress: StepCounter,
 ) -> list[Runner]:
-    resolved = resolve_model(name, index=index)
+    """Each row of ``plan`` built for ``name`` on one shared seeded batch, and checked."""
+    subject = Subject(resolve_model(name, index=index), settings.image_size)
+    images = subject.images(settings.batch)
+    _label_module, label = subject.reference()
+    want = subject.reference_logits(images)
     runners: list[Runner] = []
     try:
-        for implementation in implementations:
-            if implementation.ort:
-                from mixbench.measure.speed import onnx  # an optional extra: only when asked
-
-                runners.append(
-                    onnx.build_ort_runner(
-                        resolved,
-                        implementation,
-                        device=torch.device(settings.device),
-                        batch_size=settings.batch,
-                        precision=settings.precision,
-                        image_size=settings.image_size,
-                        opset=settings.opset or onnx.DEFAULT_OPSET,
-                    )
-                )
-                continue
-            runners.append(
-                build_runner(
-                    resolved,
-                    implementation,
-                    device=settings.device,
-                    batch_size=settings.batch,
-                    precision=settings.precision,
-                    channels_last=settings.channels_last,
-                    image_size=settings.image_size,
-                    compile_mode=settings.compile_mode,
-                )
+        for implementation, precision in plan:
+            progress.advance(f"{subject.name} {implementation.name} {precision.name}: build")
+            runtime = runtime_named(implementation.runtime)
+            request = Request(
+                implementation=implementation,
+                precision=precision,
+                device=settings.torch_device,
+                batch=settings.batch,
+                image_size=subject.image_size,
+                channels_last=settings.channels_last,
+                compile_mode=settings.compile_mode,
+                opset=settings.opset or DEFAULT_OPSET,
             )
+            session = runtime.build(subject, request)
+            step = session.bind(images)
+            first = step()  # the check runs the very call that is timed, on the very batch
+            session.observe(first)
+            check = compare_outputs(first, want, session.precision.name, reference=label)
+            if not check.agree:
+                _forget_exports(session)
+            runners.append(Runner(implementation, subject.name, session, step, images, check))
     except BaseException:
         _release(runners)
         raise
     return runners
 
 
-def _described(runner: Runner, batch_size: int) -> dict[str, Any]:
-    """What a result row says about the runner it measured."""
-    return {
-        "model": runner.model,
-        "implementation": runner.name,
-        "batch_size": batch_size,
-        "image_size": runner.images.shape[-1],
-        "precision": runner.precision,
-        "layout": runner.layout,
-        "provider": runner.provider,
-        "check": runner.check,
-        "details": runner.details,
-    }
+def _forget_exports(session: Session) -> None:
+    """A file whose outputs are wrong is not kept in the cache for the next run."""
+    from pathlib import Path
+
+    from mixbench.runtimes.exports import forget
+
+    for key in ("ir_file", "onnx_file"):
+        if session.details.get(key):
+            forget(Path(session.details[key]))
+            return
 
 
 def _warm(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Warmup:
     progress.advance(f"{runner.model} {runner.name}: warm-up")
     warmup = speed.warm_up(runner.step, settings.torch_device, settings.timing)
-    if runner.implementation.ort and settings.torch_device.type == "cuda":
-        # ONNX Runtime allocates GPU memory in its own arena, which torch's counters miss
-        return replace(warmup, peak_memory_bytes=None, memory_kind="not measured (onnxruntime)")
+    runtime = runtime_named(runner.implementation.runtime)
+    if not runtime.memory_visible(settings.torch_device):
+        # ONNX Runtime and OpenVINO allocate GPU memory in their own arenas: torch's
+        # counters miss it
+        return replace(
+            warmup, peak_memory_bytes=None, memory_kind=f"not measured ({runtime.label})"
+        )
     return warmup
 
 
 def _traffic(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Traffic | None:
     progress.advance(f"{runner.model} {runner.name}: memory traffic")
-    if not settings.count_traffic or runner.implementation.compile or runner.implementation.ort:
-        return None  # compiled kernels are fused: an eager count would overstate their bytes
-    one_image = runner.images[:1]
-    return count_traffic(runner.eager, one_image, autocast_dtype=runner.autocast_dtype)
+    runtime = runtime_named(runner.implementation.runtime)
+    eager = runner.session.eager
+    if not settings.count_traffic or "traffic" not in runtime.measures or eager is None:
+        return None
+    one_image = runner.images[:1].to(settings.torch_device, _dtype_of(eager))
+    if runner.session.layout == "channels_last":
+        one_image = one_image.contiguous(memory_format=torch.channels_last)
+    return count_traffic(eager, one_image, autocast_dtype=runner.session.autocast_dtype)
+
+
+def _dtype_of(module: torch.nn.Module) -> torch.dtype:
+    for parameter in module.parameters():
+        return parameter.dtype
+    return torch.float32
 
 
 def _release(runners: list[Runner]) -> None:

@@ -1,0 +1,196 @@
+"""``mixbench export``'s Python API: the file a user deploys, checked before it is handed over.
+
+>>> from mixbench.deploy import export_model
+>>> made = export_model("mixnet_s", to="openvino", precision="bf16", out=Path("m.xml"),
+...                     pretrained=True)  # doctest: +SKIP
+>>> made.check.agree, made.precision.label  # doctest: +SKIP
+
+The file is written by the runtime that opens it (:attr:`Runtime.format`: ONNX Runtime writes
+``.onnx``, OpenVINO ``.xml`` + ``.bin``), with the card's preprocessing in its metadata (ONNX
+``metadata_props``, OpenVINO ``rt_info``); then that runtime opens the written file and its
+outputs on a seeded batch are compared with PyTorch's (timm's eager float32 model on the same
+weights), held to the bound of the precision it computed in, read back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mixbench.errors import InputError
+from mixbench.measure.precision import ComputedPrecision, canonical_precision
+from mixbench.runtimes import OutputCheck, Request, compare_outputs, runtime_named
+from mixbench.runtimes.constants import DEFAULT_OPSET, EXPORT_FORMATS
+from mixbench.runtimes.registry import implementation
+from mixbench.runtimes.subject import Subject
+
+
+@dataclass
+class Deployable:
+    """What ``mixbench export`` wrote and how its outputs compare with PyTorch's."""
+
+    path: Path
+    format: str  # "onnx" | "openvino"
+    files: list[Path]
+    precision: ComputedPrecision  # what the check computed in, read back
+    check: OutputCheck
+    check_batch: int
+    key: Any  # the ExportKey the file is made of
+    provider: str | None
+    preprocessing: dict[str, Any]
+    optimized: bool
+
+    @property
+    def agree(self) -> bool:
+        return self.check.agree
+
+    @property
+    def bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.files)
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.files:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        key = self.key.to_dict()
+        return {
+            "file": str(self.path),
+            "files": [str(path) for path in self.files],
+            "format": self.format,
+            "bytes": self.bytes,
+            "sha256": self.sha256(),
+            "model": key["model"],
+            "source": key["source"],
+            "weights": key["weights"],
+            "optimized": self.optimized,
+            "graph_form": key["form"] or None,
+            "dynamic_batch": key["batch"] is None,
+            "batch": key["batch"],
+            "image_size": key["image_size"],
+            "opset": key["opset"],
+            "exporter": key["exporter"],
+            "precision": self.precision.asked,
+            "precision_computed": self.precision.name,
+            "precision_how": self.precision.how,
+            "preprocessing": self.preprocessing,
+            "check_batch": self.check_batch,
+            "provider": self.provider,
+            "outputs_agree": self.agree,
+            "check": self.check.to_dict(),
+            "versions": key["versions"],
+        }
+
+
+def export_model(
+    spec: str,
+    to: str = "onnx",
+    out: Path | None = None,
+    *,
+    precision: str = "fp32",
+    optimized: bool = False,
+    batch: int = 1,
+    dynamic_batch: bool = True,
+    image_size: int | None = None,
+    opset: int = DEFAULT_OPSET,
+    weights: str | os.PathLike[str] | None = None,
+    pretrained: bool = False,
+    exporter: str | None = None,
+    index_path: str | os.PathLike[str] | None = None,
+) -> Deployable:
+    """Write MODEL (native; ``optimized``: mixbench.optimize's graph in the form the target
+    runtime runs fastest) as ``to`` at ``out`` and check it (see the module docstring)."""
+    from mixbench.resolve import resolve_model
+
+    runtime = export_runtime(to)
+    precision = canonical_precision(precision)
+    if precision not in runtime.export_precisions:
+        raise InputError(
+            f"export --to {to}: {precision} is not written; {to} files are "
+            f"{', '.join(runtime.export_precisions)}",
+            hint=f"pass --precision {runtime.export_precisions[0]}",
+        )
+    out = out if out is not None else default_path(spec, to, precision, optimized)
+    refuse_unwritable(out, to)
+    resolved = resolve_model(spec, weights=weights, pretrained=pretrained, index_path=index_path)
+    subject = Subject(resolved, image_size)
+    from mixbench.measure.precision import PrecisionRequest
+
+    request = Request(
+        implementation=implementation("native", runtime.name, optimize=optimized),
+        precision=PrecisionRequest(precision),
+        device=torch.device("cpu"),
+        batch=None if dynamic_batch else batch,
+        image_size=subject.image_size,
+        opset=opset,
+        exporter=exporter,
+    )
+    path, made = runtime.write(subject, request, out)
+    session = runtime.open(path, request, made)
+    images = subject.images(batch)
+    logits = session.run(images)
+    session.observe(logits)
+    _module, label = subject.reference()
+    check = compare_outputs(
+        logits, subject.reference_logits(images), session.precision.name, reference=label
+    )
+    files = [path] + ([path.with_suffix(".bin")] if path.suffix == ".xml" else [])
+    session.close()
+    return Deployable(
+        path=path,
+        format=to,
+        files=files,
+        precision=session.precision,
+        check=check,
+        check_batch=batch,
+        key=made["key"],
+        provider=session.provider,
+        preprocessing=resolved.preprocessing.to_dict(),
+        optimized=optimized,
+    )
+
+
+def export_runtime(to: str) -> Any:
+    """The runtime that writes and opens ``to`` files, its extra checked."""
+    if to not in EXPORT_FORMATS:
+        raise InputError(
+            f"export --to {to!r}: not a format mixbench writes",
+            hint=f"use {' or '.join(EXPORT_FORMATS)}",
+        )
+    runtime = runtime_named(EXPORT_FORMATS[to])
+    runtime.require(f"export --to {to}")
+    return runtime
+
+
+def default_path(spec: str, to: str, precision: str, optimized: bool) -> Path:
+    """``mixnet_s-fp32.onnx``, ``mixnet_s-optimized-bf16.xml``: here, named by what is in it."""
+    stem = Path(spec).stem if spec.endswith((".yaml", ".yml")) else spec
+    form = "-optimized" if optimized else ""
+    return Path(f"{stem}{form}-{precision}{'.xml' if to == 'openvino' else '.onnx'}")
+
+
+SUFFIXES = {"onnx": ".onnx", "openvino": ".xml"}
+FORMAT_NAMES = {"onnx": "an ONNX file", "openvino": "an OpenVINO IR"}
+
+
+def refuse_unwritable(out: Path, to: str) -> None:
+    """Before any work: the folder must exist, and the suffix must be the format's."""
+    if out.suffix.lower() != SUFFIXES[to]:
+        raise InputError(
+            f"--out {out}: {FORMAT_NAMES[to]} ends in {SUFFIXES[to]}",
+            hint=f"pass --out {out.with_suffix(SUFFIXES[to])}",
+        )
+    if not out.parent.is_dir():
+        raise InputError(
+            f"--out {out}: the folder {out.parent} does not exist",
+            hint="create it first, or pass another path",
+        )
+    if not os.access(out.parent, os.W_OK):
+        raise InputError(f"--out {out}: the folder {out.parent} is not writable")

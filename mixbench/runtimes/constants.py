@@ -1,0 +1,10 @@
+"""Names the CLI needs before anything heavy is imported (no torch here)."""
+
+from __future__ import annotations
+
+#: ONNX opset of every export, unless the user asks for another.
+DEFAULT_OPSET = 18
+#: ``torch.compile`` modes (``--compile-mode``); every one runs with inductor's freezing.
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead")
+#: ``mixbench export --to``: the file formats, and the runtime that opens each.
+EXPORT_FORMATS = {"onnx": "ort", "openvino": "openvino"}
