@@ -115,7 +115,8 @@ class OpenVino(Runtime):
         def write(target: Path) -> None:
             model = openvino.convert_model(str(source))
             for name, value in info.items():
-                model.set_rt_info(value, ["mixbench", *name.split(".")])
+                parts = name.split(".")
+                model.set_rt_info(value, parts if parts[0] == "mixbench" else ["mixbench", *parts])
             if out is not None and not request.implementation.has("defaults"):
                 # a deployed IR compiles at the precision it was checked in
                 model.set_rt_info(HINTS[precision], ["runtime_options", "INFERENCE_PRECISION_HINT"])
