@@ -7,10 +7,12 @@ from mixbench.runtimes.compiled import TorchCompile
 from mixbench.runtimes.onnxruntime import OnnxRuntime
 from mixbench.runtimes.openvino import OpenVino
 from mixbench.runtimes.pytorch import PyTorchEager
+from mixbench.runtimes.tensorrt import TensorRt
 
 BUILTIN = (
     PyTorchEager(),
     TorchCompile(),
     OnnxRuntime(),
     OpenVino(),
+    TensorRt(),
 )

@@ -38,6 +38,8 @@ from mixbench.resolve import ResolvedModel
 from mixbench.runtimes.base import DEFAULT_OPSET
 
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
+#: the file each format is written as (OpenVINO's weights go beside it, as ``.bin``)
+SUFFIXES = {"onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}
 EXPORTERS = ("dynamo", "torchscript")
 
 
@@ -57,7 +59,7 @@ class ExportKey:
     target: str = "cpu"
     #: how the exported graph was shaped (optimize's choices): a new form is a new file
     form: str = ""
-    #: "onnx" | "openvino" (IR converted from the ONNX file of the same key)
+    #: "onnx" | "openvino" (IR converted from the ONNX file of the same key) | "tensorrt"
     format: str = "onnx"
     versions: tuple[tuple[str, str], ...] = field(default_factory=lambda: library_versions())
 
@@ -76,8 +78,7 @@ class ExportKey:
         batch = "dyn" if self.batch is None else str(self.batch)
         parts = [self.model, self.source, f"b{batch}", f"{self.image_size}px", self.dtype]
         stem = "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", part) for part in parts)
-        suffix = ".xml" if self.format == "openvino" else ".onnx"
-        return f"{stem}-opset{self.opset}-{self.digest}{suffix}"
+        return f"{stem}-opset{self.opset}-{self.digest}{SUFFIXES[self.format]}"
 
 
 def library_versions() -> tuple[tuple[str, str], ...]:

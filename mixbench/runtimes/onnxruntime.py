@@ -157,13 +157,14 @@ def onnx_file(
     graph_form: dict[str, str] | None = None,
     exporter: str | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """``request``'s graph as an ONNX file in its precision (float32, or float16): found in or
-    written to the export cache, or written at ``out``. ``graph_form``: optimize's choices
-    for a native graph (default :data:`GRAPH_FORM`, ONNX Runtime's)."""
+    """``request``'s graph as an ONNX file in its precision (float32, float16, or bfloat16 for
+    runtimes that take it): found in or written to the export cache, or written at ``out``.
+    ``graph_form``: optimize's choices for a native graph (default :data:`GRAPH_FORM`, ONNX
+    Runtime's)."""
     import time
 
     implementation = request.implementation
-    dtype = torch.float16 if request.precision.name == "fp16" else torch.float32
+    dtype = request.precision.dtype
     native_form = not implementation.is_timm and implementation.optimize
     choices = (GRAPH_FORM if graph_form is None else graph_form) if native_form else {}
     module, source = subject.graph(implementation, device=request.device, dtype=dtype, **choices)
