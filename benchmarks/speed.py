@@ -1,26 +1,25 @@
-"""Benchmark: throughput and latency of the optimised native MixNet against timm, one run.
+"""Benchmark: throughput and latency of mixbench's paths against every runtime on timm's graph.
 
 Two profiles, chosen by the device:
 
-* **cpu**: mixnet_s, batch 16, float32: native (optimised, channels_last and NCHW, and
-  unoptimised) against timm in both layouts; target ≥ 1.3× timm's faster layout. Then, for
-  mixnet_s and mixnet_xl, the runtimes side by side (eager in both layouts, ``torch.compile``
-  with freezing, ONNX Runtime: ``ort`` on timm's export and ``native+ort`` on ours): mixbench's
-  fastest path ≥ 1.4× the fastest path running timm's graph at batch 16, ≥ 1.3× at batch-1
-  latency. Every card at batch 16 (traffic per image, fraction of the measured copy
-  bandwidth).
+* **cpu**: mixnet_s, batch 16, float32: optimised native eager against timm in both layouts
+  (target ≥ 1.3× timm's faster layout). Then, for mixnet_s and mixnet_xl, **at fp32 and at
+  bf16**, every runtime side by side: PyTorch eager, ``torch.compile`` (inductor, freezing),
+  ONNX Runtime (fp32 only: it has no bf16 kernels; named as not run in the bf16 blocks) and
+  OpenVINO, each on timm's graph and on mixbench's, plus ``openvino+defaults`` (OpenVINO's own
+  default precision, read back). Targets: mixbench's fastest path ≥ 1.4× the fastest runtime
+  on timm's graph at the same computed precision, at batch 16 and at batch-1 latency. Every
+  card at batch 16 (traffic per image, fraction of the measured copy bandwidth).
 * **cuda**: mixnet_xl, batch 256, AMP, channels_last: native against timm eager and timm under
   ``torch.compile``; targets ≥ 2× and ≥ 1.3×. Batch-1 latency with CUDA graphs against timm
-  eager (target ≤ 1/3, i.e. ≥ 3× faster). Every card at batch 256 with traffic per image and
-  the fraction of the GPU's spec-sheet bandwidth. ONNX Runtime rows when onnxruntime-gpu is
-  installed.
+  eager (target ≥ 3×). fp16 rows for eager, compile, ONNX Runtime CUDA/TensorRT providers
+  and TensorRT where installed. Every card at batch 256.
 
-ONNX Runtime rows need the onnx extra (``pip install 'mixbench[onnx]'``); without it they are
-left out and the report says so. ``--quick`` leaves out the ``torch.compile`` rows (compiling
-a MixNet takes minutes on a CPU).
+Rows whose runtime is not installed are left out and the report says so. ``--quick`` shrinks
+everything (and leaves out ``torch.compile``, minutes per model on a CPU) to check the script.
 Usage: ``python benchmarks/speed.py [--device cuda] [--trials 7] [--out reports]`` (nox:
-``nox -s bench``). Writes ``speed-<device>.md``, ``speed-<device>.json`` and a PNG into
-``--out``. ``--quick`` shrinks everything to check the script itself in seconds.
+``nox -s bench``). Writes ``speed-<device>.md``, ``speed-<device>.json`` and PNGs into
+``--out``.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ from mixbench.measure.speed.run import (
     ThroughputReport,
     default_models,
     latency,
-    runtime_notes,
     throughput,
 )
 from mixbench.measure.speed.timing import TimingOptions
@@ -63,17 +61,40 @@ RUNTIMES_TITLE = "Runtimes"
 RUNTIME_MODELS = ("mixnet_s", "mixnet_xl")
 
 
-def ort_rows(device: str) -> tuple[str, str | None]:
-    """``",ort,native+ort"`` when ONNX Runtime can run on ``device``, else ``""`` and why not."""
-    try:
-        import onnxruntime
-    except ImportError:
-        return "", "ONNX Runtime rows left out: pip install 'mixbench[onnx]'"
-    if device.startswith("cuda") and "CUDAExecutionProvider" not in (
-        onnxruntime.get_available_providers()
-    ):
-        return "", "ONNX Runtime rows left out: onnxruntime has no CUDA provider (onnxruntime-gpu)"
-    return ",ort,native+ort", None
+def installed_rows(device: str) -> tuple[str, list[str]]:
+    """The ONNX Runtime, OpenVINO and TensorRT rows this machine can run on ``device``, and
+    a line for each left out."""
+    from mixbench.runtimes import runtime_named
+
+    rows, left_out = "", []
+    candidates = [("ort", ",ort,native+ort")]
+    if device == "cpu":
+        candidates.append(("openvino", ",openvino,native+openvino,openvino+defaults"))
+    else:
+        candidates.append(("tensorrt", ",tensorrt,native+tensorrt"))
+    for name, text in candidates:
+        runtime = runtime_named(name)
+        try:
+            runtime.require()
+        except Exception as error:
+            left_out.append(f"{runtime.label} rows left out: {getattr(error, 'message', error)}")
+            continue
+        if name == "ort" and device.startswith("cuda"):
+            import onnxruntime
+
+            if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+                left_out.append("ONNX Runtime rows left out: no CUDA provider (onnxruntime-gpu)")
+                continue
+            text += (
+                ",ort+trt"
+                if "TensorrtExecutionProvider" in (onnxruntime.get_available_providers())
+                else ""
+            )
+        rows += text
+    return rows, left_out
+
+
+CPU_PRECISIONS = ("fp32", "bf16")
 
 
 def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[Section]:
@@ -90,48 +111,55 @@ def cpu_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[S
     ratio = head.result("mixnet_s", "native+nhwc").images_per_second / best_timm
     sections.append(
         (
-            "Headline: mixnet_s, batch 16, float32 — optimised native vs timm's faster layout",
+            "Headline: mixnet_s, batch 16, fp32 — optimised native eager vs timm's faster layout",
             head,
             [Target("native+nhwc vs timm's faster layout", ratio, 1.3)],
         )
     )
-    ort, _why_not = ort_rows("cpu")
-    compiled = "" if quick else ",native+compile+nhwc,timm+compile+nhwc"
-    runtimes = f"native+nhwc,native+nchw,timm+nhwc,timm+nchw{compiled}{ort}"
-    for model in RUNTIME_MODELS:
-        report = _throughput([model], base, runtimes)
-        sections.append(
-            (
-                f"{RUNTIMES_TITLE}: {model}, batch {base.batch_size}, float32 — eager, "
-                "torch.compile, ONNX Runtime",
-                report,
-                _fastest_target(report, 1.4),
+    installed, _left_out = installed_rows("cpu")
+    compiled = "" if quick else ",native+nhwc+compile,timm+nhwc+compile"
+    runtimes = f"native+nhwc,timm+nhwc{compiled}{installed}"
+    for precision in CPU_PRECISIONS:
+        settings = replace(base, precision=precision)
+        for model in RUNTIME_MODELS:
+            report = _throughput([model], settings, runtimes)
+            sections.append(
+                (
+                    f"{RUNTIMES_TITLE}: {model}, batch {settings.batch_size}, {precision}",
+                    report,
+                    _fastest_target(report, 1.4, precision),
+                )
             )
-        )
     every = _throughput(models, replace(base, channels_last=True), "native,timm+nchw,timm+nhwc")
-    sections.append(("Every card, batch 16, float32", every, []))
-    for model in RUNTIME_MODELS:
-        lat = _latency(model, replace(base, batch_size=1), runtimes)
-        sections.append(
-            (
-                f"Latency, {model}, batch 1, float32 — eager, torch.compile, ONNX Runtime",
-                lat,
-                _fastest_target(lat, 1.3),
+    sections.append(("Every card, batch 16, fp32", every, []))
+    for precision in CPU_PRECISIONS:
+        for model in RUNTIME_MODELS:
+            lat = _latency(model, replace(base, batch_size=1, precision=precision), runtimes)
+            sections.append(
+                (
+                    f"Latency, {model}, batch 1, {precision} — every runtime",
+                    lat,
+                    _fastest_target(lat, 1.4, precision),
+                )
             )
-        )
     return sections
 
 
-def _fastest_target(report: ThroughputReport | LatencyReport, goal: float) -> list[Target]:
-    """mixbench's fastest path against the fastest path running timm's graph (eager, compiled,
-    ONNX Runtime), both from the same run."""
+def _fastest_target(
+    report: ThroughputReport | LatencyReport, goal: float, precision: str | None = None
+) -> list[Target]:
+    """mixbench's fastest path against the fastest path running timm's graph (eager,
+    compiled, ONNX Runtime, OpenVINO) at the same computed precision, both from the same run
+    (``precision``: only that computed precision's ratio is a target)."""
     return [
         Target(
-            f"{r.model}: fastest mixbench ({r.implementation}) vs timm's fastest ({r.baseline})",
+            f"{r.model}, {r.precision}: fastest mixbench ({r.implementation}) vs timm's "
+            f"fastest ({r.baseline})",
             r.ratio,
             goal,
         )
         for r in report.fastest()
+        if precision is None or r.precision == precision
     ]
 
 
@@ -165,18 +193,20 @@ def cuda_profile(timing: TimingOptions, models: list[str], quick: bool) -> list[
             [Target("timm eager p50 / native+graphs p50", p50["timm"] / p50["native+graphs"], 3.0)],
         )
     )
-    ort, _why_not = ort_rows(device)
-    if ort:  # ONNX has no autocast: the ort rows run float16 throughout
-        runtimes = _throughput(
-            ["mixnet_xl"], replace(base, amp=False, dtype="float16"), f"native,timm{ort}"
+    installed, _left_out = installed_rows(device)
+    compiled = "" if quick else ",native+compile,timm+compile"
+    runtimes = _throughput(
+        ["mixnet_xl"],
+        replace(base, amp=False, precision="fp16"),
+        f"native,timm{compiled}{installed}",
+    )
+    sections.append(
+        (
+            f"{RUNTIMES_TITLE}: mixnet_xl, batch {base.batch_size}, fp16 — every runtime",
+            runtimes,
+            _fastest_target(runtimes, 1.3, "fp16"),
         )
-        sections.append(
-            (
-                f"{RUNTIMES_TITLE}: mixnet_xl, batch 256, float16 — eager and ONNX Runtime",
-                runtimes,
-                [],
-            )
-        )
+    )
     every = _throughput(models, base, "native,timm")
     sections.append(("Every card, batch 256, AMP, channels_last", every, []))
     return sections
@@ -207,9 +237,8 @@ def plot(every: ThroughputReport, path: Path) -> None:
     axis.set_xticks(range(len(models)), models, rotation=20)
     axis.set_ylabel("images/s (median)")
     settings = every.settings
-    axis.set_title(
-        f"{every.device}: batch {settings['batch_size']}, {settings['precision']}", fontsize=10
-    )
+    precision = ", ".join(dict.fromkeys(row.precision.name for row in every.results))
+    axis.set_title(f"{every.device}: batch {settings['batch_size']}, {precision}", fontsize=10)
     axis.legend()
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
@@ -233,9 +262,13 @@ def plot_runtimes(reports: list[ThroughputReport], path: Path) -> None:
 
 def _runtime_panel(axis: Any, report: ThroughputReport) -> None:
     rows = sorted(report.results, key=lambda row: -row.images_per_second)
-    names = [row.implementation for row in rows]
+    precision = ", ".join(dict.fromkeys(row.precision.name for row in rows))
+    names = [
+        row.implementation + ("" if not row.precision.lowered else f" ({row.precision.name})")
+        for row in rows
+    ]
     values = [row.images_per_second for row in rows]
-    colours = ["tab:orange" if runs_timm_graph(n) else "tab:blue" for n in names]
+    colours = ["tab:orange" if runs_timm_graph(r.implementation) else "tab:blue" for r in rows]
     bars = axis.barh(names, values, color=colours)
     for bar, row in zip(bars, rows, strict=True):
         label = f"{row.images_per_second:.1f}"
@@ -248,25 +281,18 @@ def _runtime_panel(axis: Any, report: ThroughputReport) -> None:
     axis.set_xlabel("images/s (median); blue: mixbench's graph, orange: timm's")
     settings = report.settings
     axis.set_title(
-        f"{rows[0].model} on {report.device}: batch {settings['batch_size']}, "
-        f"{settings['precision']}",
+        f"{rows[0].model} on {report.device}: batch {settings['batch_size']}, {precision}",
         fontsize=10,
     )
     axis.set_xlim(0, max(values) * 1.3)
     axis.grid(axis="x", alpha=0.3)
 
 
-def runtime_notes_md(sections: list[Section], device: str) -> str:
-    """How the compiled and ONNX Runtime rows ran (and which were left out), as Markdown."""
-    lines = []
-    for title, report, _ in sections:
-        notes = runtime_notes(report.results)
-        if notes:
-            lines += [f"**{title}**:", "", *[f"- {note}" for note in notes], ""]
-    _rows, why_not = ort_rows(device)
-    if why_not:
-        lines += [f"{why_not}.", ""]
-    return "\n".join(["### How the runtimes ran", "", *lines]) + "\n" if lines else ""
+def left_out_md(device: str) -> str:
+    """Which runtimes this machine could not run, as Markdown."""
+    _rows, left_out = installed_rows(device)
+    lines = [f"- {line}" for line in left_out]
+    return "\n".join(["### Runtimes left out", "", *lines]) + "\n" if lines else ""
 
 
 def write_report(sections: list[Section], device: str, out: Path, command: str) -> Path:
@@ -275,11 +301,16 @@ def write_report(sections: list[Section], device: str, out: Path, command: str) 
     every = next(report for title, report, _ in sections if title.startswith("Every card"))
     plot(every, out / f"{stem}.png")  # type: ignore[arg-type]
     runtimes = [report for title, report, _ in sections if title.startswith(RUNTIMES_TITLE)]
-    if runtimes:
-        plot_runtimes(runtimes, out / f"{stem}-runtimes.png")  # type: ignore[arg-type]
+    by_precision: dict[str, list[Any]] = {}
+    for report in runtimes:
+        precision = report.settings["precision"][0]
+        by_precision.setdefault(precision, []).append(report)
+    for precision, reports in by_precision.items():
+        plot_runtimes(reports, out / f"{stem}-runtimes-{precision}.png")
     environment = collect_environment(device)
     lines = [
-        f"# Throughput and latency: native MixNet vs timm on {device_label(device)}",
+        f"# Throughput and latency: mixbench's paths vs every runtime on timm's graph, "
+        f"on {device_label(device)}",
         "",
         f"Generated {dt.date.today().isoformat()} by `{command}` at commit "
         f"`{(git_sha() or 'unknown')[:12]}`.",
@@ -290,11 +321,18 @@ def write_report(sections: list[Section], device: str, out: Path, command: str) 
         "",
         f"![images/s per card]({stem}.png)",
         "",
-        *([f"![images/s per runtime]({stem}-runtimes.png)", ""] if runtimes else []),
+        *[
+            line
+            for precision in by_precision
+            for line in (
+                f"![images/s per runtime, {precision}]({stem}-runtimes-{precision}.png)",
+                "",
+            )
+        ],
         "",
     ]
     text = "\n".join(lines) + render_speed([speed_section(*section) for section in sections])
-    text += runtime_notes_md(sections, device)
+    text += left_out_md(device)
     (out / f"{stem}.md").write_text(text)
     raw = {title: report.to_dict() for title, report, _ in sections}
     (out / f"{stem}.json").write_text(json.dumps(raw, indent=1, default=str) + "\n")

@@ -1058,38 +1058,53 @@ def judge_accuracy_check(
 
 
 def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
-    """Throughput and latency here, native beside timm: information, not a verdict."""
+    """Throughput and latency here, native beside timm (and the deployed path, with
+    ``--impl``/``--precision``): information, not a verdict."""
     from mixbench.measure.speed.run import SpeedSettings, latency, throughput
 
+    deployed = None
+    if options.deploys:
+        implementation, precision = deployed_path(options)
+        deployed = implementation.name
     # channels_last for both: the faster layout for timm as for native on CPUs and GPUs
     settings = SpeedSettings(
         device=options.device,
         batch_size=options.batch_size,
         amp=options.amp,
+        precision=None if options.amp else options.precision,
         channels_last=True,
         timing=options.speed_timing,
     )
-    speed = throughput([card.name], settings, "native,timm")
+    rows = "native,timm" + (f",{deployed}" if deployed not in (None, "native", "timm") else "")
+    speed = throughput([card.name], settings, rows)
     native, timm_row = speed.result(card.name, "native"), speed.result(card.name, "timm")
-    delay = latency(card.name, replace(settings, batch_size=1), "native,timm")
+    delay = latency(card.name, replace(settings, batch_size=1), rows)
     p50 = {row.implementation: row.stats.p50 for row in delay.results}
-    precision = native.precision.label
+    precision_label = native.precision.label
+    extra, extra_latency = "", ""
+    if deployed is not None:
+        row = speed.result(card.name, deployed)
+        extra = (
+            f"; deployed as {deployed} ({row.precision.label}): "
+            f"{row.images_per_second:.1f} images/s"
+        )
+        extra_latency = f"; {deployed} {p50[deployed]:.3f} ms"
     return [
         Check(
             "throughput",
-            f"images/s, batch {native.batch_size}, {precision}, channels_last",
+            f"images/s, batch {native.batch_size}, {precision_label}, channels_last",
             "info",
             published=None,
             measured=native.images_per_second,
             reason=f"native (optimised); timm {timm_row.images_per_second:.1f} images/s, "
-            f"{native.images_per_second / timm_row.images_per_second:.2f}×",
+            f"{native.images_per_second / timm_row.images_per_second:.2f}×{extra}",
         ),
         Check(
             "latency",
-            f"latency p50 ms, batch 1, {precision}, channels_last",
+            f"latency p50 ms, batch 1, {precision_label}, channels_last",
             "info",
             measured=p50["native"],
-            reason=f"native (optimised); timm {p50['timm']:.3f} ms",
+            reason=f"native (optimised); timm {p50['timm']:.3f} ms{extra_latency}",
         ),
     ]
 

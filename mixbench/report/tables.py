@@ -312,7 +312,7 @@ def _fraction(value: float | None) -> str:
 
 def _common_head() -> list[SpeedColumn]:
     return [
-        SpeedColumn("#", _rank_cell),
+        SpeedColumn("rank", _rank_cell),
         SpeedColumn("model", lambda row, _r: row.model, NAME),
         SpeedColumn("impl", lambda row, _r: row.implementation, NAME),
         SpeedColumn("runtime", _runtime_cell, TEXT, drop_order=5),

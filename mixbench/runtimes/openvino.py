@@ -206,15 +206,11 @@ class OpenVino(Runtime):
         for plugin in dict.fromkeys(r.provider for r in rows):
             mine = [r for r in rows if r.provider == plugin]
             details = mine[0].details
-            hints = ", ".join(
-                f"{r.implementation} {r.precision.how}" for r in mine if r.precision.lowered
-            )
             lines.append(
                 f"openvino {details.get('openvino')}: {plugin} plugin, "
                 f"{details.get('performance_hint')} hint, {details.get('streams')} stream(s), "
                 f"{details.get('threads')} threads; IR converted from the ONNX export (opset "
                 f"{details.get('opset')})"
-                + (f"; precision changed by OpenVINO: {hints}" if hints else "")
             )
         return lines
 
