@@ -1064,8 +1064,7 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
 
     deployed = None
     if options.deploys:
-        implementation, precision = deployed_path(options)
-        deployed = implementation.name
+        deployed = deployed_path(options)[0].name
     # channels_last for both: the faster layout for timm as for native on CPUs and GPUs
     settings = SpeedSettings(
         device=options.device,
