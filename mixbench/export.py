@@ -35,6 +35,7 @@ from mixbench.index.values import (
 )
 from mixbench.io import write_atomically
 from mixbench.records import Measurement, find
+from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 from mixbench.store import ResultsStore, RunRecord
 
 # Checks that ran and measured something; "skipped" ones carry no measurement worth exporting.
@@ -191,8 +192,13 @@ def _on_real_data(spec: object) -> bool:
 
 
 def _is_model_accuracy(run: RunRecord) -> bool:
-    """An eval run scores the model only with its trained weights, on real data."""
-    return run.weights is not None and _on_real_data(run.dataset)
+    """An eval run scores the model only with its trained weights, on real data, through the
+    model as built (an evaluation through a deployed runtime path is about that path: the
+    deployed checks hold it against this one)."""
+    settings = run.details.get("settings")
+    path = settings.get("implementation") if isinstance(settings, dict) else None
+    as_built = path in (None, DEFAULT_IMPLEMENTATION)
+    return run.weights is not None and _on_real_data(run.dataset) and as_built
 
 
 def _data_of(measurement: Measurement, verify: RunRecord) -> object:

@@ -1111,9 +1111,9 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
 def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:
     """(implementation, precision request) of ``--impl``/``--precision``, each checked against
     its runtime before anything runs."""
-    from mixbench.measure.accuracy.loop import DEFAULT_IMPLEMENTATION
     from mixbench.measure.precision import parse_precisions
     from mixbench.runtimes import parse_implementation, runtime_named
+    from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
     implementation = parse_implementation(options.implementation or DEFAULT_IMPLEMENTATION)
     requests = parse_precisions(options.precision)
@@ -1224,7 +1224,7 @@ def _no_accuracy_reason(context: CheckContext) -> str | None:
 
 def _eager_fp32_evaluation(context: CheckContext) -> EvalReport | None:
     """The accuracy check's evaluation, when it ran the reference path (eager float32)."""
-    from mixbench.measure.accuracy.loop import DEFAULT_IMPLEMENTATION
+    from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
     for report in context.evaluations:
         settings = report.settings

@@ -8,3 +8,6 @@ DEFAULT_OPSET = 18
 COMPILE_MODES = ("default", "max-autotune-no-cudagraphs", "max-autotune", "reduce-overhead")
 #: ``mixbench export --to``: the file formats, and the runtime that opens each.
 EXPORT_FORMATS = {"onnx": "ort", "openvino": "openvino"}
+#: What ``mixbench eval`` runs without ``--impl``: the model as built, in PyTorch eager (the
+#: reference a deployed path's predictions are paired with).
+DEFAULT_IMPLEMENTATION = "native+noopt"

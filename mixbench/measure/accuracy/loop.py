@@ -34,6 +34,7 @@ from mixbench.measure.accuracy.resume_log import (
 )
 from mixbench.measure.accuracy.scoring import TOP_K
 from mixbench.measure.precision import PrecisionRequest, default_amp_dtype, parse_precisions
+from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
 BadImagePolicy = Literal["skip", "fail"]
 #: What a corrupt file can raise while PIL decodes and resizes it.
@@ -42,10 +43,6 @@ DECODE_ERRORS = (MixbenchError, OSError, ValueError, SyntaxError, Image.Decompre
 
 def default_workers() -> int:
     return min(4, os.cpu_count() or 1)
-
-
-#: What ``mixbench eval`` runs without ``--impl``: the model as built, in PyTorch eager.
-DEFAULT_IMPLEMENTATION = "native+noopt"
 
 
 @dataclass(frozen=True)
