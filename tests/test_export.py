@@ -388,3 +388,17 @@ def test_unwritable_or_markdown_outputs_are_input_errors(
         export_index(store, tmp_path / "missing" / "measured.yml")
     with pytest.raises(InputError, match="YAML"):
         export_index(store, tmp_path / "measured.md")
+
+
+def test_an_evaluation_through_a_deployed_path_is_not_the_models_accuracy(
+    store: ResultsStore,
+) -> None:
+    """``eval --impl native+openvino --precision bf16`` measures that path; the card's
+    accuracy is the model as built, so only that run is exported."""
+    as_built = eval_run(top1=75.994, created=DAY1)
+    deployed = eval_run(top1=75.2, created=DAY2)
+    deployed.details = {"settings": {"implementation": "native+openvino", "precision": "bf16"}}
+    store.add(as_built)
+    deployed_id = store.add(deployed)  # the newer run
+    model = only(measured_models(store))
+    assert model.top1 == 75.994 and model.sources["top1"] != deployed_id
