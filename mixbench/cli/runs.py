@@ -37,10 +37,24 @@ def _fmt_metric(key: str, value: object) -> str:
 def _other_metrics(record: RunRecord) -> str:
     shown = _METRIC_COLUMNS.keys()
     return ", ".join(
-        f"{key} {fmt_value(value)}"
-        for key, value in record.metrics.items()
-        if key not in shown and isinstance(value, (int, float, str))
+        [
+            *_path(record),
+            *(
+                f"{key} {fmt_value(value)}"
+                for key, value in record.metrics.items()
+                if key not in shown and isinstance(value, (int, float, str))
+            ),
+        ]
     )
+
+
+def _path(record: RunRecord) -> list[str]:
+    """``via native+openvino bf16`` for an evaluation through a runtime path."""
+    settings = record.details.get("settings") if record.kind == "eval" else None
+    if not isinstance(settings, dict) or not settings.get("implementation"):
+        return []
+    precision = settings.get("precision_computed") or settings.get("precision")
+    return [f"via {settings['implementation']} {precision}"]
 
 
 @cli.command("runs")
