@@ -5,6 +5,7 @@ and batch 2; IR is cached in one folder per module, converted from the shared ON
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import openvino
@@ -111,15 +112,48 @@ def test_openvino_runs_on_the_cpu_only():
         )
 
 
-def test_the_ir_comes_from_the_onnx_export_of_the_same_graph(subject_s, _cache):
+def test_the_ir_is_converted_once_into_the_shared_cache(subject_s, _cache):
     session, _step = _build(subject_s, "native+openvino")
     ir = session.details["ir_file"]
-    onnx_file = session.details["onnx_file"]
-    assert ir.startswith(str(_cache)) and onnx_file.startswith(str(_cache))
+    assert ir.startswith(str(_cache)) and session.details["converter"] == "openvino.convert_model"
     key = json.loads(Path(ir).with_suffix(".json").read_text())
     assert key["format"] == "openvino" and "openvino" in key["versions"]
+    assert key["form"] == "grouped_pointwise=never,mixconv=always"
     again, _step = _build(subject_s, "native+openvino")
     assert again.details["ir_cached"] and again.details["ir_file"] == ir
+
+
+def test_a_batch_runs_the_faster_of_one_request_or_one_per_image(subject_s, max_rel_diff):
+    """Both ways give the same logits (the check runs the chosen one); which one won, and the
+    time of each, is said."""
+    from mixbench.runtimes import openvino as ov_runtime
+
+    session, step = _build(subject_s, "openvino", batch=4)
+    assert max_rel_diff(step(), subject_s.reference_logits(subject_s.images(4))) <= 1e-4
+    assert len(session.details["execution_seconds_per_call"]) == 2
+    assert session.details["execution"] in (
+        "one request, the latency hint",
+        f"4 requests of one image, the throughput hint, {session.details['streams']} streams",
+    )
+    single = ov_runtime._single_request
+    slow = []
+
+    def slower_single(compiled, images):
+        step = single(compiled, images)
+
+        def slowed():
+            slow.append(1)
+            time.sleep(0.05)
+            return step()
+
+        return slowed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ov_runtime, "_single_request", slower_single)
+        session, step = _build(subject_s, "openvino", batch=4)
+    assert session.details["execution"].startswith("4 requests of one image")
+    got = step()
+    assert max_rel_diff(got, subject_s.reference_logits(subject_s.images(4))) <= 1e-4
 
 
 def test_throughput_through_openvino_at_two_precisions(tmp_path):
