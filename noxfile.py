@@ -86,6 +86,6 @@ def bench(session: nox.Session) -> None:
 
     Not timed tests: run them on a quiet machine (``nox -s bench -- --trials 5``).
     """
-    session.install("-e", ".[onnx]")
+    session.install("-e", ".[onnx,openvino]")
     session.run("python", "benchmarks/eval_pipeline.py", "--out", "reports", *session.posargs)
     session.run("python", "benchmarks/speed.py", "--out", "reports", *session.posargs)
