@@ -149,7 +149,7 @@ def _name(dtype: torch.dtype) -> str:
 
 def default_amp_dtype(device: torch.device | str) -> torch.dtype:
     """What ``--amp`` autocasts to: float16 on GPUs (timm's validate and benchmark), bfloat16 on
-    CPUs (the only half type CPU autocast supports)."""
+    CPUs (the half type CPUs have fast kernels for)."""
     return torch.float16 if torch.device(device).type == "cuda" else torch.bfloat16
 
 

@@ -20,7 +20,7 @@ cache (:mod:`mixbench.runtimes.exports`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -335,14 +335,3 @@ def bound_step(
 
     step.keep = (images, output, binding)  # type: ignore[attr-defined]  # the bound buffers
     return step
-
-
-@contextlib.contextmanager
-def exact_float32() -> Iterator[None]:
-    """No TF32 in a reference (torch allows it in cuDNN convolutions by default)."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,6 +93,9 @@ class OpenVino(Runtime):
                 f"(it has {', '.join(available) or 'none'})",
                 hint="drop +gpu to run on the CPU" if plugin == "GPU" else "reinstall openvino",
             )
+        if implementation.has("defaults"):
+            # OpenVINO picks the precision itself; only the device is checked
+            precision = dataclasses.replace(precision, name="fp32")
         super().check_request(implementation, precision, device)
 
     # ------------------------------------------------------------------ export and open

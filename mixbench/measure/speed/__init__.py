@@ -1,8 +1,8 @@
 """Throughput and latency, implementations side by side in one process.
 
-``run`` is the API (``throughput``, ``latency``); ``implementations`` builds what is timed
-(native, timm, modifiers), ``timing`` times it (interleaved trials, warm-up, memory),
-``traffic`` counts the bytes each layer moves.
+``run`` is the API (``throughput``, ``latency``): each row is a session of a runtime
+(:mod:`mixbench.runtimes`: what is timed), ``timing`` times it (interleaved trials, warm-up,
+memory), ``traffic`` counts the bytes each layer moves.
 """
 
 from mixbench.measure.speed.run import (
