@@ -99,7 +99,7 @@ def export_model(
     batch: int = 1,
     dynamic_batch: bool = True,
     image_size: int | None = None,
-    opset: int = DEFAULT_OPSET,
+    opset: int | None = None,
     weights: str | os.PathLike[str] | None = None,
     pretrained: bool = False,
     exporter: str | None = None,
@@ -110,6 +110,12 @@ def export_model(
     from mixbench.resolve import resolve_model
 
     runtime = export_runtime(to)
+    if to != "onnx" and (opset is not None or exporter is not None):
+        raise InputError(
+            f"export --to {to}: --opset and --exporter are torch.onnx.export's; an {to} file "
+            "is converted by its own runtime",
+            hint="drop them, or export --to onnx",
+        )
     precision = canonical_precision(precision)
     if precision not in runtime.export_precisions:
         raise InputError(
@@ -129,7 +135,7 @@ def export_model(
         device=torch.device("cpu"),
         batch=None if dynamic_batch else batch,
         image_size=subject.image_size,
-        opset=opset,
+        opset=DEFAULT_OPSET if opset is None else opset,
         exporter=exporter,
     )
     path, made = runtime.write(subject, request, out)

@@ -30,6 +30,11 @@ class InputError(MixbenchError):
     """A file, field or argument the user gave is wrong (exit code 2)."""
 
 
+class NotSupportedHere(InputError):
+    """A runtime cannot run what was asked on this device (a precision, a device type): in a
+    run of several rows that row is left out and named; alone, it is bad input (exit 2)."""
+
+
 class ModelBuildError(InputError):
     """The architecture a name stands for cannot be built (its library refuses the name or
     the arguments). Apart from the other input errors so that ``verify all`` can report one

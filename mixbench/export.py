@@ -193,12 +193,14 @@ def _on_real_data(spec: object) -> bool:
 
 def _is_model_accuracy(run: RunRecord) -> bool:
     """An eval run scores the model only with its trained weights, on real data, through the
-    model as built (an evaluation through a deployed runtime path is about that path: the
-    deployed checks hold it against this one)."""
+    model as built in float32, as cards are measured (an evaluation through a deployed runtime
+    path, or in bf16/fp16, is about that path: the deployed checks hold it against this one).
+    Runs stored before paths were recorded say neither, and count as before."""
     settings = run.details.get("settings")
-    path = settings.get("implementation") if isinstance(settings, dict) else None
-    as_built = path in (None, DEFAULT_IMPLEMENTATION)
-    return run.weights is not None and _on_real_data(run.dataset) and as_built
+    settings = settings if isinstance(settings, dict) else {}
+    as_built = settings.get("implementation") in (None, DEFAULT_IMPLEMENTATION)
+    in_fp32 = (settings.get("precision_computed") or settings.get("precision")) in (None, "fp32")
+    return run.weights is not None and _on_real_data(run.dataset) and as_built and in_fp32
 
 
 def _data_of(measurement: Measurement, verify: RunRecord) -> object:

@@ -55,6 +55,7 @@ from mixbench.models.seeded import RANDOM_SEED, seeded_weights
 from mixbench.models.timm_family import TimmConfig, tag_for_weights
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, find_card, resolve_model
+from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 from mixbench.store import RunRecord, sha256_file, utc_now
 
 if TYPE_CHECKING:
@@ -381,7 +382,23 @@ def validate_options(options: VerifyOptions) -> None:
                     "add --data IMAGENET_VAL_DIR (or hf:NAME)",
                 )
             )
-        deployed_path(options)  # an unknown name, or a precision its runtime lacks: now
+        if options.amp:
+            problems.append(
+                (
+                    "--amp is the accuracy check's precision; the deployed path takes "
+                    "--precision: pass one or the other",
+                    "e.g. --impl openvino --precision bf16",
+                )
+            )
+        implementation, precision = deployed_path(options)  # unknown name, missing precision
+        if implementation.name == DEFAULT_IMPLEMENTATION and precision.name == "fp32":
+            problems.append(
+                (
+                    f"--impl/--precision: {DEFAULT_IMPLEMENTATION} at fp32 is the reference "
+                    "the deployed path is checked against, so it would be compared with itself",
+                    "pass the path you deploy, e.g. --impl openvino or --precision bf16",
+                )
+            )
     if problems:
         message, hint = problems[0]
         raise InputError(message, hint=hint or "see mixbench verify --help")
@@ -1082,12 +1099,18 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     precision_label = native.precision.label
     extra, extra_latency = "", ""
     if deployed is not None:
-        row = speed.result(card.name, deployed)
-        extra = (
-            f"; deployed as {deployed} ({row.precision.label}): "
-            f"{row.images_per_second:.1f} images/s"
-        )
-        extra_latency = f"; {deployed} {p50[deployed]:.3f} ms"
+        measured = [r for r in speed.results if r.implementation == deployed]
+        if measured:
+            row = measured[0]
+            extra = (
+                f"; deployed as {deployed} ({row.precision.label}): "
+                f"{row.images_per_second:.1f} images/s"
+            )
+            if deployed in p50:
+                extra_latency = f"; {deployed} {p50[deployed]:.3f} ms"
+        else:
+            why = "; ".join(note.reason for note in speed.not_run) or "not run"
+            extra = f"; deployed as {deployed}: not timed ({why})"
     return [
         Check(
             "throughput",
@@ -1113,7 +1136,6 @@ def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:
     its runtime before anything runs."""
     from mixbench.measure.precision import parse_precisions
     from mixbench.runtimes import parse_implementation, runtime_named
-    from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
     implementation = parse_implementation(options.implementation or DEFAULT_IMPLEMENTATION)
     requests = parse_precisions(options.precision)
@@ -1224,7 +1246,6 @@ def _no_accuracy_reason(context: CheckContext) -> str | None:
 
 def _eager_fp32_evaluation(context: CheckContext) -> EvalReport | None:
     """The accuracy check's evaluation, when it ran the reference path (eager float32)."""
-    from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
     for report in context.evaluations:
         settings = report.settings

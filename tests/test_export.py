@@ -402,3 +402,7 @@ def test_an_evaluation_through_a_deployed_path_is_not_the_models_accuracy(
     deployed_id = store.add(deployed)  # the newer run
     model = only(measured_models(store))
     assert model.top1 == 75.994 and model.sources["top1"] != deployed_id
+    lowered = eval_run(top1=75.1, created=DAY3)  # the model as built, but in bf16
+    lowered.details = {"settings": {"implementation": "native+noopt", "precision": "bf16"}}
+    store.add(lowered)
+    assert only(measured_models(store)).top1 == 75.994

@@ -66,6 +66,35 @@ def _eval_table(report: EvalReport) -> Table:
     return fit_to_console(table, "run", "unreadable")
 
 
+def path_lines(report: EvalReport) -> list[str]:
+    """Under the table: how the path's outputs compare with the float32 reference, and its
+    pairing with eager float32 on these images (or that it was not paired)."""
+    from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
+
+    settings = report.settings
+    lines = []
+    check = settings.get("outputs_check")
+    if check:
+        verdict = "agree" if check["agree"] else "DIFFER"
+        lines.append(
+            f"outputs of the first {check['images']} images vs {check['reference']}: {verdict}, "
+            f"max relative difference {check['max_relative_difference']:.1e} (bound "
+            f"{check['tolerance']:.0e} for {check['precision']}), top-1 "
+            f"{check['top1_same']}/{check['images']}"
+        )
+    if report.agreement is not None:
+        lines.append(agreement_line(report))
+    elif (settings.get("implementation"), settings.get("precision")) != (
+        DEFAULT_IMPLEMENTATION,
+        "fp32",
+    ):
+        lines.append(
+            "not paired with eager float32 on these images (pass --compare-fp32 to measure "
+            "the share of unchanged top-1 classes)"
+        )
+    return lines
+
+
 def agreement_line(report: EvalReport) -> str:
     """``top-1 unchanged on 99.3% of 50,000 images (95% CI ...) against ...``."""
     from mixbench.measure.accuracy.evaluation import REFERENCE_PATH
@@ -122,7 +151,7 @@ def agreement_line(report: EvalReport) -> str:
     default=None,
     help="Also evaluate the model as built in eager float32 on the same images and pair the "
     "predictions: the share of unchanged top-1 classes and the top-1 difference, with 95% "
-    "intervals. Default: on when the path computes in bf16 or fp16.",
+    "intervals. Default: on when bf16 or fp16 is asked (--precision, --amp).",
 )
 @click.option("--channels-last", is_flag=True, help="NHWC memory layout.")
 @click.option("--real-labels", is_flag=True, help="Also score against ImageNet-ReaL labels.")
@@ -215,5 +244,5 @@ def eval_command(
     emit_json(json_out, report.to_dict())
     if not json_to_stdout(json_out):
         console.print(_eval_table(report))
-        if report.agreement is not None:
-            console.print(agreement_line(report), highlight=False)
+        for line in path_lines(report):
+            console.print(line, highlight=False)

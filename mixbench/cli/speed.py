@@ -33,14 +33,15 @@ from mixbench.store import ResultsStore
 IMPL_HELP = (
     "Comma list of implementations: native (mixbench's optimised MixNet; +noopt as built) or "
     "timm, through PyTorch eager (default), +compile (torch.compile), +ort (ONNX Runtime), "
-    "+openvino (OpenVINO); ort and openvino alone run timm's graph. Modifiers: +nhwc +nchw "
+    "+openvino (OpenVINO), +tensorrt (TensorRT, GPU); ort, openvino and tensorrt alone run "
+    "timm's graph. Modifiers: +nhwc +nchw "
     "+graphs (PyTorch), +trt (ONNX Runtime's TensorRT provider), +gpu +defaults (OpenVINO's "
     "GPU plugin; its own default precision)."
 )
 PRECISION_HELP = (
     "fp32, bf16, fp16 or a comma list (every implementation at each; rows are ranked within "
     "the precision they computed in, read back from the runtime). PyTorch autocasts; "
-    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime a float16 model."
+    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime and TensorRT a model in it."
 )
 
 
@@ -76,7 +77,7 @@ speed_options = [
         type=click.IntRange(min=7),
         default=DEFAULT_OPSET,
         show_default=True,
-        help="ONNX opset of exports (ONNX Runtime and OpenVINO rows).",
+        help="ONNX opset of exports (ONNX Runtime and TensorRT rows).",
     ),
     click.option(
         "--optimize/--no-optimize",
@@ -237,10 +238,12 @@ def throughput_command(
 ) -> None:
     """Images/s of each MODEL (default: every card) per implementation, side by side.
 
-    Implementations are timed interleaved, trial by trial, in one process; the speed-up column
-    compares each native and ort implementation with each timm one. ort rows (ONNX Runtime, the
-    onnx extra) are exported once and cached; their outputs are checked against timm's first,
-    and a row whose outputs differ is flagged instead of ranked.
+    Every row (an implementation at a precision) is timed interleaved, trial by trial, in one
+    process. Before timing, each row's outputs are checked against timm's eager float32 at the
+    bound of the precision it computed in (read back from its runtime); a row outside it is
+    flagged and never ranked. Rows are ranked within their model and computed precision, and
+    the speed-up column compares each mixbench row with each row on timm's graph. Exports
+    (ONNX Runtime, OpenVINO, TensorRT) are made once and cached.
     """
     from mixbench.measure.speed.timing import TimingOptions
 
@@ -354,12 +357,15 @@ def _export_options(command: Any) -> Any:
         ),
         click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
         click.option(
-            "--opset", type=click.IntRange(min=7), default=DEFAULT_OPSET, show_default=True
+            "--opset",
+            type=click.IntRange(min=7),
+            help=f"ONNX opset (--to onnx; default {DEFAULT_OPSET}).",
         ),
         click.option(
             "--exporter",
             type=click.Choice(["dynamo", "torchscript"]),
-            help="torch.onnx.export's exporter (default: dynamo when onnxscript is installed).",
+            help="torch.onnx.export's exporter (--to onnx; default: dynamo when onnxscript is "
+            "installed).",
         ),
         click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file."),
         click.option(
@@ -437,7 +443,7 @@ def _export(
     batch: int,
     static_batch: bool,
     image_size: int | None,
-    opset: int,
+    opset: int | None,
     exporter: str | None,
     out: Path | None,
     weights: Path | None,

@@ -13,6 +13,8 @@ to timm's eager float32 logits with a bound per computed precision (:data:`TOLER
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,3 +158,15 @@ def default_amp_dtype(device: torch.device | str) -> torch.dtype:
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float16`` → ``"float16"``."""
     return str(dtype).removeprefix("torch.")
+
+
+@contextlib.contextmanager
+def exact_float32() -> Iterator[None]:
+    """No TF32 inside (torch allows it in cuDNN convolutions by default): for a reference that
+    is called float32 and must be."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -323,7 +323,7 @@ def _common_head() -> list[SpeedColumn]:
 
 def _common_tail() -> list[SpeedColumn]:
     return [
-        SpeedColumn("outputs vs timm fp32", _outputs_cell, TEXT, drop_order=6),
+        SpeedColumn("outputs vs eager fp32", _outputs_cell, TEXT, drop_order=6),
         SpeedColumn("speed-up", _speedup_cell, TEXT),
     ]
 
@@ -363,7 +363,7 @@ def speed_table(report: Any) -> TableSpec:
     its block, unranked, its outputs cell marked as failed."""
     latency = report.to_dict()["kind"] == "latency"
     columns = LATENCY_COLUMNS if latency else THROUGHPUT_COLUMNS
-    outputs = [c.header for c in columns].index("outputs vs timm fp32")
+    outputs = [c.header for c in columns].index("outputs vs eager fp32")
     rows = [
         Row(
             [column.cell(row, report) for column in columns],

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from mixbench.errors import InputError
+from mixbench.errors import InputError, NotSupportedHere
 from mixbench.measure.precision import (
     TOLERANCES,
     ComputedPrecision,
@@ -124,6 +124,9 @@ class Session:
     #: PyTorch rows learn the precision from their first output (``read_back``)
     read_back: Callable[[torch.Tensor], ComputedPrecision] | None = None
     on_close: Callable[[], None] | None = None
+    #: the export-cache files behind this session (ONNX file, IR, engine): dropped when its
+    #: outputs are wrong, so the next run does not reuse them
+    cached_files: list[Path] = field(default_factory=list)
 
     def observe(self, logits: torch.Tensor) -> None:
         """Read the computed precision back from a first output, where the runtime can."""
@@ -281,7 +284,7 @@ class Runtime:
     ) -> None:
         """Refuse, before anything is built, what this runtime cannot run."""
         if device.type not in self.devices:
-            raise InputError(
+            raise NotSupportedHere(
                 f"{implementation.name}: {self.label} runs on {' or '.join(self.devices)}, "
                 f"not {device}",
                 hint=f"pass --device {self.devices[0]}, or drop {implementation.name}",
@@ -289,7 +292,7 @@ class Runtime:
         self.require(f"--impl {implementation.name}")
         supported = self.precisions(device, implementation)
         if precision.name not in supported:
-            raise InputError(
+            raise NotSupportedHere(
                 f"{implementation.name}: {self.label} on {device.type} cannot compute in "
                 f"{precision.name}; it supports {', '.join(supported)}",
                 hint=f"pass --precision {supported[0]}, or leave {implementation.name} out",

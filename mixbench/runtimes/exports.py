@@ -2,8 +2,8 @@
 
 * **Export**: the real ``torch.onnx.export`` — torch's default ``torch.export``-based exporter
   when ``onnxscript`` is installed (it is in the ``onnx`` extra), else the TorchScript one —
-  into one self-contained ``.onnx`` file, checked with ``onnx.checker``. OpenVINO IR is
-  converted from that file, so both runtimes read the same graph.
+  into one self-contained ``.onnx`` file, checked with ``onnx.checker`` (ONNX Runtime reads it,
+  TensorRT builds its engines from it). OpenVINO IR is made by ``openvino.convert_model``.
 * **Cache**: an export is written once per :class:`ExportKey` (model, weights, graph source
   and form, batch, image size, dtype, opset, exporter, library versions) into
   :func:`cache_dir` (``$MIXBENCH_CACHE/exports``, else ``~/.cache/mixbench/exports``); the same
@@ -40,6 +40,8 @@ from mixbench.runtimes.base import DEFAULT_OPSET
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 #: the file each format is written as (OpenVINO's weights go beside it, as ``.bin``)
 SUFFIXES = {"onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}
+#: files written beside an export under the same stem (OpenVINO's weights)
+COMPANIONS = (".bin",)
 EXPORTERS = ("dynamo", "torchscript")
 
 
@@ -59,8 +61,10 @@ class ExportKey:
     target: str = "cpu"
     #: how the exported graph was shaped (optimize's choices): a new form is a new file
     form: str = ""
-    #: "onnx" | "openvino" (IR converted from the ONNX file of the same key) | "tensorrt"
+    #: "onnx" | "openvino" (IR by openvino.convert_model) | "tensorrt" (engine of the ONNX file)
     format: str = "onnx"
+    #: the architecture (family and config digest): a config named like a preset is another
+    config: str = ""
     versions: tuple[tuple[str, str], ...] = field(default_factory=lambda: library_versions())
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +113,11 @@ def cached_export(
     key: ExportKey, export: Callable[[Path], None], directory: Path | None = None
 ) -> tuple[Path, bool]:
     """The file for ``key`` and whether it came from the cache; ``export(path)`` writes it
-    when it is not there yet (a JSON of the key is written beside it)."""
+    when it is not there yet (a JSON of the key is written beside it).
+
+    ``export`` writes a temporary name in the same folder; the file (and an IR's ``.bin``
+    first) is renamed into place only when it is complete, so an interrupted export, or two
+    processes exporting at once, never leave a half-written file the next run would reuse."""
     folder = directory if directory is not None else cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -121,7 +129,16 @@ def cached_export(
     path = folder / key.filename
     if path.is_file():
         return path, True
-    export(path)
+    temporary = folder / f".{path.stem}.{os.getpid()}.partial{path.suffix}"
+    try:
+        export(temporary)
+        for companion in COMPANIONS:  # the weights before the file that names them
+            if temporary.with_suffix(companion).exists():
+                os.replace(temporary.with_suffix(companion), path.with_suffix(companion))
+        os.replace(temporary, path)
+    finally:
+        for leftover in (temporary, *(temporary.with_suffix(c) for c in COMPANIONS)):
+            leftover.unlink(missing_ok=True)
     path.with_suffix(".json").write_text(json.dumps(key.to_dict(), indent=1) + "\n")
     return path, False
 
@@ -225,7 +242,7 @@ def metadata(resolved: ResolvedModel, key: ExportKey, **more: str) -> dict[str, 
         "mixbench.source": key.source,
         "mixbench.weights": key.weights,
         "mixbench.version": __version__,
-        "preprocessing.image_size": str(preprocessing.image_size),
+        "preprocessing.image_size": str(key.image_size),  # what the file takes (--image-size)
         "preprocessing.crop_pct": str(preprocessing.crop_pct),
         "preprocessing.interpolation": preprocessing.interpolation,
         "preprocessing.mean": json.dumps(list(preprocessing.mean)),

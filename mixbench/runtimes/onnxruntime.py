@@ -85,7 +85,9 @@ class OnnxRuntime(Runtime):
 
     def build(self, subject: Subject, request: Request) -> Session:
         path, made = self.write(subject, request)
-        return self.open(path, request, made)
+        session = self.open(path, request, made)
+        session.cached_files = [path]
+        return session
 
     def open(self, path: Path, request: Request, made: dict[str, Any] | None = None) -> Session:
         onnxruntime = _onnxruntime()
@@ -180,6 +182,7 @@ def onnx_file(
         exporter=exporter,
         target=request.device.type,
         form=exports.form_of(choices),
+        config=subject.config_digest,
     )
     example = subject.images(request.batch or 1).to(request.device, dtype)
 

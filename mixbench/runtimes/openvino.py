@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from mixbench.errors import InputError
+from mixbench.errors import NotSupportedHere
 from mixbench.measure.precision import ComputedPrecision, canonical_precision
 from mixbench.runtimes import exports
 from mixbench.runtimes.base import Implementation, Request, Runtime, Session
@@ -88,7 +88,7 @@ class OpenVino(Runtime):
         plugin = self.plugin(implementation)
         available = _core().available_devices
         if not any(name.split(".")[0] == plugin for name in available):
-            raise InputError(
+            raise NotSupportedHere(
                 f"{implementation.name}: this OpenVINO has no {plugin} plugin device "
                 f"(it has {', '.join(available) or 'none'})",
                 hint="drop +gpu to run on the CPU" if plugin == "GPU" else "reinstall openvino",
@@ -128,6 +128,7 @@ class OpenVino(Runtime):
             exporter="openvino.convert_model",
             target="cpu",
             form=exports.form_of(choices),
+            config=subject.config_digest,
             format="openvino",
             versions=(*exports.library_versions(), ("openvino", openvino.__version__)),
         )
@@ -173,7 +174,9 @@ class OpenVino(Runtime):
 
     def build(self, subject: Subject, request: Request) -> Session:
         path, made = self.write(subject, request)
-        return self.open(path, request, made)
+        session = self.open(path, request, made)
+        session.cached_files = [path]
+        return session
 
     def open(self, path: Path, request: Request, made: dict[str, Any] | None = None) -> Session:
         import numpy as np

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from mixbench.errors import InputError
+from mixbench.measure.precision import exact_float32
 from mixbench.models.seeded import RANDOM_SEED, seeded_weights
 from mixbench.resolve import ResolvedModel
 
@@ -52,11 +53,23 @@ class Subject:
             self.weights = seeded_weights(resolved.model, self.image_size, seed)
             self.weights_name = f"random-seed-{seed}"
         self._twin: nn.Module | None = None
-        self._reference_logits: dict[tuple[Any, ...], torch.Tensor] = {}
+        #: (batch, its reference logits): looked up by the batch object itself
+        self._reference_logits: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     @property
     def name(self) -> str:
         return self.resolved.name
+
+    @property
+    def config_digest(self) -> str:
+        """The architecture, in export cache keys: a YAML config named like a preset but
+        built otherwise is another file."""
+        import json
+
+        config = getattr(self.resolved.model, "config", None)
+        data = config.to_dict() if hasattr(config, "to_dict") else repr(config)
+        text = json.dumps([self.resolved.family.name, data], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------------ timm's twin
 
@@ -87,7 +100,15 @@ class Subject:
 
         classes = int(self.weights.eval_config.num_classes)  # type: ignore[union-attr]
         twin = timm.create_model(name, pretrained=False, num_classes=classes)
-        twin.load_state_dict(to_timm(self.weights.state_dict(), self.weights))
+        try:
+            twin.load_state_dict(to_timm(self.weights.state_dict(), self.weights))
+        except (RuntimeError, KeyError, ValueError) as error:
+            first = str(error).strip().splitlines()[0][:160]
+            raise InputError(
+                f"timm's {name} is not this model's architecture ({first})",
+                hint="its native rows are checked against the model as built instead; "
+                "timm rows need the architecture timm has",
+            ) from None
         return twin.eval()
 
     # ------------------------------------------------------------------ graphs
@@ -135,20 +156,26 @@ class Subject:
     # ------------------------------------------------------------------ the reference
 
     def reference(self) -> tuple[nn.Module, str]:
-        """What every row's outputs are checked against, and its name."""
+        """What every row's outputs are checked against, and its name: timm's model on the
+        same weights, or, for an architecture timm does not have, the model as built."""
         if self.resolved.family.native_to_timm is None or self.timm_name() is not None:
-            return self.timm_twin(), "timm (PyTorch eager, float32)"
+            try:
+                return self.timm_twin(), "timm (PyTorch eager, float32)"
+            except InputError:
+                pass  # a config named like timm's model, built otherwise
         return self.weights, "native (PyTorch eager, float32, not optimised)"
 
     def reference_logits(self, images: torch.Tensor) -> torch.Tensor:
         """The reference's float32 logits of ``images`` (CPU, exact float32), computed once
         per batch."""
-        key = (images.data_ptr(), tuple(images.shape), images.dtype, images.device.type)
-        if key not in self._reference_logits:
-            module, _label = self.reference()
-            with torch.no_grad():
-                self._reference_logits[key] = module(images.detach().float().cpu())
-        return self._reference_logits[key]
+        for batch, logits in self._reference_logits:
+            if batch is images:
+                return logits
+        module, _label = self.reference()
+        with torch.no_grad(), exact_float32():
+            logits = module(images.detach().float().cpu())
+        self._reference_logits.append((images, logits))
+        return logits
 
     def images(self, batch: int, seed: int = 0) -> torch.Tensor:
         """A seeded float32 NCHW batch at the run's image size (CPU): every row of a model

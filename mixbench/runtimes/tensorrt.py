@@ -36,14 +36,14 @@ from mixbench.runtimes.subject import Subject
 #: optimize's choices for a native graph TensorRT runs: on a GPU both merges pay (depthwise
 #: convolutions are memory-bound; one dense 1×1 beats several small grouped ones)
 GRAPH_FORM = {"mixconv": "always", "grouped_pointwise": "always"}
-#: the inspector's data type names → precisions
+#: the inspector's data type names → precisions, longest first ("BFloat16" holds "Float")
 DATATYPES = {
-    "Float": "fp32",
-    "FP32": "fp32",
-    "Half": "fp16",
-    "FP16": "fp16",
     "BFloat16": "bf16",
     "BF16": "bf16",
+    "Half": "fp16",
+    "FP16": "fp16",
+    "Float": "fp32",
+    "FP32": "fp32",
 }
 #: the largest batch an evaluation engine takes (its profile's maximum)
 EVAL_MAX_BATCH = 256
@@ -85,13 +85,19 @@ class TensorRt(Runtime):
 
         source, made = onnx_file(subject, request, graph_form=GRAPH_FORM)
         gpu = torch.cuda.get_device_name(request.device)
+        tf32 = bool(torch.backends.cudnn.allow_tf32)
         key = dataclasses.replace(
             made["key"],
             format="tensorrt",
-            versions=(*made["key"].versions, ("tensorrt", str(tensorrt.__version__)), ("gpu", gpu)),
+            # an engine is specific to its GPU and TensorRT, and TF32 is built into it
+            versions=(
+                *made["key"].versions,
+                ("tensorrt", str(tensorrt.__version__)),
+                ("gpu", gpu),
+                ("tf32", str(tf32)),
+            ),
         )
         started = time.perf_counter()
-        tf32 = bool(torch.backends.cudnn.allow_tf32)
         plan, cached = exports.cached_export(
             key,
             lambda target: target.write_bytes(build_engine(tensorrt, source, request, tf32=tf32)),
@@ -105,10 +111,10 @@ class TensorRt(Runtime):
                 hint="delete it (the cache rebuilds it), or check the TensorRT install",
             )
         computed, how = read_precision(engine, tensorrt, request.precision.name, tf32=tf32)
-        return engine_session(
+        session = engine_session(
             engine,
             request,
-            ComputedPrecision(computed, request.precision.name, how),
+            ComputedPrecision(computed, request.precision.name, how, read_back="inspector" in how),
             details={
                 "runtime": "tensorrt",
                 "tensorrt": str(tensorrt.__version__),
@@ -119,6 +125,8 @@ class TensorRt(Runtime):
             },
             weight_bytes=made.get("weight_bytes", 0),
         )
+        session.cached_files = [plan, source]
+        return session
 
     def notes(self, rows: Sequence[Any]) -> list[str]:
         if not rows:
@@ -173,7 +181,8 @@ def read_precision(engine: Any, tensorrt: Any, asked: str, *, tf32: bool) -> tup
     except (AttributeError, ValueError, TypeError):
         computed = None
     if computed is None:
-        return asked, "the ONNX file's type (TensorRT gave no layer information)"
+        declared = "tf32" if asked == "fp32" and tf32 else asked
+        return declared, "the ONNX file's type (TensorRT gave no layer information)"
     if computed == "fp32" and tf32:
         return "tf32", "engine inspector: float32 convolutions, TF32 allowed"
     return computed, "engine inspector: the convolution layers' data type"
@@ -209,21 +218,33 @@ def engine_session(
     """A session over a deserialized engine: torch CUDA tensors bound by address."""
     context = engine.create_execution_context()
     names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
-    source, target = names[0], names[-1]
+    import tensorrt
+
+    inputs = [n for n in names if engine.get_tensor_mode(n) == tensorrt.TensorIOMode.INPUT]
+    outputs = [n for n in names if n not in inputs]
+    source, target = inputs[0], outputs[0]
     dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(
         request.precision.name, torch.float32
     )
 
     def bound(images: torch.Tensor) -> Callable[[], torch.Tensor]:
+        if request.batch is None and images.shape[0] > EVAL_MAX_BATCH:
+            raise InputError(
+                f"TensorRT: a batch of {images.shape[0]} is over this engine's profile "
+                f"(1 to {EVAL_MAX_BATCH})",
+                hint=f"pass --batch {EVAL_MAX_BATCH} or less",
+            )
         images = images.to(request.device, dtype).contiguous()
-        context.set_input_shape(source, tuple(images.shape))
+        if not context.set_input_shape(source, tuple(images.shape)):
+            raise InputError(f"TensorRT refused the input shape {tuple(images.shape)}")
         shape = tuple(context.get_tensor_shape(target))
         output = torch.empty(shape, dtype=dtype, device=request.device)
         context.set_tensor_address(source, images.data_ptr())
         context.set_tensor_address(target, output.data_ptr())
 
         def step() -> torch.Tensor:
-            context.execute_async_v3(torch.cuda.current_stream(request.device).cuda_stream)
+            if not context.execute_async_v3(torch.cuda.current_stream(request.device).cuda_stream):
+                raise RuntimeError("TensorRT could not enqueue the engine")
             return output
 
         step.keep = (images, output)  # type: ignore[attr-defined]

@@ -8,11 +8,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -38,10 +39,18 @@ from mixbench.measure.accuracy.scoring import (
     score_per_class,
     score_real,
 )
-from mixbench.measure.precision import PrecisionRequest, dtype_name
+from mixbench.measure.precision import PrecisionRequest, dtype_name, exact_float32
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
-from mixbench.runtimes import Implementation, Request, Session, parse_implementation, runtime_named
+from mixbench.runtimes import (
+    Implementation,
+    OutputCheck,
+    Request,
+    Session,
+    compare_outputs,
+    parse_implementation,
+    runtime_named,
+)
 from mixbench.runtimes.subject import Subject
 from mixbench.store import RunRecord, sha256_file
 
@@ -227,7 +236,8 @@ def evaluate(
     if not resolved.has_weights and options.resume:
         # a rerun would build a different random model: nothing to resume
         options = replace(options, resume=False)
-    path = DeployedPath.of(resolved, options)
+    path = DeployedPath.of(resolved, options, warn)
+    compare = path.compares_with_fp32(compare_fp32)
     identity = {
         "model": resolved.name,
         "config": resolved.model.config.to_dict(),
@@ -249,32 +259,36 @@ def evaluate(
         on_status=None if on_progress is None else _as_events(resolved.name, on_progress),
         warn=warn,
     )
-    if outcome is None:
-        return None
-    report = _report(resolved, source, fingerprint, weights_sha, options, outcome, real_rows)
-    report.settings.update(path.describe())
-    report.resume_log = outcome.checkpoint
-    if compare_fp32 is None:
-        compare_fp32 = not path.is_reference and report.settings["precision_computed"] != "fp32"
-    if compare_fp32 and not path.is_reference:
+    report = None
+    if outcome is not None:
+        report = _report(resolved, source, fingerprint, weights_sha, options, outcome, real_rows)
+        report.settings.update(path.describe())
+        report.resume_log = outcome.checkpoint
+    if compare:
+        # every torchrun rank takes part in the reference run too (rank 0 gathers it)
         reference = evaluate(
             model_spec,
             source,
             weights=weights,
             pretrained=pretrained,
             options=replace(
-                options, implementation=DEFAULT_IMPLEMENTATION, precision="fp32", amp=False
+                options,
+                implementation=DEFAULT_IMPLEMENTATION,
+                precision="fp32",
+                amp=False,
+                channels_last=False,
             ),
             index_path=index_path,
             on_progress=on_progress,
             warn=warn,
             compare_fp32=False,
         )
-        assert reference is not None  # rank 0 got this far
-        report.reference = reference
-        report.agreement = Agreement.of(
-            reference.top1, report.top1, [source.label(i) for i in range(len(source))]
-        )
+        if report is not None:
+            assert reference is not None  # rank 0 gets both reports
+            report.reference = reference
+            report.agreement = Agreement.of(
+                reference.top1, report.top1, [source.label(i) for i in range(len(source))]
+            )
     return report
 
 
@@ -282,23 +296,56 @@ def evaluate(
 class DeployedPath:
     """The runtime path an evaluation's images go through (``--impl``, ``--precision``):
     checked against its runtime before any image is read, its session built on the rank's
-    device when the loop starts, and what it computed in read back from the first batch."""
+    device when the loop starts, what it computed in read back from the first batch, and that
+    batch's logits held to the float32 reference's (timm's eager model on the same weights)."""
 
     implementation: Implementation
     precision: PrecisionRequest
     subject: Subject
     channels_last: bool
+    warn: Callable[[str], None] | None = None
     session: Session | None = None
+    check: OutputCheck | None = None
+
+    #: images of the first batch whose logits are held to the reference's
+    CHECKED_IMAGES: ClassVar[int] = 8
 
     @classmethod
-    def of(cls, resolved: ResolvedModel, options: EvalOptions) -> DeployedPath:
+    def of(
+        cls,
+        resolved: ResolvedModel,
+        options: EvalOptions,
+        warn: Callable[[str], None] | None = None,
+    ) -> DeployedPath:
         implementation = parse_implementation(options.implementation)
         precision = options.precision_request
         device = torch.device(options.device)
         runtime_named(implementation.runtime).check_request(implementation, precision, device)
         # the model's own weights; without any, the seeded ones every runtime shares
         subject = Subject(resolved)
-        return cls(implementation, precision, subject, options.channels_last)
+        return cls(implementation, precision, subject, options.channels_last, warn)
+
+    @property
+    def is_reference(self) -> bool:
+        """The path other paths are paired with: the model as built, eager, float32."""
+        return (
+            self.implementation.name == DEFAULT_IMPLEMENTATION
+            and self.precision.name == "fp32"
+            and not self.channels_last
+        )
+
+    def compares_with_fp32(self, asked: bool | None) -> bool:
+        """Whether the run is paired with the reference: as asked, else when it computes in a
+        lower precision. Asked of the reference itself, it is refused (nothing to compare)."""
+        if asked and self.is_reference:
+            raise InputError(
+                f"--compare-fp32: {DEFAULT_IMPLEMENTATION} at fp32 is the reference itself, "
+                "so it would be compared with itself",
+                hint="pass --impl or --precision for the path to compare",
+            )
+        if asked is None:
+            return not self.is_reference and self.precision.name != "fp32"
+        return asked
 
     def predictor(self, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
         runtime = runtime_named(self.implementation.runtime)
@@ -312,26 +359,35 @@ class DeployedPath:
         )
         session = runtime.build(self.subject, request)
         self.session = session
-
-        observed = []
+        # the reference is float32: on a GPU, no TF32 in its convolutions
+        exact = self.is_reference and device.type == "cuda"
+        first: list[bool] = []
 
         def predict(images: torch.Tensor) -> torch.Tensor:
-            logits = session.run(images)
-            if not observed:  # what it computed in, read back from the first batch
-                session.observe(logits)
-                observed.append(True)
+            with exact_float32() if exact else contextlib.nullcontext():
+                logits = session.run(images)
+            if not first:
+                first.append(True)
+                session.observe(logits)  # what it computed in, read back
+                if not self.is_reference:
+                    self._check_outputs(images, logits)
             return logits
 
         return predict
 
-    @property
-    def is_reference(self) -> bool:
-        """The path other paths are paired with: the model as built, eager, float32."""
-        return (
-            self.implementation.name == DEFAULT_IMPLEMENTATION
-            and self.precision.name == "fp32"
-            and not self.channels_last
+    def _check_outputs(self, images: torch.Tensor, logits: torch.Tensor) -> None:
+        count = min(self.CHECKED_IMAGES, int(images.shape[0]))
+        _module, label = self.subject.reference()
+        want = self.subject.reference_logits(images[:count].detach().float().cpu())
+        assert self.session is not None
+        self.check = compare_outputs(
+            logits[:count], want, self.session.precision.name, reference=label
         )
+        if not self.check.agree and self.warn is not None:
+            self.warn(
+                f"{self.implementation.name}: its outputs differ from {label} on the first "
+                f"images ({self.check.text}): the accuracy measured is of a different model"
+            )
 
     def describe(self) -> dict[str, Any]:
         """What the report's settings say of the path."""
@@ -342,7 +398,9 @@ class DeployedPath:
             "precision": self.precision.name,
             "precision_computed": computed.name if computed else None,
             "precision_how": computed.how if computed else None,
+            "precision_read_back": computed.read_back if computed else None,
             "provider": self.session.provider if self.session is not None else None,
+            "outputs_check": self.check.to_dict() if self.check is not None else None,
         }
 
 

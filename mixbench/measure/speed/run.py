@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from mixbench.environment import collect_environment, device_label, git_sha
-from mixbench.errors import InputError
+from mixbench.errors import InputError, NotSupportedHere
 from mixbench.events import OnProgress, StepCounter
 from mixbench.index import ModelIndex, load_index
 from mixbench.measure.precision import (
@@ -795,12 +795,13 @@ def _plan(settings: SpeedSettings, implementations: str) -> tuple[Plan, list[Not
     for implementation in chosen:
         runtime = runtime_named(implementation.runtime)
         runtime.require(f"--impl {implementation.name}")  # a missing extra: install it first
-        for precision in (
-            precisions[:1] if runtime.ignores_precision(implementation) else precisions
-        ):
+        # a row whose runtime picks its own precision runs once, asked for float32 (what a
+        # user who sets nothing expects), so its read-back shows what the runtime did
+        own = runtime.ignores_precision(implementation)
+        for precision in (PrecisionRequest("fp32"),) if own else precisions:
             try:
                 runtime.check_request(implementation, precision, device)
-            except InputError as error:
+            except NotSupportedHere as error:
                 note = NotRun(implementation.name, precision.name, error.message, error.hint)
                 left_out.append((note, error))
                 continue
@@ -859,15 +860,11 @@ def _build_all(
 
 
 def _forget_exports(session: Session) -> None:
-    """A file whose outputs are wrong is not kept in the cache for the next run."""
-    from pathlib import Path
-
+    """Files whose outputs are wrong are not kept in the cache for the next run."""
     from mixbench.runtimes.exports import forget
 
-    for key in ("ir_file", "onnx_file"):
-        if session.details.get(key):
-            forget(Path(session.details[key]))
-            return
+    for path in session.cached_files:
+        forget(path)
 
 
 def _warm(runner: Runner, settings: SpeedSettings, progress: StepCounter) -> Warmup:
