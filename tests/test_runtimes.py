@@ -259,12 +259,17 @@ def test_cuda_float32_with_tf32_convolutions_reads_back_as_tf32(monkeypatch):
     request = Request(made, PrecisionRequest("fp32"), torch.device("cuda"), 1, 64)
     module = torch.nn.Linear(2, 2)
     session = runtime.session(module, request, None, eager=module)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
     session.observe(torch.zeros(1, 2))
     assert session.precision.name == "tf32" and session.precision.lowered
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     session.observe(torch.zeros(1, 2))
     assert session.precision.name == "fp32"
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    session.observe(torch.zeros(1, 2))
+    assert session.precision.name == "fp32"  # a GPU before Ampere has no TF32
 
 
 # ------------------------------------------------------------------------------ rows not run

@@ -48,32 +48,30 @@ class TorchCompile(PyTorchEager):
         compiled = torch.compile(eager)
         import torch._inductor.config as inductor_config
 
-        def wrap(call: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
-            def patched() -> torch.Tensor:
-                with inductor_config.patch(options):
-                    return call()
-
-            return patched
-
         details: dict[str, Any] = {
             "compiler": "inductor",
             "options": options,
             "mode": request.compile_mode,
         }
-        session = self.session(
-            compiled, request, autocast_dtype, eager=eager, wrap=wrap, details=details
-        )
-        bind = session.bind
+        session = self.session(compiled, request, autocast_dtype, eager=eager, details=details)
+        run, bind = session.run, session.bind
+
+        def run_compiling(images: torch.Tensor) -> torch.Tensor:
+            # an evaluation's shorter last batch recompiles: under the same settings
+            with inductor_config.patch(options):
+                return run(images)
 
         def bind_compiled(images: torch.Tensor) -> Callable[[], torch.Tensor]:
             step = bind(images)
             started = time.perf_counter()
-            step()  # the first call compiles, under the options; later calls reuse the graph
+            with inductor_config.patch(options):
+                step()  # the first call compiles; later calls reuse the graph, unpatched
             if request.device.type == "cuda":
                 torch.cuda.synchronize(request.device)
             details["compile_seconds"] = time.perf_counter() - started
             return step
 
+        session.run = run_compiling
         session.bind = bind_compiled
         return session
 

@@ -119,7 +119,7 @@ class PyTorchEager(Runtime):
 
         def read_back(logits: torch.Tensor) -> ComputedPrecision:
             name = precision_of_dtype(logits.dtype)
-            if name == "fp32" and device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+            if name == "fp32" and device.type == "cuda" and tf32_convolutions(device):
                 name = "tf32"  # torch's default for cuDNN convolutions: a 10-bit mantissa
             return ComputedPrecision(name, asked.name, f"{how}, output dtype read back")
 
@@ -134,6 +134,14 @@ class PyTorchEager(Runtime):
             details=details or {},
             read_back=read_back,
         )
+
+
+def tf32_convolutions(device: torch.device) -> bool:
+    """Whether float32 convolutions on ``device`` run in TF32: torch allows it (its default)
+    and the GPU has it (Ampere, compute capability 8, and later)."""
+    if not torch.backends.cudnn.allow_tf32:
+        return False
+    return torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def _parameter_dtype(module: nn.Module) -> torch.dtype:

@@ -48,6 +48,9 @@ class Agreement:
     deployed_correct: int
     lost: int  # right on the reference, wrong deployed
     gained: int  # wrong on the reference, right deployed
+    #: images only one of the two paths evaluated (an unreadable image skipped by one): not
+    #: paired, so not in any figure here, but counted
+    unpaired: int = 0
 
     @classmethod
     def of(
@@ -71,6 +74,7 @@ class Agreement:
             deployed_correct=len(dep_right),
             lost=len(ref_right - dep_right),
             gained=len(dep_right - ref_right),
+            unpaired=len(set(reference) ^ set(deployed)),
         )
 
     @property
@@ -108,6 +112,7 @@ class Agreement:
             "deployed_correct": self.deployed_correct,
             "lost": self.lost,
             "gained": self.gained,
+            "unpaired": self.unpaired,
             "top1_difference": self.top1_difference,
             "top1_difference_interval": list(self.difference_interval),
             "confidence": CONFIDENCE,
