@@ -260,3 +260,152 @@ def test_the_paired_interval_holds_the_difference(both, lost, gained, neither):
     low, high = paired_difference_interval(both, lost, gained, neither)
     difference = (gained - lost) / n
     assert -1.0 <= low <= difference + 1e-12 <= high + 2e-12 <= 1.0 + 2e-12
+
+
+def test_torchrun_pairs_a_bf16_path_with_fp32_on_every_rank(imagenet, tmp_path):
+    """Both runs (the path, then eager fp32) go through every rank; rank 0 pairs them."""
+    import os
+    import subprocess
+    import sys
+
+    from mixbench.store import ResultsStore
+
+    folder, weights, _reference = imagenet
+    env = {
+        **os.environ,
+        "MIXBENCH_DB": str(tmp_path / "results.sqlite"),
+        "MIXBENCH_CACHE": str(tmp_path / "cache"),
+    }
+    env.pop("WORLD_SIZE", None)
+    out = tmp_path / "bf16.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--standalone",
+            "-m",
+            "mixbench",
+            "eval",
+            "mixnet_s",
+            "--data",
+            str(folder),
+            "--weights",
+            str(weights),
+            "--batch",
+            "4",
+            "--workers",
+            "0",
+            "--precision",
+            "bf16",
+            "--no-resume",
+            "--json",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(out.read_text())
+    assert data["settings"]["world_size"] == 2 and data["settings"]["precision"] == "bf16"
+    assert data["agreement"]["images"] == 24 and data["agreement"]["unpaired"] == 0
+    stored = ResultsStore(tmp_path / "results.sqlite").runs(kind="eval")
+    assert len(stored) == 2 and {r.details["settings"]["world_size"] for r in stored} == {2}
+
+
+def test_the_reference_path_is_not_a_deployed_path(tmp_path, imagenet):
+    folder, weights, _reference = imagenet
+    cases = [
+        (
+            [
+                "verify",
+                "mixnet_s",
+                "--data",
+                str(folder),
+                "--weights",
+                str(weights),
+                "--impl",
+                "native+noopt",
+            ],
+            "is the reference the deployed path is checked against",
+        ),
+        (
+            [
+                "verify",
+                "mixnet_s",
+                "--data",
+                str(folder),
+                "--weights",
+                str(weights),
+                "--precision",
+                "fp32",
+            ],
+            "compared with itself",
+        ),
+        (
+            [
+                "verify",
+                "mixnet_s",
+                "--data",
+                str(folder),
+                "--weights",
+                str(weights),
+                "--impl",
+                "ort",
+                "--amp",
+            ],
+            "--amp is the accuracy check's precision",
+        ),
+        (
+            [
+                "eval",
+                "mixnet_s",
+                "--data",
+                str(folder),
+                "--weights",
+                str(weights),
+                "--compare-fp32",
+            ],
+            "is the reference itself",
+        ),
+    ]
+    for arguments, message in cases:
+        result = CliRunner().invoke(cli, [*arguments, "--db", str(tmp_path / "runs.sqlite")])
+        assert result.exit_code == 2, (arguments, result.output)
+        assert message in " ".join(result.output.split()), (arguments, result.output)
+    assert not (tmp_path / "runs.sqlite").exists()
+
+
+def test_a_runtime_path_says_how_its_outputs_compare_and_that_it_is_not_paired(imagenet, tmp_path):
+    data = _eval(imagenet, tmp_path, "--impl", "native+ort")
+    check = data["settings"]["outputs_check"]
+    assert check["agree"] and check["images"] == 8 and check["precision"] == "fp32"
+    assert check["reference"] == "timm (PyTorch eager, float32)"
+    assert data["agreement"] is None
+    folder, weights, _ = imagenet
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "mixnet_s",
+            "--weights",
+            str(weights),
+            "--data",
+            str(folder),
+            "--workers",
+            "0",
+            "--impl",
+            "native+ort",
+            "--no-resume",
+            "--db",
+            str(tmp_path / "runs.sqlite"),
+        ],
+        env={"COLUMNS": "200"},
+    )
+    text = " ".join(result.stdout.split())
+    assert "outputs of the first 8 images vs timm (PyTorch eager, float32): agree" in text
+    assert "not paired with eager float32 on these images (pass --compare-fp32" in text

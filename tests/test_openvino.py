@@ -276,3 +276,26 @@ def test_without_the_extra_openvino_is_named(monkeypatch, tmp_path):
     assert result.exit_code == 2
     assert "pip install 'mixbench[openvino]'" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_defaults_is_asked_for_float32_whatever_the_run_asks():
+    """A user who sets nothing expects float32: +defaults shows what OpenVINO makes of that,
+    in a bf16 run too (where it would otherwise look like an honest bf16 row)."""
+    from mixbench.measure.speed.run import SpeedSettings, _plan
+
+    plan, _not_run = _plan(SpeedSettings(precision="bf16"), "openvino,openvino+defaults")
+    asked = {made.name: precision.name for made, precision in plan}
+    if "BF16" in CAPABILITIES:
+        assert asked == {"openvino": "bf16", "openvino+defaults": "fp32"}
+    else:
+        assert asked == {"openvino+defaults": "fp32"}
+
+
+def test_onnx_options_are_refused_for_openvino(tmp_path):
+    for option in (["--opset", "17"], ["--exporter", "torchscript"]):
+        result = CliRunner().invoke(
+            cli,
+            ["export", "mixnet_s", "--to", "openvino", *option, "--out", str(tmp_path / "m.xml")],
+        )
+        assert result.exit_code == 2 and "are torch.onnx.export's" in result.output
+    assert list(tmp_path.iterdir()) == []

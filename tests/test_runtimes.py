@@ -416,3 +416,67 @@ def test_rows_are_ranked_within_their_precision():
     notes = speed_notes(report)
     assert notes[0].startswith("mixnet_s, fp32: mixbench's fastest path, native+openvino, is 1.50×")
     assert notes[1].startswith("mixnet_s, bf16: mixbench's fastest path, native+openvino, is 1.11×")
+
+
+def test_bad_input_stops_the_run_where_a_missing_precision_only_leaves_a_row_out(tmp_path):
+    """+graphs on a CPU is a mistake in the command, not something this machine lacks."""
+    db = tmp_path / "runs.sqlite"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "throughput",
+            "mixnet_s",
+            "--impl",
+            "native,native+graphs",
+            "--device",
+            "cpu",
+            "--db",
+            str(db),
+        ],
+    )
+    assert result.exit_code == 2 and "CUDA graphs need a CUDA device" in result.output
+    assert not db.exists()
+
+
+def test_a_config_named_like_timms_preset_is_checked_against_itself(tmp_path):
+    """A YAML config called mixnet_s with other widths is not timm's mixnet_s: its rows are
+    held to the model as built, and its exports are other files than the preset's."""
+    from mixbench.models.mixnet import _preset_dir
+    from mixbench.resolve import resolve_model
+
+    text = (_preset_dir() / "mixnet_s.yaml").read_text()
+    changed = text.replace("head_channels: 1536", "head_channels: 1280")
+    assert changed != text
+    yaml = tmp_path / "mixnet_s.yaml"
+    yaml.write_text(changed)
+    mine = Subject(resolve_model(yaml), 64)
+    preset = Subject(resolve_model("mixnet_s"), 64)
+    _module, label = mine.reference()
+    assert label.startswith("native")
+    assert mine.config_digest != preset.config_digest
+    with pytest.raises(InputError, match="is not this model's architecture"):
+        mine.timm_twin()
+
+
+def test_an_interrupted_export_leaves_nothing_the_cache_would_reuse(tmp_path):
+    from mixbench.runtimes.exports import ExportKey, cached_export
+
+    key = ExportKey("m", "native", "random-seed-0", 2, 64, "float32", 0, "x", format="openvino")
+
+    def interrupted(path):
+        path.write_text("<half an xml")
+        path.with_suffix(".bin").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cached_export(key, interrupted, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    def complete(path):
+        path.write_text("<xml/>")
+        path.with_suffix(".bin").write_bytes(b"weights")
+
+    path, cached = cached_export(key, complete, tmp_path)
+    assert not cached and path.read_text() == "<xml/>"
+    assert path.with_suffix(".bin").read_bytes() == b"weights"
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".bin", ".json", ".xml"]

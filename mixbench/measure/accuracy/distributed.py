@@ -20,6 +20,9 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    #: this context joined the process group (and so leaves it); a context made while the
+    #: group already exists (an evaluation inside another) leaves it to its owner
+    owns: bool = False
 
     @property
     def is_main(self) -> bool:
@@ -66,15 +69,15 @@ def init_distributed(device: str) -> Distributed:
         return Distributed()
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    context = Distributed(rank, world_size, local_rank)
-    if not dist.is_initialized():
-        on_gpu = torch.device(device).type == "cuda"
-        if on_gpu:
-            torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend="nccl" if on_gpu else "gloo")
-    return context
+    if dist.is_initialized():
+        return Distributed(rank, world_size, local_rank)
+    on_gpu = torch.device(device).type == "cuda"
+    if on_gpu:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend="nccl" if on_gpu else "gloo")
+    return Distributed(rank, world_size, local_rank, owns=True)
 
 
 def close_distributed(context: Distributed) -> None:
-    if context.enabled and dist.is_initialized():
+    if context.owns and dist.is_initialized():
         dist.destroy_process_group()

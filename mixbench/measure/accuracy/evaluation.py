@@ -22,6 +22,7 @@ from mixbench.data.sources.imagenet import NUM_CLASSES, imagenet_synsets
 from mixbench.errors import InputError
 from mixbench.events import OnProgress, ProgressEvent
 from mixbench.measure.accuracy.agreement import Agreement
+from mixbench.measure.accuracy.distributed import close_distributed, init_distributed
 from mixbench.measure.accuracy.loop import (
     DEFAULT_IMPLEMENTATION,
     EvalOptions,
@@ -238,6 +239,47 @@ def evaluate(
         options = replace(options, resume=False)
     path = DeployedPath.of(resolved, options, warn)
     compare = path.compares_with_fp32(compare_fp32)
+    # both runs of a pairing share one torchrun process group (joining twice races)
+    group = init_distributed(options.device) if compare else None
+    try:
+        return _evaluate_and_pair(
+            model_spec,
+            source,
+            resolved,
+            path,
+            compare,
+            options=options,
+            weights=weights,
+            pretrained=pretrained,
+            weights_sha=weights_sha,
+            fingerprint=fingerprint,
+            real_rows=real_rows,
+            index_path=index_path,
+            on_progress=on_progress,
+            warn=warn,
+        )
+    finally:
+        if group is not None:
+            close_distributed(group)
+
+
+def _evaluate_and_pair(
+    model_spec: str | os.PathLike[str],
+    source: EvalSource,
+    resolved: ResolvedModel,
+    path: DeployedPath,
+    compare: bool,
+    *,
+    options: EvalOptions,
+    weights: str | os.PathLike[str] | None,
+    pretrained: bool,
+    weights_sha: str | None,
+    fingerprint: str,
+    real_rows: dict[int, int] | None,
+    index_path: str | Path | None,
+    on_progress: OnProgress | None,
+    warn: Callable[[str], None] | None,
+) -> EvalReport | None:
     identity = {
         "model": resolved.name,
         "config": resolved.model.config.to_dict(),
