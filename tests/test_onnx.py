@@ -209,7 +209,9 @@ def test_the_cache_key_names_what_the_file_depends_on(tmp_path):
         path.write_bytes(b"onnx")
 
     first, cached = exports.cached_export(base, export, tmp_path)
-    assert not cached and exported == [first] and first.parent == tmp_path
+    assert not cached and len(exported) == 1 and first.parent == tmp_path
+    assert exported[0].name.endswith(".partial.onnx")  # written aside, then renamed
+    assert first.read_bytes() == b"onnx" and not exported[0].exists()
     again, cached = exports.cached_export(_key(), export, tmp_path)
     assert cached and again == first and len(exported) == 1  # reused, not exported again
     assert json.loads(first.with_suffix(".json").read_text())["batch"] == 2
@@ -625,7 +627,8 @@ def test_export_onnx_writes_a_checked_deployable_file(tmp_path):
     assert data["format"] == "onnx" and data["precision"] == data["precision_computed"] == "fp32"
     proto = onnx_lib.load(str(out))
     meta = {entry.key: entry.value for entry in proto.metadata_props}
-    assert meta["mixbench.model"] == "mixnet_s" and meta["preprocessing.image_size"] == "224"
+    # the size the file takes (--image-size 64), with the card's crop and normalisation
+    assert meta["mixbench.model"] == "mixnet_s" and meta["preprocessing.image_size"] == "64"
     assert json.loads(meta["preprocessing.mean"]) == pytest.approx([0.485, 0.456, 0.406])
     assert meta["preprocessing.crop_pct"] == "0.875"
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
