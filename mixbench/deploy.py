@@ -193,10 +193,6 @@ def refuse_unwritable(out: Path, to: str) -> None:
             f"--out {out}: {FORMAT_NAMES[to]} ends in {SUFFIXES[to]}",
             hint=f"pass --out {out.with_suffix(SUFFIXES[to])}",
         )
-    if not out.parent.is_dir():
-        raise InputError(
-            f"--out {out}: the folder {out.parent} does not exist",
-            hint="create it first, or pass another path",
-        )
-    if not os.access(out.parent, os.W_OK):
-        raise InputError(f"--out {out}: the folder {out.parent} is not writable")
+    from mixbench.io import check_writable
+
+    check_writable(out, "--out")

@@ -42,3 +42,39 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         if temporary is not None:
             with suppress(OSError):
                 os.unlink(temporary)
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an existing file or folder; a name no file system takes (too
+    long, a NUL byte) is simply not one, never an internal error."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse, before any work, an output that could not be written: its folder missing or
+    not writable, a name the file system refuses, a path that is a folder or a special file
+    (``/proc/x.json``). The atomic writer writes beside the file and renames it, so a file
+    created and removed in the same folder, with a name as long, is what is tried."""
+    where = f"{option} {path}"
+    if not path.parent.is_dir():
+        raise InputError(
+            f"{where}: the folder {path.parent} does not exist",
+            hint="create it first, or pass another path",
+        )
+    if exists(path) and not path.is_file():
+        raise InputError(f"{where}: not a regular file", hint="pass a file path")
+    try:
+        descriptor, probe = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise InputError(
+            f"{where}: cannot write there ({error.strerror or error})",
+            hint="pass a path in a folder you can write to, with a shorter name",
+        ) from None
+    os.close(descriptor)
+    with suppress(OSError):
+        os.unlink(probe)

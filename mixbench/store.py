@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mixbench.errors import InputError
+from mixbench.io import exists
 from mixbench.records import Measurement, RunRecord, utc_now
 
 __all__ = ["ResultsStore", "RunRecord", "default_store_path", "sha256_file", "utc_now"]
@@ -154,8 +155,8 @@ class ResultsStore:
     def check(self) -> None:
         """Raise the InputError that :meth:`add` would, without writing anything: lets a long
         measurement fail before it starts rather than when its result is stored."""
-        if not self.path.exists() or self._is_empty_file():
-            self._check_header()  # still refuse a directory
+        if not exists(self.path) or self._is_empty_file():
+            self._check_header()  # still refuse a directory, or a path no file can have
             return
         with self._connect(create=False) as connection:
             if self._check_schema(connection, writing=False):
@@ -165,7 +166,7 @@ class ResultsStore:
 
     def _read(self, query: str, parameters: list[Any]) -> list[RunRecord]:
         # Reading a store that does not exist yet is an empty result, not a new file.
-        if not self.path.exists() or self._is_empty_file():
+        if not exists(self.path) or self._is_empty_file():
             return []
         with self._connect(create=False) as connection:
             if not self._check_schema(connection, writing=False):
@@ -209,8 +210,18 @@ class ResultsStore:
             raise
 
     def _check_header(self) -> None:
-        """Refuse a non-SQLite file before SQLite touches it."""
-        if not self.path.exists():
+        """Refuse a non-SQLite file before SQLite touches it, and a path no file can have."""
+        if not exists(self.path):
+            try:
+                self.path.stat()
+            except FileNotFoundError:
+                return  # a new store, created when something is stored
+            except OSError as error:
+                raise InputError(
+                    f"{self.path}: not a usable path for the results database "
+                    f"({error.strerror or error})",
+                    hint="pass --db FILE (or set MIXBENCH_DB) to a shorter path you can write",
+                ) from None
             return
         if self.path.is_dir():
             raise InputError(

@@ -74,6 +74,12 @@ class MixbenchGroup(_PlainHelp, click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            # a bad option value or usage: the project's two lines, not click's usage block
+            click.echo(f"error: {error.format_message()}", err=True)
+            command = error.ctx.command_path if error.ctx is not None else "mixbench"
+            click.echo(f"hint: see `{command} --help`", err=True)
+            ctx.exit(error.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except MixbenchError as error:

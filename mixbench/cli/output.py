@@ -14,7 +14,6 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 
-from mixbench.errors import InputError
 from mixbench.io import write_atomically
 from mixbench.report.tables import TableSpec
 
@@ -177,12 +176,12 @@ def write_json_file(path: Path, data: object) -> None:
     write_atomically(path, text + "\n")
 
 
-def check_writable(path: Path | None) -> None:
-    if path is not None and str(path) != "-" and not path.parent.is_dir():
-        raise InputError(
-            f"--json {path}: the folder {path.parent} does not exist",
-            hint="create it first, or pass another path",
-        )
+def check_writable(path: Path | None, option: str = "--json") -> None:
+    """``--json FILE`` (and other outputs) writable, checked before any work (exit 2)."""
+    if path is not None and str(path) != "-":
+        from mixbench.io import check_writable as writable
+
+        writable(path, option)
 
 
 def warn_notes(

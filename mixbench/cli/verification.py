@@ -116,6 +116,9 @@ def _make_report_folder(path: Path | None) -> None:
             f"--report {path}: cannot create the folder {path.parent}: {error.strerror or error}",
             hint="pass a path in a folder you can write to",
         ) from error
+    from mixbench.io import check_writable
+
+    check_writable(path, "--report")
 
 
 @cli.command("verify")

@@ -78,13 +78,24 @@ def json_document(text: str, shown: str) -> LocatedDocument:
     doc = load_yaml(text, shown)
     if not doc.problems:
         return doc
+    if any("nested too deeply" in problem.message for problem in doc.problems):
+        # json.loads would recurse as deep: refused as it is
+        return LocatedDocument(None, shown, problems=[_too_deep(shown)])
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         return LocatedDocument(
             None, shown, problems=[Problem(shown, error.lineno, "", f"malformed JSON: {error.msg}")]
         )
+    except RecursionError:
+        return LocatedDocument(
+            None, shown, problems=[Problem(shown, 1, "", "JSON nested too deeply")]
+        )
     return LocatedDocument(data, shown, lines={(): 1})
+
+
+def _too_deep(shown: str) -> Problem:
+    return Problem(shown, 1, "", "JSON nested too deeply (a model index is a few levels deep)")
 
 
 def markdown_documents(text: str, shown: str) -> list[LocatedDocument]:

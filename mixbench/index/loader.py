@@ -25,6 +25,7 @@ from mixbench.index.keys import DOCUMENT_KEYS, unknown_key
 from mixbench.index.located_yaml import LocatedDocument, format_path
 from mixbench.index.normalise import EntryReader, Fields, lookup
 from mixbench.index.values import describe
+from mixbench.io import exists
 
 ROOT_NAMES = ("model-index.yml", "model-index.yaml", "model_index.yml", "model-index.json")
 #: What a folder without a root file is read for: every file of these kinds in it.
@@ -74,6 +75,9 @@ class IndexReader:
 
     def read(self, path: Path, chain: tuple[Path, ...] = (), at: Problem | None = None) -> None:
         """Read ``path`` and everything it imports; ``at`` locates the importing line."""
+        if not exists(path):  # before anything stats it: a name too long is no file either
+            self.fail(at, display_path(path), "file not found")
+            return
         if path.is_dir() and resolve_root(path) == path:
             self.read_folder(path, chain, at)
             return
@@ -85,7 +89,7 @@ class IndexReader:
             return
         if real in self._done:
             return  # imported twice through different roots: read once
-        if not path.exists():
+        if not exists(path):
             self.fail(at, display_path(path), "file not found")
             return
         self._done.add(real)

@@ -20,6 +20,7 @@ from mixbench.index.cards import ModelCard
 from mixbench.index.documents import display_path
 from mixbench.index.model_index import load_index, packaged_index_path
 from mixbench.index.timm_results import is_timm_results, read_timm_results, results_dataset
+from mixbench.io import exists
 
 TIMM_TABLES = {
     "timm:imagenet": "results-imagenet.csv",
@@ -48,7 +49,7 @@ def load_source(
     """
     text = str(spec)
     path = Path(spec)
-    if not path.exists():
+    if not exists(path):
         if text == "index":
             index = load_index(index_path)
             label = display_path(Path(index.files[0])) if index.files else text

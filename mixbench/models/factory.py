@@ -16,6 +16,7 @@ import yaml
 from torch import nn
 
 from mixbench.errors import InputError
+from mixbench.io import exists
 from mixbench.models.config import read_yaml
 from mixbench.models.registry import (
     FamilyConfig,
@@ -65,14 +66,14 @@ def resolve_config(name_or_path: str | os.PathLike[str]) -> tuple[ModelFamily, F
     if tagged is not None:
         return _preset(tagged)
     base = text.split(".", 1)[0]
-    if base in presets and not Path(text).exists():  # a preset's name with another tag
+    if base in presets and not exists(text):  # a preset's name with another tag
         own = _preset(base)[1].eval.hf_hub_id
         raise InputError(
             f"unknown model {text!r}: the preset {base} has no such weights tag",
             hint=f"use {base}" + (f" or {own.removeprefix('timm/')}" if own else ""),
         )
     path = Path(text)
-    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+    if path.suffix.lower() in (".yaml", ".yml") or exists(text):
         document = read_yaml(path)
         family = family_for_document(document)
         assert family.parse is not None  # family_for_document only returns readers

@@ -37,6 +37,7 @@ from torch import nn
 
 from mixbench.errors import InputError, brief_error
 from mixbench.hub import hub_offline_requested, hub_unreachable
+from mixbench.io import exists
 from mixbench.models.config import MixNetConfig
 
 #: Wrappers a training checkpoint may put the weights under, in timm's order of preference
@@ -150,6 +151,8 @@ def read_checkpoint(
     :class:`InputError` naming the file.
     """
     path = Path(path)
+    if not exists(path):
+        raise InputError(f"{path}: no such weights file", hint="check the path passed as weights")
     if path.is_dir():
         raise InputError(
             f"{path}: is a directory, not a weights file",

@@ -30,6 +30,7 @@ from mixbench.data.sources.imagenet import (
     imagenet_synset_index,
 )
 from mixbench.errors import InputError
+from mixbench.io import exists
 
 if TYPE_CHECKING:
     import datasets
@@ -52,7 +53,7 @@ class HfSpec:
     def parse(cls, spec: str) -> HfSpec:
         rest = spec.removeprefix("hf:")
         # A local path may itself hold ':'; only split it off when the whole is not a path.
-        name, colon, split = ("", "", "") if rest and Path(rest).exists() else rest.rpartition(":")
+        name, colon, split = ("", "", "") if rest and exists(rest) else rest.rpartition(":")
         if not colon:
             name, split = rest, ""
         if not name:

@@ -17,6 +17,7 @@ from mixbench.data.sources.folders import FOLDER_FORM, open_folder_source
 from mixbench.data.sources.huggingface import open_hf_source
 from mixbench.data.sources.synthetic import SyntheticSource
 from mixbench.errors import InputError
+from mixbench.io import exists
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def _synthetic_spec(spec: str) -> bool:
 def _open_path(spec: str, *, labels: str | os.PathLike[str] | None) -> EvalSource:
     """The fallback: ``spec`` as a folder path, once it is known to be one."""
     path = Path(spec).expanduser()
-    if not path.exists():
+    if not exists(path):
         raise InputError(f"no such data source: {spec}", hint=SOURCE_FORMS_HINT)
     if not path.is_dir():
         raise InputError(f"{spec}: not a directory", hint=SOURCE_FORMS_HINT)

@@ -1,0 +1,106 @@
+"""Input that once reached an internal error (exit 3) or was found only after the work: each is
+now a one-line cause and a hint, exit 2, before anything runs (issue 19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mixbench.cli import cli
+
+LONG = "m" * 400  # longer than any file name a file system takes (255 bytes)
+
+
+def _run(*arguments: str) -> object:
+    return CliRunner().invoke(cli, list(arguments))
+
+
+def _one_error(result: object, *needles: str) -> None:
+    output = result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 2, output  # type: ignore[attr-defined]
+    assert "internal error" not in output and "Traceback" not in output
+    assert output.splitlines()[0].startswith("error: ")
+    for needle in needles:
+        assert needle in output, output
+
+
+@pytest.mark.parametrize(
+    "command", [["index", "check"], ["list", "--index"], ["show", "x", "--index"]]
+)
+def test_a_card_nested_ten_thousand_deep_is_refused(tmp_path, command):
+    card = tmp_path / "deep.json"
+    card.write_text('{"Models": [{"Name": "m", "x": ' + "[" * 10_000 + "]" * 10_000 + "}]}")
+    _one_error(_run(*command, str(card)), "nested too deeply")
+
+
+@given(depth=st.integers(200, 3000), opener=st.sampled_from(["[", '{"a": ']))
+@settings(max_examples=10, deadline=None)
+def test_deep_json_of_any_shape_is_input_not_a_crash(tmp_path_factory, depth, opener):
+    closer = "]" if opener == "[" else "}"
+    card = tmp_path_factory.mktemp("deep") / "card.json"
+    card.write_text(
+        '{"Models": [{"Name": "m", "x": ' + opener * depth + "1" + closer * depth + "}]}"
+    )
+    result = _run("index", "check", str(card))
+    assert result.exit_code in (0, 2) and "internal error" not in result.output
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["verify", LONG],
+        ["eval", LONG, "--data", "synthetic:2"],
+        ["flops", LONG],
+        ["list", "--index", f"/tmp/{LONG}"],
+        ["verify", "all", "--index", f"/tmp/{LONG}"],
+        ["diff", "index", f"/tmp/{LONG}"],
+        ["eval", "mixnet_s", "--data", f"/tmp/{LONG}"],
+        ["eval", "mixnet_s", "--data", "synthetic:2", "--weights", f"/tmp/{LONG}"],
+        ["verify", "mixnet_s", "--db", f"/tmp/{LONG}"],
+        ["verify", "mixnet_s", "--json", f"/tmp/{LONG}.json"],
+        ["verify", "mixnet_s", "--report", f"/tmp/{LONG}.md"],
+    ],
+)
+def test_a_name_no_file_system_takes_is_input(arguments):
+    _one_error(_run(*arguments))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "needle"),
+    [
+        (
+            ["verify", "mixnet_s", "--json", "/proc/x.json"],
+            "--json /proc/x.json: cannot write there",
+        ),
+        (["verify", "mixnet_s", "--report", "/proc/x.md"], "--report /proc/x.md: cannot write"),
+        (["export", "mixnet_s", "--out", "/proc/m.onnx"], "--out /proc/m.onnx: cannot write"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(arguments, needle):
+    _one_error(_run(*arguments), needle)
+
+
+def test_a_folder_given_as_the_json_file_is_refused(tmp_path: Path):
+    folder = tmp_path / "out.json"
+    folder.mkdir()
+    _one_error(_run("show", "mixnet_s", f"--json={folder}"), "is a directory")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "needle"),
+    [
+        (["throughput", "--batch", "0"], "Invalid value for '--batch'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["eval", "mixnet_s"], "Missing option '--data'"),
+    ],
+)
+def test_usage_errors_are_the_projects_two_lines(arguments, needle):
+    result = _run(*arguments)
+    _one_error(result, needle)
+    hint = result.output.splitlines()[1]
+    assert hint.startswith("hint: see `") and hint.endswith("--help`")
+    assert "Usage:" not in result.output
