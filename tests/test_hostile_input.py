@@ -104,3 +104,46 @@ def test_usage_errors_are_the_projects_two_lines(arguments, needle):
     hint = result.output.splitlines()[1]
     assert hint.startswith("hint: see `") and hint.endswith("--help`")
     assert "Usage:" not in result.output
+
+
+# ------------------------------------------------------------------------------ wrong results
+
+
+def test_weights_with_nan_are_refused_naming_the_tensor(imagenet, tmp_path):
+    """One NaN in the classifier once gave a stored 12.50 % top-1 and exit 0."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder, weights, _reference = imagenet
+    state = load_file(str(weights))
+    for name in ("classifier.weight", "conv_stem.weight"):
+        broken = dict(state)
+        broken[name] = state[name].clone()
+        broken[name].view(-1)[0] = float("nan")
+        path = tmp_path / f"nan-{name}.safetensors"
+        save_file(broken, str(path))
+        db = tmp_path / "runs.sqlite"
+        result = _run(
+            "eval", "mixnet_s", "--data", str(folder), "--weights", str(path), "--db", str(db)
+        )
+        _one_error(result, f"tensor {name} has 1 NaN value(s)")
+        assert not db.exists()  # nothing stored
+    infinite = dict(state)
+    infinite["classifier.bias"] = state["classifier.bias"].clone()
+    infinite["classifier.bias"][3] = float("inf")
+    path = tmp_path / "inf.safetensors"
+    save_file(infinite, str(path))
+    _one_error(_run("verify", "mixnet_s", "--weights", str(path)), "infinite value(s)")
+    assert torch.isfinite(state["classifier.weight"]).all()  # the fixture is untouched
+
+
+def test_non_finite_logits_are_refused_not_ranked():
+    import torch
+
+    from mixbench.measure.accuracy.loop import NonFiniteOutputs, _ranked
+
+    logits = torch.randn(4, 10)
+    assert len(_ranked(logits)) == 4
+    logits[2, 5] = float("nan")
+    with pytest.raises(NonFiniteOutputs, match="NaN or infinite for 1 of 4 images"):
+        _ranked(logits)

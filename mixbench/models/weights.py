@@ -170,7 +170,33 @@ def read_checkpoint(
             f"{path}: unsupported weights file type {suffix or '(no suffix)'!r}",
             hint=f"use .safetensors (preferred) or one of {', '.join(TORCH_SUFFIXES)}",
         )
-    return extract_state_dict(raw, str(path), key_map=key_map)
+    state = extract_state_dict(raw, str(path), key_map=key_map)
+    refuse_non_finite(state, str(path))
+    return state
+
+
+def refuse_non_finite(state: dict[str, torch.Tensor], source: str) -> None:
+    """A checkpoint with NaN or infinite values would score, measure and be stored as if it
+    were a model: named (the first such tensor, and how many) and refused instead."""
+    for name, tensor in state.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()):
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            kinds = [
+                kind
+                for kind, present in (
+                    ("NaN", bool(torch.isnan(tensor).any())),
+                    ("infinite", bool(torch.isinf(tensor).any())),
+                )
+                if present
+            ]
+            raise InputError(
+                f"{source}: tensor {name} has {bad:,} {' and '.join(kinds)} value(s) of "
+                f"{tensor.numel():,}: these weights cannot give a measurement",
+                hint="check the file (a diverged training run, a broken conversion)",
+            )
 
 
 def _load_safetensors(path: Path) -> Any:

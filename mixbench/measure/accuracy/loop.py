@@ -115,6 +115,10 @@ class EvalOutcome:
         return self.evaluated / self.seconds if self.seconds > 0 else 0.0
 
 
+class NonFiniteOutputs(InputError):
+    """The model's logits on a batch are NaN or infinite: no score can come of them."""
+
+
 class EvalInterrupted(MixbenchError):
     """Ctrl-C or SIGTERM during a run; the work done so far is in the resume log."""
 
@@ -226,8 +230,7 @@ class _Forward:
         if not isinstance(self.model, nn.Module):
             with torch.inference_mode():
                 logits = self.model(images)
-            k = min(TOP_K, logits.shape[-1])
-            return logits.float().topk(k, dim=1, largest=True, sorted=True).indices.cpu().tolist()
+            return _ranked(logits)
         if self.options.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         autocast = (
@@ -237,9 +240,21 @@ class _Forward:
         )
         with torch.inference_mode(), autocast:
             logits = self.model(images)
-        k = min(TOP_K, logits.shape[-1])
-        # the same call as timm's accuracy(): ties resolve the same way
-        return logits.float().topk(k, dim=1, largest=True, sorted=True).indices.cpu().tolist()
+        return _ranked(logits)
+
+
+def _ranked(logits: torch.Tensor) -> list[list[int]]:
+    """Each image's top-k classes, by the same call as timm's accuracy() (ties resolve the
+    same way); NaN or infinite logits are refused, never ranked."""
+    logits = logits.float()
+    finite = torch.isfinite(logits).all(dim=1)
+    if not bool(finite.all()):
+        raise NonFiniteOutputs(
+            f"the model's outputs are NaN or infinite for {int((~finite).sum())} of "
+            f"{logits.shape[0]} images of a batch",
+        )
+    k = min(TOP_K, logits.shape[-1])
+    return logits.topk(k, dim=1, largest=True, sorted=True).indices.cpu().tolist()
 
 
 def run_predictions(
@@ -311,7 +326,16 @@ def _run(
         checkpoint.open(context.rank)
     try:
         for images, indices, bad in loader:
-            predictions = forward(images) if images is not None else []
+            try:
+                predictions = forward(images) if images is not None else []
+            except NonFiniteOutputs as error:
+                first, last = source.name(indices[0]), source.name(indices[-1])
+                error.message = f"{error.message} ({first} … {last})"
+                error.hint = (
+                    "the weights or the precision overflow (try --precision fp32); no score "
+                    "is given for such outputs"
+                )
+                raise
             named = [(index, source.name(index), reason) for index, reason in bad]
             if named and options.on_bad_image == "fail":
                 # the good images of the batch are kept; the bad one is retried by a rerun
