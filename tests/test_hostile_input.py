@@ -147,3 +147,28 @@ def test_non_finite_logits_are_refused_not_ranked():
     logits[2, 5] = float("nan")
     with pytest.raises(NonFiniteOutputs, match="NaN or infinite for 1 of 4 images"):
         _ranked(logits)
+
+
+def test_links_back_up_a_data_folder_are_read_once(imagenet, tmp_path):
+    """`n01440764/up -> ..` once made 6 images count as 246, 120 in the wrong class; two such
+    links made the scan endless. Each folder is read once, and the rest is named."""
+    import shutil
+
+    from mixbench.data.sources import open_source
+
+    folder, _weights, _reference = imagenet
+    data = tmp_path / "val"
+    shutil.copytree(folder, data)
+    classes = sorted(path.name for path in data.iterdir())
+    for name in classes[:2]:
+        (data / name / "up").symlink_to("..")
+    (data / classes[2] / "twin").symlink_to(data / classes[0])  # a class reached twice
+    source = open_source(str(data))
+    assert len(source) == 24
+    assert sorted(source.skipped) == [
+        f"{classes[0]}/up (already read through a link)",
+        f"{classes[1]}/up (already read through a link)",
+        f"{classes[2]}/twin (already read through a link)",
+    ]
+    assert source.describe()["skipped_folders"] == source.skipped
+    assert {source.name(i).split("/")[0] for i in range(len(source))} == set(classes)

@@ -50,6 +50,8 @@ class FolderSource(EvalSource):
         self._labels = list(labels)
         self.labels_file = labels_file
         self.labels_form = labels_form
+        #: folders left out of the scan (reached again through a link, or unreadable)
+        self.skipped: list[str] = []
 
     def __len__(self) -> int:
         return len(self._relative_paths)
@@ -85,6 +87,8 @@ class FolderSource(EvalSource):
         if self.labels_file is not None:
             summary["labels_file"] = str(self.labels_file)
             summary["labels_form"] = self.labels_form
+        if self.skipped:
+            summary["skipped_folders"] = list(self.skipped)
         return summary
 
 
@@ -95,20 +99,36 @@ def _file_size(path: Path) -> int:
         return -1  # gone since the scan: still a different content, so a different fingerprint
 
 
-def find_image_files(root: Path) -> list[str]:
+def find_image_files(root: Path, skipped: list[str] | None = None) -> list[str]:
     """Image files under ``root``, as sorted POSIX paths relative to it.
 
     As timm's folder reader: a recursive walk following links, timm's image extensions in any
     case, natural sort. Unlike timm, hidden files and folders (``._x.JPEG`` resource forks,
     ``.ipynb_checkpoints``) are left out: timm would fail on them and evaluate a neighbour twice.
+    Each folder is entered once, by its device and inode, in sorted order: a link back up
+    (``n01440764/up -> ..``) would otherwise count images many times, in the wrong class, or
+    never end. Folders reached again (and ones that cannot be read) go into ``skipped``.
     """
     from timm.data.readers.img_extensions import get_img_extensions
 
     extensions = get_img_extensions(as_set=True)
     found: list[str] = []
+    seen = {_identity(root)}
     for folder, subfolders, files in os.walk(root, followlinks=True):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         relative_folder = Path(folder).relative_to(root)
+        kept = []
+        for name in sorted(subfolders):
+            if name.startswith("."):
+                continue
+            identity = _identity(Path(folder) / name)
+            if identity is None or identity in seen:
+                if skipped is not None:
+                    why = "unreadable" if identity is None else "already read through a link"
+                    skipped.append(f"{(relative_folder / name).as_posix()} ({why})")
+                continue
+            seen.add(identity)
+            kept.append(name)
+        subfolders[:] = kept
         for filename in files:
             if filename.startswith(".") or os.path.splitext(filename)[1].lower() not in extensions:
                 continue
@@ -118,13 +138,22 @@ def find_image_files(root: Path) -> list[str]:
     return sorted(found, key=lambda relative: (natural_key(relative), relative))
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 def open_folder_source(spec: str, *, labels: str | os.PathLike[str] | None = None) -> FolderSource:
     """A folder of ImageNet val images: synset folders, or flat files plus a labels file."""
     root = Path(spec).expanduser()
     if not root.is_dir():
         # open_source checks this first, with the hint of every form; a direct call gets this one.
         raise InputError(f"{spec}: not a directory", hint=f"give {FOLDER_FORM}")
-    images = find_image_files(root)
+    skipped: list[str] = []
+    images = find_image_files(root, skipped)
     if not images:
         from timm.data.readers.img_extensions import get_img_extensions
 
@@ -143,8 +172,11 @@ def open_folder_source(spec: str, *, labels: str | os.PathLike[str] | None = Non
                 hint="a class-folder reader puts every image of a flat folder in one class, "
                 "which scores about 0%",
             )
-        return _flat_folder_source(spec, root, loose, Path(labels).expanduser())
-    return _synset_folder_source(spec, root, loose, in_folders, labels)
+        source = _flat_folder_source(spec, root, loose, Path(labels).expanduser())
+    else:
+        source = _synset_folder_source(spec, root, loose, in_folders, labels)
+    source.skipped = skipped
+    return source
 
 
 def _synset_folder_source(

@@ -221,6 +221,12 @@ def evaluate(
     else:
         source = open_source(data, labels=labels, cache_dir=cache_dir)
     real_rows = _real_rows(source) if real_labels else None
+    skipped = getattr(source, "skipped", [])
+    if skipped and warn is not None:
+        shown = "; ".join(skipped[:3]) + (
+            f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        warn(f"{source.spec}: {len(skipped)} folder(s) not read: {shown}")
     resolved = resolve_model(
         model_spec, weights=weights, pretrained=pretrained, index_path=index_path
     )
