@@ -172,3 +172,22 @@ def test_links_back_up_a_data_folder_are_read_once(imagenet, tmp_path):
     ]
     assert source.describe()["skipped_folders"] == source.skipped
     assert {source.name(i).split("/")[0] for i in range(len(source))} == set(classes)
+
+
+# ------------------------------------------------------------------------------ hostile text
+
+
+@given(st.text(alphabet=st.sampled_from(["<", "!", "-", ">", "a", "\n"]), max_size=60))
+def test_comment_blocks_are_the_regexs_blocks_in_one_pass(text):
+    import re
+
+    regex = re.compile(r"<!--(.*?)-->", re.DOTALL)
+    from mixbench.index.documents import comment_blocks
+
+    assert list(comment_blocks(text)) == [(m.start(1), m.group(1)) for m in regex.finditer(text)]
+
+
+def test_a_megabyte_of_unclosed_comments_is_refused_not_scanned_forever(tmp_path):
+    card = tmp_path / "card.md"
+    card.write_text("<!--" * 262_144)  # once 2 minutes and more: a scan per opener
+    _one_error(_run("index", "check", str(card)), "no model-index found")

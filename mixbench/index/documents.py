@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from mixbench.errors import Problem
@@ -21,7 +22,6 @@ YAML_SUFFIXES = {".yml", ".yaml"}
 MARKDOWN_SUFFIXES = {".md", ".mdx", ".markdown"}
 INDEX_SUFFIXES = YAML_SUFFIXES | MARKDOWN_SUFFIXES | {".json"}
 
-_COMMENT_BLOCK = re.compile(r"<!--(.*?)-->", re.DOTALL)
 _MODEL_INDEX_MARKER = re.compile(r"\s*type\s*:\s*['\"]?model-index['\"]?\s*", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.S | re.M)
 _FRONT_MATTER_KEY = re.compile(r"^model[-_ ]index\s*:", re.IGNORECASE | re.MULTILINE)
@@ -104,11 +104,29 @@ def markdown_documents(text: str, shown: str) -> list[LocatedDocument]:
     if front and _FRONT_MATTER_KEY.search(front.group(1)):
         offset = text.count("\n", 0, front.start(1))
         docs.append(load_yaml(front.group(1), shown, line_offset=offset))
-    for block in _COMMENT_BLOCK.finditer(text):
+    lines_before, counted_to = 0, 0
+    for start, raw in comment_blocks(text):
         # `<!-- Type: model-index` may share its line with the comment opener.
-        body = block.group(1).lstrip(" \t")
+        body = raw.lstrip(" \t")
         first_line = next((line for line in body.splitlines() if line.strip()), "")
         if _MODEL_INDEX_MARKER.fullmatch(first_line):
-            offset = text.count("\n", 0, block.start(1))
-            docs.append(load_yaml(body, shown, line_offset=offset))
+            lines_before += text.count("\n", counted_to, start)  # counted once, onwards
+            counted_to = start
+            docs.append(load_yaml(body, shown, line_offset=lines_before))
     return docs
+
+
+def comment_blocks(text: str) -> Iterator[tuple[int, str]]:
+    """``(where its body starts, body)`` of each closed ``<!-- ... -->`` block, in one pass: a
+    regex would rescan to the end from every ``<!--`` that is never closed (quadratic on a
+    file of unclosed openers)."""
+    position = 0
+    while True:
+        start = text.find("<!--", position)
+        if start < 0:
+            return
+        end = text.find("-->", start + 4)
+        if end < 0:
+            return  # never closed: nothing after it is a block either
+        yield start + 4, text[start + 4 : end]
+        position = end + 3
