@@ -54,3 +54,23 @@ def fmt_bytes(value: float | int | None) -> str:
 
 def fmt_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}×"
+
+
+#: Characters a terminal or a Markdown viewer acts on instead of showing: C0 controls but
+#: newline and tab, DEL, C1 controls, and Unicode's bidirectional overrides (which reorder
+#: what is shown, "Trojan Source").
+_INVISIBLE = {
+    *(chr(code) for code in range(0x20) if chr(code) not in "\n\t"),
+    "\x7f",
+    *(chr(code) for code in range(0x80, 0xA0)),
+    *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c",
+}
+_VISIBLE = str.maketrans(
+    {char: repr(char)[1:-1] if ord(char) < 0x100 else f"\\u{ord(char):04x}" for char in _INVISIBLE}
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as its escape (``\\x1b``, ``\\r``,
+    ``\\u202e``): what comes from a card, a file or a store is printed, never obeyed."""
+    return text.translate(_VISIBLE)

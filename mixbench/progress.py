@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from mixbench.formatting import visible
+
 if TYPE_CHECKING:
     from mixbench.events import ProgressEvent
 
@@ -55,7 +57,7 @@ class _Bar:
             self._started = True
 
     def warn(self, message: str) -> None:
-        self.console.print(f"warning: {message}", markup=False)
+        self.console.print(f"warning: {visible(message)}", markup=False)
 
 
 class EvalProgress(_Bar):
@@ -110,7 +112,10 @@ class StepProgress(_Bar):
     def update(self, event: ProgressEvent) -> None:
         self._start()
         if self._task is None:
-            self._task = self._bar.add_task(event.description, total=event.total)
+            self._task = self._bar.add_task(visible(event.description), total=event.total)
         self._bar.update(
-            self._task, completed=event.done, total=event.total, description=event.description
+            self._task,
+            completed=event.done,
+            total=event.total,
+            description=visible(event.description),
         )

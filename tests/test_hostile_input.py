@@ -191,3 +191,51 @@ def test_a_megabyte_of_unclosed_comments_is_refused_not_scanned_forever(tmp_path
     card = tmp_path / "card.md"
     card.write_text("<!--" * 262_144)  # once 2 minutes and more: a scan per opener
     _one_error(_run("index", "check", str(card)), "no model-index found")
+
+
+HOSTILE = "evil\x1b[2J\x1b]0;pwned\x07\r\u202eeman\x9b"
+
+
+def _raw_controls(text: str) -> list[str]:
+    from mixbench.formatting import _INVISIBLE
+
+    return sorted({char for char in text if char in _INVISIBLE})
+
+
+def test_control_characters_of_a_card_are_shown_never_obeyed(tmp_path):
+    """A card's ESC/OSC/BEL/CR once cleared the screen or set the window title through
+    list, show, verify, runs and the Markdown report; now every one is printed as its escape."""
+    import json as json_module
+
+    index = tmp_path / "cards"
+    index.mkdir()
+    (index / "model-index.yml").write_text(
+        "Models:\n"
+        f"- Name: {json_module.dumps(HOSTILE)}\n"
+        "  Metadata:\n"
+        "    Parameters: 4134606\n"
+        f"    Training Data: {json_module.dumps(HOSTILE)}\n"
+    )
+    db, report = tmp_path / "runs.sqlite", tmp_path / "out" / "verify.md"
+    (tmp_path / "out").mkdir()
+    outputs = [
+        _run("list", "--index", str(index)),
+        _run("show", HOSTILE, "--index", str(index)),
+        _run("verify", "all", "--index", str(index), "--db", str(db), "--report", str(report)),
+        _run("runs", "--db", str(db)),
+        _run("report", "--db", str(db), "--out", str(tmp_path / "pages")),
+    ]
+    for result in outputs:
+        assert _raw_controls(result.output) == [], result.output
+    assert "evil\\x1b[2J\\x1b]0;pwned\\x07\\r\\u202eeman\\x9b" in outputs[0].output
+    for page in [report, *(tmp_path / "pages").glob("*.md")]:
+        assert _raw_controls(page.read_text()) == [], page
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2070), max_size=30))
+def test_visible_leaves_nothing_a_terminal_would_act_on(text):
+    from mixbench.formatting import visible
+
+    shown = visible(text)
+    assert _raw_controls(shown) == []
+    assert visible(shown) == shown  # escapes are printable: nothing left to escape

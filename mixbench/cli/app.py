@@ -15,6 +15,7 @@ import click
 from mixbench import __version__
 from mixbench.cli.options import debug_option, is_json_file
 from mixbench.errors import MixbenchError
+from mixbench.formatting import visible
 
 EXIT_DIFFERENT = 1
 EXIT_INTERNAL = 3
@@ -76,7 +77,7 @@ class MixbenchGroup(_PlainHelp, click.Group):
             return super().invoke(ctx)
         except click.UsageError as error:
             # a bad option value or usage: the project's two lines, not click's usage block
-            click.echo(f"error: {error.format_message()}", err=True)
+            click.echo(f"error: {visible(error.format_message())}", err=True)
             command = error.ctx.command_path if error.ctx is not None else "mixbench"
             click.echo(f"hint: see `{command} --help`", err=True)
             ctx.exit(error.exit_code)
@@ -85,16 +86,16 @@ class MixbenchGroup(_PlainHelp, click.Group):
         except MixbenchError as error:
             _traceback_if_debugging(ctx)
             for line in error.lines():
-                click.echo(f"error: {line}", err=True)
+                click.echo(f"error: {visible(line)}", err=True)
             if error.hint:
-                click.echo(f"hint: {error.hint}", err=True)
+                click.echo(f"hint: {visible(error.hint)}", err=True)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
         except Exception as error:
             _traceback_if_debugging(ctx)
-            click.echo(f"internal error: {type(error).__name__}: {error}", err=True)
+            click.echo(f"internal error: {type(error).__name__}: {visible(str(error))}", err=True)
             hint = "this is a bug in mixbench; rerun with --debug for the traceback"
             click.echo(f"hint: {hint}", err=True)
             ctx.exit(EXIT_INTERNAL)

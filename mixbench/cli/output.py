@@ -14,6 +14,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 from rich.text import Text
 
+from mixbench.formatting import visible
 from mixbench.io import write_atomically
 from mixbench.report.tables import TableSpec
 
@@ -38,6 +39,11 @@ class _Console(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """Every string printed (a cell, a title, a line) with its control characters made
+        visible: a card's ``\x1b[2J`` is shown, never obeyed by the terminal."""
+        return super().render_str(visible(text), **options)
 
 
 console = _Console(highlight=False)
@@ -84,10 +90,10 @@ def rich_table(spec: TableSpec, *, title: str | None = None) -> Table:
     for column in spec.columns:
         adders[column.kind](table, column.header)
     for row in spec.rows:
-        cells: list[str | Text] = [Text(cell) for cell in row.cells]
+        cells: list[str | Text] = [Text(visible(cell)) for cell in row.cells]
         if row.status_cell is not None and row.status in VERDICT_STYLE:
             cells[row.status_cell] = Text(
-                row.cells[row.status_cell], style=VERDICT_STYLE[row.status]
+                visible(row.cells[row.status_cell]), style=VERDICT_STYLE[row.status]
             )
         table.add_row(*cells)
     return fit_to_console(table, *spec.droppable())
@@ -192,9 +198,9 @@ def warn_notes(
 ) -> None:
     """Notes, then warnings (misspelled keys: never passed over silently) and what to do."""
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {visible(str(note))}", err=True)
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {visible(str(warning))}", err=True)
     if warnings and hint:
         click.echo(f"hint: {hint}", err=True)
 

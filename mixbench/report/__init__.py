@@ -12,15 +12,16 @@ from typing import Any
 
 import jinja2
 
-from mixbench.formatting import fmt_bytes, fmt_count, fmt_delta, fmt_percent, fmt_value
+from mixbench.formatting import fmt_bytes, fmt_count, fmt_delta, fmt_percent, fmt_value, visible
 
 # `$` too: GitHub renders $…$ as math
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~$])")
 
 
 def escape_markdown(value: object) -> str:
-    """Text safe inside a Markdown table cell: specials escaped, newlines flattened."""
-    text = "" if value is None else str(value)
+    """Text safe inside a Markdown table cell: control characters shown as escapes, specials
+    escaped, newlines flattened."""
+    text = visible("" if value is None else str(value))
     text = " ".join(text.split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
