@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mixbench.errors import InputError
 from mixbench.events import OnProgress, ProgressEvent, StepCounter
 from mixbench.store import ResultsStore
 
@@ -44,6 +45,10 @@ class Pipeline:
         self.command = command
         self.on_progress = on_progress
         self.warn = warn
+        #: what could not be stored after it was measured (the store went read-only, full or
+        #: locked during the run): the results are still returned and shown, and the CLI
+        #: says this after them (exit 2), never losing them silently
+        self.unsaved: list[str] = []
 
     # ------------------------------------------------------------------ stages
 
@@ -145,7 +150,8 @@ class Pipeline:
             )
             for evaluation in report.evaluations:
                 self.save_evaluation(evaluation)
-            report.run_id = self._add([report.to_run_record()])[0] if self.store else None
+            stored = self._add([report.to_run_record()], f"verify of {report.model}")
+            report.run_id = stored[0] if stored else None
             reports.append(report)
             if on_report is not None:
                 on_report(report)
@@ -155,18 +161,45 @@ class Pipeline:
 
     def save_evaluation(self, report: EvalReport) -> None:
         """Store an eval run (after the eager float32 run it was paired with, if any), then
-        drop its resume log: it is safe now."""
+        drop its resume log: it is safe now. If it cannot be stored, the log stays (a rerun
+        resumes it and stores it) and the failure is kept in :attr:`unsaved`."""
         if report.reference is not None and report.reference.run_id is None:
             self.save_evaluation(report.reference)
         if self.store is not None:
-            report.run_id = self.store.add(report.to_run_record(self.command))
+            ids = self._add([report.to_run_record(self.command)], f"eval of {report.model}")
+            if not ids:
+                return
+            report.run_id = ids[0]
         report.finish()
+
+    def raise_if_unsaved(self) -> None:
+        """After the results were shown: an error naming what the store did not take."""
+        if self.unsaved:
+            raise InputError(
+                f"{len(self.unsaved)} result(s) measured and shown but not stored: "
+                + "; ".join(self.unsaved),
+                hint="the store refused them (see above); rerun with --db on a writable disk "
+                "to record them",
+            )
 
     def _check_store(self) -> None:
         if self.store is not None:
             self.store.check()
 
-    def _add(self, records: Sequence[Any]) -> list[int]:
+    def _add(self, records: Sequence[Any], what: str | None = None) -> list[int]:
+        """Store ``records``; a store that fails now (after the work) is noted in
+        :attr:`unsaved`, not raised: the results go on to be shown and written."""
         if self.store is None:
             return []
-        return [self.store.add(record) for record in records]
+        ids = []
+        for record in records:
+            try:
+                ids.append(self.store.add(record))
+            except InputError as error:
+                self.unsaved.append(
+                    f"{what or f'{record.kind} of {record.model}'}: {error.message}"
+                )
+                if self.warn is not None:
+                    self.warn(f"not stored: {error.message}")
+                return ids
+        return ids

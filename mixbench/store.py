@@ -10,10 +10,12 @@ left exactly as it is.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
 from datetime import datetime, timezone
@@ -107,6 +109,9 @@ class ResultsStore:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_store_path()
+        #: (run id, why) of the rows the last read could not decode (a hand-edited cell):
+        #: left out of what it returned, and named here for the caller to say
+        self.unreadable: list[tuple[int, str]] = []
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r})"
@@ -116,14 +121,41 @@ class ResultsStore:
         if not record.kind or not record.model:
             raise ValueError("a run record needs a kind and a model")
         row = _to_row(record)
-        # A failed first add may leave an empty file: that reads as an empty store. (Removing
-        # it could pull the file from under another process creating the store right now.)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect(create=True) as connection, self._transaction(connection):
+        if not exists(self.path):
+            self._create()
+        with self._connect(create=False) as connection, self._transaction(connection):
             self._check_schema(connection, writing=True)
             run_id = _insert_run(connection, row)
         record.id = run_id
         return run_id
+
+    def _create(self) -> None:
+        """A new store, made whole beside the path and linked into place only if nothing is
+        there yet: no process ever sees a half-made store, and a file found empty (0 bytes)
+        is never one of ours."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, name = tempfile.mkstemp(
+                dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".new"
+            )
+        except OSError as error:
+            raise self._unwritable(error) from None
+        os.close(descriptor)
+        temporary = Path(name)
+        try:
+            with self._guard(), closing(sqlite3.connect(temporary, isolation_level=None)) as new:
+                new.execute("BEGIN")
+                for statement in _SCHEMA:
+                    new.execute(statement)
+                new.execute("COMMIT")
+            try:
+                os.link(temporary, self.path)  # fails if another process made it first
+            except FileExistsError:
+                pass
+            except OSError as error:
+                raise self._unwritable(error) from None
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def runs(
         self, *, model: str | None = None, kind: str | None = None, limit: int | None = None
@@ -153,33 +185,67 @@ class ResultsStore:
         return found[0]
 
     def check(self) -> None:
-        """Raise the InputError that :meth:`add` would, without writing anything: lets a long
-        measurement fail before it starts rather than when its result is stored."""
-        if not exists(self.path) or self._is_empty_file():
-            self._check_header()  # still refuse a directory, or a path no file can have
+        """Raise the InputError that :meth:`add` would, without storing anything: lets a long
+        measurement fail before it starts rather than when its result is stored. The store
+        must be ours and whole, and writable: its write lock is taken and given back (a
+        read-only, immutable or locked file is refused now), and a new store's folder must
+        take a file (a full disk or a read-only folder is refused now)."""
+        self._check_header()  # a directory, a foreign or an empty file, a path no file can have
+        if not exists(self.path):
+            self._check_folder()
             return
         with self._connect(create=False) as connection:
             if self._check_schema(connection, writing=False):
                 self._check_whole(connection)
+            with self._guard():
+                connection.execute("BEGIN IMMEDIATE")  # the write lock, as add() takes it
+                connection.execute("ROLLBACK")
+
+    def _check_folder(self) -> None:
+        """The folder a new store would go in (or the nearest existing one above it, which
+        add() would create it in) takes a file, with room for one; nothing is left behind."""
+        folder = self.path.parent
+        while not exists(folder) and folder != folder.parent:
+            folder = folder.parent
+        try:
+            with tempfile.TemporaryFile(dir=folder) as probe:
+                probe.write(b"\0" * 65536)  # a new store's first pages
+                probe.flush()
+                os.fsync(probe.fileno())
+        except OSError as error:
+            raise self._unwritable(error) from None
+
+    def _unwritable(self, error: OSError) -> InputError:
+        if error.errno == errno.ENOSPC:
+            return InputError(
+                f"{self.path}: the disk is full ({error.strerror})",
+                hint="free some space, or pass --db (or set MIXBENCH_DB) to another disk",
+            )
+        return InputError(
+            f"{self.path}: cannot write the results database there ({error.strerror or error})",
+            hint="pass --db (or set MIXBENCH_DB) to a path you can write",
+        )
 
     # -------------------------------------------------------------------------- internals
 
     def _read(self, query: str, parameters: list[Any]) -> list[RunRecord]:
         # Reading a store that does not exist yet is an empty result, not a new file.
-        if not exists(self.path) or self._is_empty_file():
+        self.unreadable = []
+        if not exists(self.path):
+            self._check_header()  # a path no file can have
             return []
         with self._connect(create=False) as connection:
             if not self._check_schema(connection, writing=False):
                 return []
             with self._guard():
                 rows = connection.execute(query, parameters).fetchall()
-        try:
-            return [_from_row(row) for row in rows]
-        except (TypeError, ValueError) as error:  # a JSON column no longer JSON
-            raise self._damaged(f"unreadable run: {error}") from error
-
-    def _is_empty_file(self) -> bool:
-        return self.path.is_file() and self.path.stat().st_size == 0
+        found = []
+        for row in rows:
+            try:
+                found.append(_from_row(row))
+            except (TypeError, ValueError, AttributeError) as error:  # a cell no longer JSON
+                self.unreadable.append((row[0], " ".join(str(error).split())[:200]))
+        return found
 
     @contextmanager
     def _connect(self, *, create: bool) -> Iterator[sqlite3.Connection]:
@@ -233,7 +299,10 @@ class ResultsStore:
                 header = stream.read(len(SQLITE_HEADER))
         except OSError as error:
             raise InputError(f"{self.path}: cannot read: {error.strerror or error}") from error
-        if header and header != SQLITE_HEADER:
+        if not header:
+            # mixbench makes a store whole before it appears: an empty file is someone else's
+            raise self._damaged("an empty file (0 bytes)")
+        if header != SQLITE_HEADER:
             raise self._damaged("not an SQLite database")
 
     def _check_schema(self, connection: sqlite3.Connection, *, writing: bool) -> bool:
@@ -296,6 +365,12 @@ class ResultsStore:
                 raise InputError(
                     f"{self.path}: {text} (another process kept it busy for {BUSY_TIMEOUT_S:g} s)",
                     hint="retry when the other mixbench run has finished",
+                ) from error
+            if "disk is full" in text or "database or disk is full" in text:
+                raise InputError(
+                    f"{self.path}: the disk is full ({text})",
+                    hint="free some space, or pass --db (or set MIXBENCH_DB) to another disk; "
+                    "the store was left as it was",
                 ) from error
             if "unable to open" in text or "readonly" in text or "disk I/O" in text:
                 raise InputError(

@@ -239,3 +239,91 @@ def test_visible_leaves_nothing_a_terminal_would_act_on(text):
     shown = visible(text)
     assert _raw_controls(shown) == []
     assert visible(shown) == shown  # escapes are printable: nothing left to escape
+
+
+# ------------------------------------------------------------------------------ work not lost
+
+
+def test_a_locked_store_is_refused_before_any_work(tmp_path, monkeypatch):
+    import sqlite3
+
+    from mixbench import store as store_module
+    from mixbench.store import ResultsStore
+
+    db = tmp_path / "runs.sqlite"
+    store = ResultsStore(db)
+    from test_store import eval_run
+
+    store.add(eval_run())
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing, for longer than we wait
+    try:
+        result = _run("throughput", "mixnet_s", "--batch", "1", "--db", str(db))
+        _one_error(result, "locked")
+        assert "memory bandwidth" not in result.output
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_full_disk_for_a_new_store_is_said_before_any_work(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    db = tmp_path / "new" / "runs.sqlite"
+    _one_error(_run("verify", "mixnet_s", "--db", str(db)), "the disk is full")
+    assert not db.exists()
+
+
+def test_results_the_store_refuses_after_the_work_are_shown_then_named(
+    imagenet, tmp_path, monkeypatch
+):
+    """The store went read-only during the run: the table, the JSON and the report come first,
+    then one error names what could not be stored (exit 2), and the eval's resume log stays."""
+    import json
+
+    from mixbench.errors import InputError
+    from mixbench.store import ResultsStore
+
+    def read_only(self, record):
+        raise InputError(f"{self.path}: attempt to write a readonly database")
+
+    monkeypatch.setattr(ResultsStore, "add", read_only)
+    folder, weights, _reference = imagenet
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "mixnet_s",
+            "--data",
+            str(folder),
+            "--weights",
+            str(weights),
+            "--workers",
+            "0",
+            "--db",
+            str(tmp_path / "runs.sqlite"),
+            "--json",
+            str(out),
+            "--checkpoint-dir",
+            str(tmp_path / "logs"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "33.33" in result.stdout  # the table was printed
+    assert json.loads(out.read_text())["metrics"]["top1"] > 33  # the JSON was written
+    assert "1 result(s) measured and shown but not stored: eval of mixnet_s" in result.output
+    assert list((tmp_path / "logs").iterdir())  # kept: a rerun resumes it and stores it
+    report = tmp_path / "out" / "v.md"
+    report.parent.mkdir()
+    result = CliRunner().invoke(
+        cli, ["verify", "mixnet_s", "--db", str(tmp_path / "runs.sqlite"), "--report", str(report)]
+    )
+    assert result.exit_code == 2 and report.exists()
+    assert "not stored: verify of mixnet_s" in " ".join(result.output.split())

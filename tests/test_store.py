@@ -181,17 +181,26 @@ def test_first_add_creates_parent_directories_and_a_versioned_schema(tmp_path: P
     assert {"kind", "model", "created", "dataset_fingerprint", "weights_sha256"} <= columns
 
 
-def test_an_empty_file_or_empty_database_is_an_empty_store(tmp_path: Path) -> None:
-    empty_file = tmp_path / "touched.sqlite"
-    empty_file.touch()
+def test_an_empty_database_is_an_empty_store_and_an_empty_file_is_refused(
+    tmp_path: Path,
+) -> None:
+    """mixbench makes a store whole before it appears, so a 0-byte file is someone else's: it
+    was silently replaced once, against the promise that such a file is never overwritten."""
     empty_database = tmp_path / "blank.sqlite"
     sqlite3.connect(empty_database).execute("VACUUM").connection.close()
-    for path in (empty_file, empty_database):
-        store = ResultsStore(path)
-        store.check()
-        assert store.runs() == []
-        store.add(eval_run())
-        assert len(store.runs()) == 1
+    store = ResultsStore(empty_database)
+    store.check()
+    assert store.runs() == []
+    store.add(eval_run())
+    assert len(store.runs()) == 1
+    empty_file = tmp_path / "touched.sqlite"
+    empty_file.touch()
+    store = ResultsStore(empty_file)
+    for attempt in (store.check, store.runs, lambda: store.add(eval_run())):
+        with pytest.raises(InputError, match=r"an empty file \(0 bytes\)") as caught:
+            attempt()
+        assert "left untouched" in (caught.value.hint or "")
+    assert empty_file.stat().st_size == 0
 
 
 # ------------------------------------------------------------------------------ default path
@@ -311,13 +320,20 @@ def test_damaged_or_foreign_files_are_refused_and_left_untouched(tmp_path: Path,
     assert snapshot(tmp_path) == before
 
 
-def test_a_run_whose_json_was_damaged_is_reported(store: ResultsStore) -> None:
-    store.add(eval_run())
+def test_a_run_whose_json_was_damaged_is_named_and_the_others_still_read(
+    store: ResultsStore,
+) -> None:
+    """One hand-edited cell once made the whole store unreadable, without naming the row."""
+    first = store.add(eval_run("mixnet_s"))
+    second = store.add(eval_run("mixnet_m"))
     with sqlite3.connect(store.path) as connection:
-        connection.execute("UPDATE runs SET metrics = '{not json'")
+        connection.execute("UPDATE runs SET metrics = '{not json' WHERE id = ?", [first])
     connection.close()
-    with pytest.raises(InputError, match="unreadable run"):
-        store.runs()
+    assert [run.id for run in store.runs()] == [second]
+    [(run_id, why)] = store.unreadable
+    assert run_id == first and "Expecting" in why
+    store.add(eval_run("mixnet_l"))  # the store itself is whole: it still takes runs
+    assert len(store.runs()) == 2
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
@@ -347,11 +363,12 @@ def test_a_failure_inside_the_transaction_stores_nothing(
     with pytest.raises(RuntimeError, match="power cut"):
         store.add(eval_run("mixnet_xl"))
     assert store.path.read_bytes() == before
-    # a store whose very first add fails holds no schema either: it is an empty store
+    # a store whose very first add fails is a whole, empty store (never a 0-byte file)
     fresh = ResultsStore(store.path.parent / "fresh" / "results.sqlite")
     with pytest.raises(RuntimeError, match="power cut"):
         fresh.add(eval_run())
-    assert fresh.path.stat().st_size == 0 and fresh.runs() == []
+    assert fresh.path.stat().st_size > 0 and fresh.runs() == []
+    assert [p.name for p in fresh.path.parent.iterdir()] == ["results.sqlite"]
     monkeypatch.undo()
     assert [r.model for r in store.runs()] == ["mixnet_s"]
     fresh.add(eval_run())

@@ -101,6 +101,7 @@ def audit_command(
     if not json_to_stdout(json_out):
         console.print(_summary_table(findings))
         console.print(f"{len(reports)} cards audited in {elapsed:.0f} s; wrote {page}")
+    pipeline.raise_if_unsaved()
     if any(report.status == "fail" for report in reports):
         sys.exit(EXIT_DIFFERENT)
 

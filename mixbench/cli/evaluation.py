@@ -246,3 +246,4 @@ def eval_command(
         console.print(_eval_table(report))
         for line in path_lines(report):
             console.print(line, highlight=False)
+    pipeline.raise_if_unsaved()  # after the results were shown: they are never lost

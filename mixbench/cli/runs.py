@@ -19,7 +19,7 @@ from mixbench.cli.output import (
     numeric_column,
     text_column,
 )
-from mixbench.formatting import fmt_percent, fmt_value
+from mixbench.formatting import fmt_percent, fmt_value, visible
 from mixbench.store import ResultsStore, RunRecord
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ def list_runs(
     """The measurement runs recorded in the results store, newest first."""
     store = ResultsStore(db_path)
     records = store.runs(model=model, kind=kind, limit=limit)
+    for run_id, why in store.unreadable:  # a hand-edited cell: that run, not the store
+        click.echo(f"warning: {store.path}: run {run_id} cannot be read ({visible(why)})", err=True)
     emit_json(json_out, [record.to_dict() for record in records])
     if json_to_stdout(json_out):
         return

@@ -272,6 +272,7 @@ def throughput_command(
             list(model_specs) or None, settings, implementations, index_path=index_path
         )
     _emit(report, json_out)
+    pipeline.raise_if_unsaved()
 
 
 @cli.command("latency")
@@ -335,6 +336,7 @@ def latency_command(
         )
         report = pipeline.latency(model_spec, settings, implementations, index_path=index_path)
     _emit(report, json_out)
+    pipeline.raise_if_unsaved()
 
 
 def _export_options(command: Any) -> Any:

@@ -270,6 +270,7 @@ def verify_command(
     failed = [r.model for r in reports if r.status == "fail"]
     if not json_to_stdout(json_out):
         console.print(_verify_summary_line(reports))
+    pipeline.raise_if_unsaved()  # shown and written above; said now, exit 2
     if failed:
         sys.exit(EXIT_DIFFERENT)
 
