@@ -327,3 +327,32 @@ def test_results_the_store_refuses_after_the_work_are_shown_then_named(
     )
     assert result.exit_code == 2 and report.exists()
     assert "not stored: verify of mixnet_s" in " ".join(result.output.split())
+
+
+# ------------------------------------------------------------------------------ size bounds
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [
+        ("model-index.yml", ["index", "check"]),
+        ("cards.md", ["list", "--index"]),
+        ("results-imagenet.csv", ["diff", "index"]),
+    ],
+)
+def test_a_runaway_file_is_refused_before_it_is_parsed(tmp_path, name, arguments):
+    """A 50 MB index once took 201 s and 3.4 GB before it was refused; a million-row CSV
+    diff peaked at 17.8 GB. The size is checked first (a sparse file: nothing is written)."""
+    huge = tmp_path / name
+    with huge.open("wb") as stream:
+        stream.truncate(50_000_000)
+    _one_error(_run(*arguments, str(huge)), "50.0 MB: larger than")
+
+
+def test_a_table_of_bad_rows_stops_at_a_hundred_problems(tmp_path):
+    table = tmp_path / "results-imagenet.csv"
+    table.write_text("model,top1\n" + "".join(f"m{i},lots\n" for i in range(1000)))
+    result = _run("diff", "index", str(table))
+    assert result.exit_code == 2
+    assert result.output.count("top1") <= 102
+    assert "and more problems from here on: not read" in result.output

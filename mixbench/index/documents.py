@@ -35,7 +35,29 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
+#: The largest model-index file read (YAML, JSON, Markdown). Published ones are tens of KB
+#: (a whole zoo's metafile a few hundred): the bound refuses a runaway file before a parser
+#: spends minutes and gigabytes on it.
+MAX_INDEX_BYTES = 16_000_000
+
+
+def read_text(
+    path: Path, shown: str, limit: int = MAX_INDEX_BYTES, what: str = "a model-index file"
+) -> tuple[str | None, list[Problem]]:
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return None, [Problem(shown, None, "", f"cannot read file: {error.strerror or error}")]
+    if size > limit:
+        return None, [
+            Problem(
+                shown,
+                None,
+                "",
+                f"{size / 1e6:.1f} MB: larger than {what} is read ({limit / 1e6:.0f} MB); "
+                "split it, or check that it is the file you meant",
+            )
+        ]
     try:
         raw = path.read_bytes()
     except OSError as error:

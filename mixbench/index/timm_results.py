@@ -10,6 +10,7 @@ card, and its accuracies would drop out of every comparison unseen.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +55,10 @@ _DATASETS = {
     "imagenetr": "ImageNet-R",
     "imagenetsketch": "ImageNet-Sketch",
 }
+#: timm's results tables are a few hundred KB; a table far beyond is refused before it is read
+MAX_RESULTS_BYTES = 16_000_000
+#: problems listed from one table before reading stops (a wrong file has one per row)
+MAX_PROBLEMS = 100
 _RESULTS_FILE = re.compile(r"results-(?P<dataset>.+)\.csv", re.IGNORECASE)
 DATASET_HINT = "pass --dataset imagenet (or name the file results-<dataset>.csv)"
 
@@ -108,13 +113,14 @@ def read_timm_results(path: str | Path, *, dataset: str | None = None) -> list[M
     path = Path(path)
     shown = display_path(path)
     dataset_shown, _ = results_dataset(path, dataset)
-    text, problems = read_text(path, shown)
+    text, problems = read_text(path, shown, MAX_RESULTS_BYTES, "a results table")
     if text is None:
         raise IndexProblems(problems)
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    rows = csv.reader(io.StringIO(text))  # row by row: no second copy of the table
+    first = next(rows, None)
+    if first is None or not any(cell.strip() for cell in first):
         raise IndexProblems([Problem(shown, None, "", "empty file: expected a header row")])
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.strip().lower() for cell in first]
     columns = {
         field: next((header.index(a) for a in aliases if a in header), None)
         for field, aliases in _COLUMN_ALIASES.items()
@@ -126,9 +132,13 @@ def read_timm_results(path: str | Path, *, dataset: str | None = None) -> list[M
     cards: list[ModelCard] = []
     # Some models are published at several resolutions: a row is (name, image size).
     seen: dict[tuple[str, int | None], int] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for row in rows:
+        line = rows.line_num
         if not any(cell.strip() for cell in row):
             continue
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(Problem(shown, line, "", "and more problems from here on: not read"))
+            break
         card = _row_card(row, header, columns, dataset_shown, shown, line, problems)
         if card is None:
             continue
