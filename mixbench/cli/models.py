@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -119,6 +120,7 @@ def flops(
         )
     emit_json(json_out, [finding.to_dict() for finding in findings])
     if json_to_stdout(json_out):
+        _exit_on_failed_verdict(findings)
         return
     table = Table(title="FLOPs: what the card's figure counts", title_justify="left")
     headers = (
@@ -161,3 +163,12 @@ def flops(
     used = {f.verdict.convention for f in findings if f.verdict.convention}
     for key in (key for key in CONVENTIONS if key in used):
         console.print(f"{CONVENTIONS[key].label}: {CONVENTIONS[key].description}.", highlight=False)
+    _exit_on_failed_verdict(findings)
+
+
+def _exit_on_failed_verdict(findings: list[Any]) -> None:
+    """Exit 1 when a card's FLOPs fail, as ``verify`` does on the same finding."""
+    if any(finding.verdict.status == "fail" for finding in findings):
+        from mixbench.cli.app import EXIT_DIFFERENT
+
+        sys.exit(EXIT_DIFFERENT)

@@ -18,13 +18,17 @@ real models.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from fvcore.nn.jit_handles import conv_flop_count
+
+with warnings.catch_warnings():  # fvcore's import touches the deprecated torch.jit.script
+    warnings.simplefilter("ignore", FutureWarning)
+    from fvcore.nn.jit_handles import conv_flop_count
 from torch import nn
 from torch.overrides import TorchFunctionMode
 

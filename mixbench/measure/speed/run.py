@@ -38,6 +38,7 @@ from mixbench.measure.precision import (
 from mixbench.measure.speed import timing as speed
 from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
 from mixbench.measure.speed.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
+from mixbench.models.factory import resolve_config
 from mixbench.records import Measurement, RunRecord
 from mixbench.resolve import resolve_model
 from mixbench.runtimes import (
@@ -656,6 +657,8 @@ def throughput(
     index = load_index(index_path)
     names = list(models) if models else default_models(index)
     plan, not_run = _plan(settings, implementations)
+    for name in names:  # an unknown name or a bad config: said before anything is measured
+        resolve_config(name)
     device = settings.torch_device
     trials = settings.timing.trials
     total = len(names) * len(plan) * (trials + 3) + 1
