@@ -26,8 +26,9 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def collect_environment(device: str | torch.device | None = None) -> dict[str, str]:
-    """Versions and hardware as text; the GPU fields only when ``device`` is a CUDA device
-    (or, with no device given, when CUDA is available)."""
+    """Versions and hardware as text; the CUDA, cuDNN and GPU fields only when ``device`` is a
+    CUDA device (or, with no device given, when CUDA is available): on a CPU the versions a
+    torch build was linked with say nothing of the run (``torch`` names the build)."""
     environment = {
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -40,13 +41,13 @@ def collect_environment(device: str | torch.device | None = None) -> dict[str, s
         "timm": _package_version("timm"),
         "mixbench": __version__,
     }
-    if torch.version.cuda:
-        environment["cuda"] = torch.version.cuda
-    cudnn = cudnn_version()
-    if cudnn:
-        environment["cudnn"] = cudnn
     target = _as_device(device) if device is not None else None
     on_gpu = target.type == "cuda" if target else _cuda_available()
+    if on_gpu and torch.version.cuda:
+        environment["cuda"] = torch.version.cuda
+    cudnn = cudnn_version() if on_gpu else None
+    if cudnn:
+        environment["cudnn"] = cudnn
     if on_gpu and _cuda_available():
         index = _cuda_index(target)
         environment["gpu"] = _gpu_name(index)

@@ -56,6 +56,8 @@ def test_cpu_environment_is_complete_text(no_cuda: None) -> None:
     assert found["torch"] == torch.__version__
     assert all(isinstance(value, str) for value in found.values())
     assert "gpu" not in found and "driver" not in found
+    # a CUDA build's linked CUDA and cuDNN say nothing of a CPU run (torch names the build)
+    assert "cuda" not in found and "cudnn" not in found
     assert collect_environment() == found  # no device: CPU here
 
 
@@ -74,6 +76,7 @@ def test_gpu_label_and_environment(fake_gpu: list[list[str]]) -> None:
     assert found["driver"] == "550.54.15"
     assert fake_gpu[-1][0].endswith("nvidia-smi")
     assert "gpu" not in collect_environment("cpu")  # a CPU run does not claim a GPU
+    assert "cuda" not in collect_environment("cpu")
     assert "gpu" in collect_environment()  # no device named: the GPU torch would use
 
 
