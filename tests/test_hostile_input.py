@@ -378,3 +378,20 @@ def test_fvcore_prints_no_deprecation_note():
     )
     assert run.returncode == 1  # the card fails, as verify says
     assert "FutureWarning" not in run.stderr and "torch.jit.script" not in run.stderr
+
+
+def test_random_weights_are_said_where_the_results_are(tmp_path):
+    """A random model's top-5 and scores once looked like results (the warning only on
+    stderr); the table, the JSON and `runs` say it."""
+    from PIL import Image
+
+    image = tmp_path / "cat.jpg"
+    Image.new("RGB", (64, 64), (120, 40, 200)).save(image)
+    predicted = _run("predict", "mixnet_s", str(image))
+    assert predicted.exit_code == 0
+    assert "RANDOM WEIGHTS" in predicted.stdout
+    db = tmp_path / "runs.sqlite"
+    evaluated = _run("eval", "mixnet_s", "--data", "synthetic:2", "--workers", "0", "--db", str(db))
+    assert evaluated.exit_code == 0 and "RANDOM WEIGHTS" in evaluated.stdout
+    listed = CliRunner().invoke(cli, ["runs", "--db", str(db)], env={"COLUMNS": "200"})
+    assert "RANDOM WEIGHTS" in listed.stdout

@@ -41,6 +41,7 @@ def _eval_table(report: EvalReport) -> Table:
     title = (
         f"{report.model} on {report.data['spec']}, through {settings.get('implementation')} "
         f"in {precision}"
+        + ("" if report.weights else " — RANDOM WEIGHTS: these scores say nothing of a model")
     )
     table = Table(title=title, title_justify="left")
     for header in ("images", "top-1", "top-5"):

@@ -65,14 +65,16 @@ def predict(
         {
             "model": resolved.name,
             "weights": resolved.weights,
+            "random_weights": not resolved.has_weights,
             "preprocessing": resolved.preprocessing.__dict__,
             "predictions": [p.to_dict() for p in predictions],
         },
     )
     if json_to_stdout(json_out):
         return
+    random = "" if resolved.has_weights else " — RANDOM WEIGHTS: not a trained model's answer"
     for prediction in predictions:
-        table = Table(title=prediction.image, title_justify="left")
+        table = Table(title=prediction.image + random, title_justify="left")
         numeric_column(table, "#")
         text_column(table, "class")
         numeric_column(table, "probability")

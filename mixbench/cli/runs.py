@@ -49,12 +49,16 @@ def _other_metrics(record: RunRecord) -> str:
 
 
 def _path(record: RunRecord) -> list[str]:
-    """``via native+openvino bf16`` for an evaluation through a runtime path."""
+    """``RANDOM WEIGHTS`` for an evaluation without weights (never a model's score), and
+    ``via native+openvino bf16`` for one through a runtime path."""
+    random = ["RANDOM WEIGHTS"] if record.kind == "eval" and not record.weights else []
     settings = record.details.get("settings") if record.kind == "eval" else None
+    if random and not isinstance(settings, dict):
+        return random
     if not isinstance(settings, dict) or not settings.get("implementation"):
-        return []
+        return random
     precision = settings.get("precision_computed") or settings.get("precision")
-    return [f"via {settings['implementation']} {precision}"]
+    return [*random, f"via {settings['implementation']} {precision}"]
 
 
 @cli.command("runs")
