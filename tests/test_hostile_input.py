@@ -395,3 +395,28 @@ def test_random_weights_are_said_where_the_results_are(tmp_path):
     assert evaluated.exit_code == 0 and "RANDOM WEIGHTS" in evaluated.stdout
     listed = CliRunner().invoke(cli, ["runs", "--db", str(db)], env={"COLUMNS": "200"})
     assert "RANDOM WEIGHTS" in listed.stdout
+
+
+def test_runs_lists_the_newest_twenty_and_fits_the_terminal(tmp_path):
+    """`runs` once printed all 559 runs and cut words at 100 columns (`top-`, `throughpu`)."""
+    from test_store import eval_run
+
+    from mixbench.store import ResultsStore
+
+    store = ResultsStore(tmp_path / "runs.sqlite")
+    for number in range(25):
+        store.add(eval_run(f"model_{number:02d}"))
+    result = CliRunner().invoke(cli, ["runs", "--db", str(store.path)], env={"COLUMNS": "100"})
+    assert result.exit_code == 0
+    rows = [
+        line for line in result.stdout.splitlines() if line.startswith("│ ") and "model_" in line
+    ]
+    assert len(rows) == 20
+    assert "the newest 20 shown; pass --limit N for more, --limit 0 for all" in result.stdout
+    for line in result.stdout.splitlines():
+        if line[:1] in ("┏", "┃", "┡", "│", "└"):
+            assert len(line.rstrip()) <= 100, line
+    headers = next(line for line in result.stdout.splitlines() if line.startswith("┃"))
+    assert "top-1" in headers and "top-5" in headers  # whole words, not `top-`
+    everything = CliRunner().invoke(cli, ["runs", "--db", str(store.path), "--limit", "0"])
+    assert sum("model_" in line for line in everything.stdout.splitlines()) >= 25

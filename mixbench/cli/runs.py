@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 _METRIC_COLUMNS = {"top1": "top-1", "top5": "top-5", "count": "images"}
+#: Runs listed unless --limit says otherwise: a store gathers hundreds.
+DEFAULT_LIMIT = 20
 
 
 def _fmt_metric(key: str, value: object) -> str:
@@ -65,7 +67,13 @@ def _path(record: RunRecord) -> list[str]:
 @db_option
 @click.option("--model", help="Only runs of this model.")
 @click.option("--kind", help="Only runs of this kind (eval, throughput, latency, verify).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most N runs, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    help="At most N runs, newest first (0: all of them).",
+)
 @json_option
 @debug_option
 def list_runs(
@@ -77,7 +85,11 @@ def list_runs(
 ) -> None:
     """The measurement runs recorded in the results store, newest first."""
     store = ResultsStore(db_path)
-    records = store.runs(model=model, kind=kind, limit=limit)
+    wanted = limit or None
+    # one more than shown: whether there are more to say so
+    records = store.runs(model=model, kind=kind, limit=None if wanted is None else wanted + 1)
+    more = wanted is not None and len(records) > wanted
+    records = records[:wanted] if wanted is not None else records
     for run_id, why in store.unreadable:  # a hand-edited cell: that run, not the store
         click.echo(f"warning: {store.path}: run {run_id} cannot be read ({visible(why)})", err=True)
     emit_json(json_out, [record.to_dict() for record in records])
@@ -115,4 +127,6 @@ def list_runs(
             record.device or "—",
             record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
         )
-    console.print(fit_to_console(table, "weights", "device", "dataset"))
+    console.print(fit_to_console(table, "weights", "device", "dataset", "created (UTC)"))
+    if more:
+        console.print(f"the newest {wanted} shown; pass --limit N for more, --limit 0 for all")
