@@ -493,8 +493,9 @@ def test_cli_runs_damaged_store_exits_2_with_a_hint(tmp_path: Path) -> None:
 
 
 def test_cli_runs_rejects_a_bad_limit(tmp_path: Path) -> None:
-    result = run_cli("--limit", "0", db=tmp_path / "r.sqlite")
+    result = run_cli("--limit", "-1", db=tmp_path / "r.sqlite")
     assert result.exit_code == 2 and "--limit" in result.output
+    assert run_cli("--limit", "0", db=tmp_path / "r.sqlite").exit_code == 0  # 0: every run
 
 
 def test_store_module_stays_light() -> None:
