@@ -420,3 +420,15 @@ def test_runs_lists_the_newest_twenty_and_fits_the_terminal(tmp_path):
     assert "top-1" in headers and "top-5" in headers  # whole words, not `top-`
     everything = CliRunner().invoke(cli, ["runs", "--db", str(store.path), "--limit", "0"])
     assert sum("model_" in line for line in everything.stdout.splitlines()) >= 25
+
+
+def test_a_config_typo_says_what_was_meant(tmp_path):
+    from mixbench.models.mixnet import _preset_dir
+
+    config = tmp_path / "mine.yaml"
+    config.write_text(
+        (_preset_dir() / "mixnet_s.yaml").read_text().replace("stem_channels", "stem_chanels")
+    )
+    _one_error(
+        _run("flops", str(config)), "stem_chanels: unknown field (did you mean 'stem_channels'?)"
+    )

@@ -158,11 +158,14 @@ def as_list(src: Source, path: str, value: Any) -> list[Any]:
 
 
 def refuse_unknown(src: Source, path: str, mapping: Mapping[str, Any], known: Any) -> None:
+    import difflib
+
     for key in mapping:
         if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
             src.fail(
                 f"{path}.{key}" if path else key,
-                "unknown field",
+                f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field",
                 f"known fields: {', '.join(sorted(known))}",
             )
 
