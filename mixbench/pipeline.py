@@ -15,6 +15,7 @@ finished), and turns every stage's progress into one kind of :class:`ProgressEve
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,9 @@ class Pipeline:
         self.command = command
         self.on_progress = on_progress
         self.warn = warn
+        #: names the runs this pipeline stores together (``mixbench report`` renders the newest
+        #: invocation's verify runs)
+        self.invocation = uuid.uuid4().hex[:12]
         #: what could not be stored after it was measured (the store went read-only, full or
         #: locked during the run): the results are still returned and shown, and the CLI
         #: says this after them (exit 2), never losing them silently
@@ -193,6 +197,7 @@ class Pipeline:
             return []
         ids = []
         for record in records:
+            record.details = {**record.details, "invocation": self.invocation}
             try:
                 ids.append(self.store.add(record))
             except InputError as error:

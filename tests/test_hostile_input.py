@@ -432,3 +432,36 @@ def test_a_config_typo_says_what_was_meant(tmp_path):
     _one_error(
         _run("flops", str(config)), "stem_chanels: unknown field (did you mean 'stem_channels'?)"
     )
+
+
+def test_report_renders_what_was_verified_last_and_the_audit_keeps_its_own_store(tmp_path):
+    """`report` after `audit` once rendered all 261 audited models from the default store."""
+    import json
+
+    cards = Path(__file__).parent / "data" / "timm-docs"
+    some = sorted(cards.glob("*.mdx"))[:2]
+    index = tmp_path / "index"
+    index.mkdir()
+    for card in some:
+        (index / card.name).write_text(card.read_text())
+    db = tmp_path / "runs.sqlite"
+    audited = CliRunner().invoke(
+        cli,
+        ["audit", "--index", str(index), "--out", str(tmp_path / "audit")],
+        env={"MIXBENCH_DB": str(db)},
+    )
+    assert audited.exit_code in (0, 1), audited.output
+    assert "stored in" in " ".join(audited.output.split())
+    # MIXBENCH_DB set: the audit honours it, like --db
+    assert db.exists()
+    first = _run("verify", "all", "--db", str(db))  # the seven MixNet cards
+    second = _run("verify", "mixnet_s", "--db", str(db))  # what was verified last
+    assert first.exit_code == second.exit_code == 1
+    rendered = _run("report", "--db", str(db), "--out", str(tmp_path / "pages"), "--json", "-")
+    data = json.loads(rendered.stdout)
+    assert [run["model"] for run in data["runs"]] == ["mixnet_s"]
+    alone = tmp_path / "alone"
+    audited = CliRunner().invoke(
+        cli, ["audit", "--index", str(index), "--out", str(alone)], env={"MIXBENCH_DB": ""}
+    )
+    assert (alone / "audit.sqlite").exists()

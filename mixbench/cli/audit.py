@@ -48,8 +48,10 @@ def audit_command(
     """Verify every card of an index (a folder of card files works) without weights, then
     write a report of what its maintainers should fix, with a plot of card FLOPs ÷ MACs.
 
-    Each model is stored as it finishes; models that cannot be built are named, never
-    counted as passing. Exit 0 when no check failed, 1 when any did, 2 for bad input.
+    Each model is stored as it finishes, in OUT/NAME.sqlite unless --db (or MIXBENCH_DB)
+    names a store: an audit of hundreds of cards is not mixed into the runs `mixbench report`
+    renders. Models that cannot be built are named, never counted as passing. Exit 0 when no
+    check failed, 1 when any did, 2 for bad input.
     """
     from mixbench.audit import audit_findings, suggest_alias_fixes
     from mixbench.environment import collect_environment
@@ -58,6 +60,7 @@ def audit_command(
     from mixbench.verify import VerifyOptions
 
     stop_on_sigterm_as_on_ctrl_c()
+    db_path = db_path if db_path is not None else out / f"{stem}.sqlite"
     index = load_index(index_path, strict=strict)  # bad cards: exit 2 before anything runs
     source = str(index_path or default_index_path())
     started = time.perf_counter()
@@ -100,7 +103,10 @@ def audit_command(
     )
     if not json_to_stdout(json_out):
         console.print(_summary_table(findings))
-        console.print(f"{len(reports)} cards audited in {elapsed:.0f} s; wrote {page}")
+        console.print(
+            f"{len(reports)} cards audited in {elapsed:.0f} s; wrote {page}; the verify runs "
+            f"are stored in {db_path} (`mixbench report --db {db_path}` renders them)"
+        )
     pipeline.raise_if_unsaved()
     if any(report.status == "fail" for report in reports):
         sys.exit(EXIT_DIFFERENT)

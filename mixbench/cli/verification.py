@@ -313,7 +313,8 @@ def _verify_summary_line(reports: list[Any]) -> str:
 def report_command(
     models: tuple[str, ...], db_path: Path | None, out: Path, json_out: Path | None
 ) -> None:
-    """Render the newest verify run of each model in the results store as Markdown + plots.
+    """Render verify runs of the results store as Markdown + plots: the models the newest
+    verify command verified, or each MODEL's newest verify run.
 
     --json: the files written and the runs rendered (model, run id, status, time).
     """

@@ -445,16 +445,36 @@ def append_step_summary(reports: Sequence[VerifyReport]) -> bool:
 def latest_verify_reports(
     store: ResultsStore, models: Sequence[str] | None = None
 ) -> list[VerifyReport]:
-    """The newest verify run of each model (of ``models`` only, when given), by model name."""
+    """The newest verify run of each model (of ``models`` only, when given), by model name.
+    Without ``models``: the models the newest verify command verified (the newest runs that
+    share its command line), not every model ever verified into the store."""
     if models is not None:  # one small query per model instead of reading every run
         records = [r for model in models for r in store.runs(kind="verify", model=model, limit=1)]
     else:
-        records = store.runs(kind="verify")
+        records = _newest_command(store.runs(kind="verify"))
     newest: dict[str, VerifyReport] = {}
     for record in records:
         if record.model not in newest:  # newest first: the first seen is the latest
             newest[record.model] = _from_record(store, record)
     return [newest[model] for model in sorted(newest)]
+
+
+def _newest_command(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs of the newest verify command: those stored by its invocation (runs stored
+    before invocations were recorded: those up to the first of another command line)."""
+    if not records:
+        return []
+
+    def invocation(record: RunRecord) -> object:
+        return record.details.get("invocation") or ("command", record.command)
+
+    newest = invocation(records[0])
+    found = []
+    for record in records:
+        if invocation(record) != newest:
+            break
+        found.append(record)
+    return found
 
 
 def latest_throughput(store: ResultsStore, implementation: str = "native") -> dict[str, float]:
