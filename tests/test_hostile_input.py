@@ -465,3 +465,16 @@ def test_report_renders_what_was_verified_last_and_the_audit_keeps_its_own_store
         cli, ["audit", "--index", str(index), "--out", str(alone)], env={"MIXBENCH_DB": ""}
     )
     assert (alone / "audit.sqlite").exists()
+
+
+def test_a_plot_left_out_is_said_in_the_report(tmp_path):
+    """Without --throughput, verify all --report once skipped the accuracy plot silently."""
+    report = tmp_path / "out" / "verify.md"
+    report.parent.mkdir()
+    result = _run(
+        "verify", "mixnet_s", "--db", str(tmp_path / "runs.sqlite"), "--report", str(report)
+    )
+    assert result.exit_code == 1
+    text = " ".join(report.read_text().split())
+    assert "Accuracy vs throughput: not drawn: no model has both a top-1 and images/s" in text
+    assert "pass --throughput" in text

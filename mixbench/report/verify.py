@@ -58,6 +58,7 @@ def render_summary(
     *,
     plots: Sequence[str | Path] = (),
     throughput: Mapping[str, float] | None = None,
+    plot_notes: Sequence[str] = (),
 ) -> str:
     """``verify all``: one row per model, totals, the plots, then each model's section.
 
@@ -75,6 +76,7 @@ def render_summary(
         totals=_totals(reports),
         stored_mark=STORED_MARK if any(row["stored"] for row in rows) else None,
         plots=[_plot_link(plot) for plot in plots],
+        plot_notes=list(plot_notes),
         sections=sections,
         environment=_environment_items(reports[0]) if shared else [],
         code=_code_span,
@@ -87,6 +89,7 @@ def _render_model(
     heading_level: int,
     plots: Sequence[str | Path] = (),
     with_environment: bool = True,
+    plot_notes: Sequence[str] = (),
 ) -> str:
     if not 1 <= heading_level <= 6:
         raise ValueError(f"heading_level must be 1 to 6, not {heading_level}")
@@ -104,6 +107,7 @@ def _render_model(
         table=checks_table(report.model, report.checks).markdown() if report.checks else "",
         deployed=_deployed_section(report),
         plots=[_plot_link(plot) for plot in plots],
+        plot_notes=list(plot_notes),
         facts=_fact_items(report),
         environment=_environment_items(report) if with_environment else [],
         code=_code_span,
@@ -514,6 +518,15 @@ def render_from_store(
     return written
 
 
+#: What a page says of a plot it could not draw.
+PLOT_NOT_DRAWN = {
+    PUBLISHED_VS_MEASURED: "Published vs measured: not drawn: no check measured a figure the "
+    "card publishes.",
+    ACCURACY_VS_THROUGHPUT: "Accuracy vs throughput: not drawn: no model has both a top-1 and "
+    "images/s (pass --throughput to verify, or store a throughput run of the model).",
+}
+
+
 def _write_report(
     reports: Sequence[VerifyReport],
     path: Path,
@@ -523,22 +536,23 @@ def _write_report(
 ) -> tuple[list[Path], str]:
     """Write the plots and the page; returns the files and the page's text without images."""
     _make_directory(path.parent)
-    plots = [
-        plot
-        for plot in (
-            plot_published_vs_measured(reports, _plot_path(path, PUBLISHED_VS_MEASURED)),
-            plot_accuracy_vs_throughput(
-                reports, _plot_path(path, ACCURACY_VS_THROUGHPUT), throughput=throughput
-            ),
-        )
-        if plot is not None
-    ]
+    drawn = {
+        PUBLISHED_VS_MEASURED: plot_published_vs_measured(
+            reports, _plot_path(path, PUBLISHED_VS_MEASURED)
+        ),
+        ACCURACY_VS_THROUGHPUT: plot_accuracy_vs_throughput(
+            reports, _plot_path(path, ACCURACY_VS_THROUGHPUT), throughput=throughput
+        ),
+    }
+    plots = [plot for plot in drawn.values() if plot is not None]
+    # a plot left out is said, never silently missing
+    notes = [PLOT_NOT_DRAWN[kind] for kind, plot in drawn.items() if plot is None]
     names = [plot.name for plot in plots]  # beside the page: the bare name resolves
 
     def render(links: Sequence[str]) -> str:
         if summary:
-            return render_summary(reports, plots=links, throughput=throughput)
-        return _render_model(reports[0], heading_level=2, plots=links)
+            return render_summary(reports, plots=links, throughput=throughput, plot_notes=notes)
+        return _render_model(reports[0], heading_level=2, plots=links, plot_notes=notes)
 
     write_atomically(path, render(names).encode())
     return [path, *plots], render(())
