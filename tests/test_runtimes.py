@@ -480,3 +480,50 @@ def test_an_interrupted_export_leaves_nothing_the_cache_would_reuse(tmp_path):
     assert not cached and path.read_text() == "<xml/>"
     assert path.with_suffix(".bin").read_bytes() == b"weights"
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".bin", ".json", ".xml"]
+
+
+def test_noise_is_said_never_ranked_as_a_finding():
+    """A headline once read "1.64× timm" with p99 19× p50 on a busy machine."""
+    from mixbench.measure.speed.run import MachineLoad, ThroughputReport
+    from mixbench.measure.speed.timing import Trials
+    from mixbench.report.tables import speed_notes
+
+    steady = _row("timm", 100.0, "fp32")
+    noisy = _row("native", 110.0, "fp32")
+    noisy.trials = Trials((16 / 60.0, 16 / 110.0, 16 / 130.0), 1)  # 60–130 images/s
+    report = ThroughputReport(
+        settings={"batch_size": 16, "timing": {"trials": 3}},
+        results=[steady, noisy],
+        bandwidth=None,
+        environment={},
+        device="cpu",
+        machine=MachineLoad(load_before=3.5, cpus=2, steal_share=0.12),
+    )
+    [headline] = report.fastest()
+    assert headline.within_noise  # the native row's slowest trial is slower than timm's
+    notes = " ".join(speed_notes(report))
+    assert "within the noise (the two rows' trials overlap): inconclusive" in notes
+    assert "noisy: mixnet_s native fp32: trials 60.0–130.0 images/s (2.2× apart)" in notes
+    assert "the load average was 3.5 on 2 CPUs" in notes and "took 12% of the CPU time" in notes
+    assert report.to_dict()["machine"]["busy"]
+    quiet = MachineLoad(load_before=0.1, cpus=2, steal_share=0.0)
+    assert quiet.busy is None
+
+
+def test_a_latency_row_with_a_long_tail_is_noisy():
+    from mixbench.measure.speed.run import LatencyResult
+    from mixbench.measure.speed.timing import LatencyStats, Warmup
+
+    samples = tuple([10.0] * 95 + [200.0] * 5)
+    row = LatencyResult(
+        model="m",
+        implementation="native",
+        runtime="pytorch",
+        batch_size=1,
+        image_size=224,
+        precision=ComputedPrecision("fp32", "fp32", "test"),
+        layout="NCHW",
+        warmup=Warmup(1, 0.1, 0.1, None, "process RSS"),
+        stats=LatencyStats(samples),
+    )
+    assert row.noisy and "× p50" in row.noisy

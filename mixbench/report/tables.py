@@ -388,7 +388,18 @@ def speed_notes(report: Any, *, measure: str | None = None) -> list[str]:
     lines = [
         f"{ratio.model}, {ratio.precision}: mixbench's fastest path, {ratio.implementation}, is "
         f"{ratio.ratio:.2f}× timm's fastest, {ratio.baseline} ({measure})"
+        + (
+            ": within the noise (the two rows' trials overlap): inconclusive"
+            if ratio.within_noise
+            else ""
+        )
         for ratio in report.fastest()
+    ]
+    lines += [
+        f"noisy: {row.model} {row.implementation} {row.precision.name}: {row.noisy}: its rank "
+        "may be the machine's (rerun on a quiet machine, or with more --trials)"
+        for row in report.results
+        if row.noisy
     ]
     groups = {row.group for row in report.results}
     compared = {(ratio.model, ratio.precision) for ratio in report.fastest()}
@@ -397,6 +408,9 @@ def speed_notes(report: Any, *, measure: str | None = None) -> list[str]:
             f"{model}, {precision}: no ratio (it needs a mixbench row and a row on timm's "
             "graph, both with outputs inside the bound)"
         )
+    busy = report.machine.busy if getattr(report, "machine", None) else None
+    if busy:
+        lines.append(f"the machine was busy: {busy}: these figures may be its, not the models'")
     lines += [note.text for note in report.not_run]
     lines += runtime_notes(report.results)
     return lines

@@ -18,6 +18,7 @@ measured one after another and their memory is given back in between.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -62,6 +63,10 @@ __all__ = [
     "runtime_notes",
     "throughput",
 ]
+
+#: A throughput row whose fastest trial is this many times its slowest, or a latency row whose
+#: p99 is this many times its p50, is flagged as noisy: its rank may be the machine's.
+NOISY_SPREAD, NOISY_TAIL = 1.5, 3.0
 
 #: Batch size when none is given: timm's benchmark default on GPUs; a CPU would take minutes.
 DEFAULT_BATCH = {"cuda": 256, "cpu": 16}
@@ -224,6 +229,18 @@ class SpeedResult(Row):
     def score(self) -> float:
         return self.images_per_second
 
+    def score_range(self) -> tuple[float, float]:
+        """Images/s of the slowest and the fastest trial."""
+        return self.batch_size / self.trials.slowest, self.batch_size / self.trials.fastest
+
+    @property
+    def noisy(self) -> str | None:
+        """Why this row's trials spread too widely to rank it reliably, or None."""
+        low, high = self.score_range()
+        if low > 0 and high / low > NOISY_SPREAD:
+            return f"trials {low:.1f}–{high:.1f} images/s ({high / low:.1f}× apart)"
+        return None
+
     def metrics(self, peak_bandwidth: float | None) -> dict[str, float | int | None]:
         achieved = self.achieved_bandwidth
         return {
@@ -257,8 +274,75 @@ class LatencyResult(Row):
     def score(self) -> float:
         return 1 / self.stats.p50
 
+    def score_range(self) -> tuple[float, float]:
+        """1/p90 and 1/p10: the middle of the calls, as a speed."""
+        return 1 / self.stats.p90, 1 / max(self.stats.percentile(10), 1e-12)
+
+    @property
+    def noisy(self) -> str | None:
+        tail = self.stats.p99 / self.stats.p50 if self.stats.p50 > 0 else 0
+        if tail > NOISY_TAIL:
+            return f"p99 {self.stats.p99:.1f} ms is {tail:.1f}× p50 {self.stats.p50:.1f} ms"
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.described(), **self.stats.to_dict()}
+
+
+@dataclass(frozen=True)
+class MachineLoad:
+    """How busy the machine was around a run: the 1-minute load average when it started (other
+    processes' work: this run had not begun) and the share of CPU time the hypervisor stole
+    while it ran. Either may be unknown (``None``) off Linux."""
+
+    load_before: float | None
+    cpus: int
+    steal_share: float | None
+
+    @property
+    def busy(self) -> str | None:
+        """Why the figures may be the machine's, or None."""
+        reasons = []
+        if self.load_before is not None and self.load_before > 0.5 * self.cpus:
+            reasons.append(
+                f"the load average was {self.load_before:.1f} on {self.cpus} CPUs when it started"
+            )
+        if self.steal_share is not None and self.steal_share > 0.05:
+            reasons.append(f"the hypervisor took {100 * self.steal_share:.0f}% of the CPU time")
+        return "; ".join(reasons) or None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "busy": self.busy}
+
+
+class _LoadWatch:
+    """Samples the load average and steal ticks before a run; :meth:`done` gives the load."""
+
+    def __init__(self) -> None:
+        try:
+            self.load = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            self.load = None
+        self.ticks = _cpu_ticks()
+
+    def done(self) -> MachineLoad:
+        end = _cpu_ticks()
+        share = None
+        if self.ticks is not None and end is not None:
+            total = sum(end) - sum(self.ticks)
+            share = (end[7] - self.ticks[7]) / total if total > 0 and len(end) > 7 else None
+        return MachineLoad(self.load, os.cpu_count() or 1, share)
+
+
+def _cpu_ticks() -> list[int] | None:
+    """``/proc/stat``'s aggregate CPU line (user, nice, system, idle, iowait, irq, softirq,
+    steal, ...), or None where there is none."""
+    try:
+        with open("/proc/stat") as stream:
+            fields = stream.readline().split()
+        return [int(value) for value in fields[1:]]
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -280,6 +364,10 @@ class Ratio:
     baseline: str
     ratio: float  # > 1: implementation is faster
     precision: str = "fp32"  # the computed precision both rows ran in
+    #: the two rows' measured ranges overlap (the slowest trial of the faster row is no faster
+    #: than the fastest trial of the other): the ratio is within the noise, like an
+    #: inconclusive check
+    within_noise: bool = False
 
 
 class _Ranked:
@@ -314,6 +402,7 @@ class _Ranked:
             if ours and theirs:
                 best = max(ours, key=lambda row: row.score())
                 base = max(theirs, key=lambda row: row.score())
+                faster, slower = (best, base) if best.score() >= base.score() else (base, best)
                 found.append(
                     Ratio(
                         model,
@@ -321,6 +410,7 @@ class _Ranked:
                         base.implementation,
                         best.score() / base.score(),
                         precision,
+                        within_noise=faster.score_range()[0] <= slower.score_range()[1],
                     )
                 )
         return found
@@ -389,6 +479,8 @@ class ThroughputReport(_Ranked):
     run_ids: list[int] = field(default_factory=list)
     #: rows asked for that cannot run here (a precision or device their runtime lacks)
     not_run: list[NotRun] = field(default_factory=list)
+    #: how busy the machine was (a busy one is said under the table)
+    machine: MachineLoad | None = None
 
     def ratio(
         self, model: str, implementation: str, baseline: str, precision: str | None = None
@@ -413,6 +505,7 @@ class ThroughputReport(_Ranked):
             "ratios": [r.__dict__ for r in self.ratios()],
             "fastest": [r.__dict__ for r in self.fastest()],
             "not_run": [note.to_dict() for note in self.not_run],
+            "machine": self.machine.to_dict() if self.machine else None,
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
@@ -481,6 +574,7 @@ class LatencyReport(_Ranked):
     git_sha: str | None = None
     run_ids: list[int] = field(default_factory=list)
     not_run: list[NotRun] = field(default_factory=list)
+    machine: MachineLoad | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -491,6 +585,7 @@ class LatencyReport(_Ranked):
             "ratios": [r.__dict__ for r in self.ratios()],
             "fastest": [r.__dict__ for r in self.fastest()],
             "not_run": [note.to_dict() for note in self.not_run],
+            "machine": self.machine.to_dict() if self.machine else None,
             "environment": self.environment,
             "git_sha": self.git_sha,
             "run_ids": self.run_ids,
@@ -660,6 +755,7 @@ def throughput(
     for name in names:  # an unknown name or a bad config: said before anything is measured
         resolve_config(name)
     device = settings.torch_device
+    watch = _LoadWatch()
     trials = settings.timing.trials
     total = len(names) * len(plan) * (trials + 3) + 1
     progress = StepCounter("throughput", total, on_progress)
@@ -700,6 +796,7 @@ def throughput(
         finally:
             _release(runners)
         report.results.extend(done)
+        report.machine = watch.done()
         if on_model is not None:
             on_model(report, name)
     return report
@@ -719,6 +816,7 @@ def latency(
     index = load_index(index_path)
     plan, not_run = _plan(settings, implementations)
     device = settings.torch_device
+    watch = _LoadWatch()
     rounds = min(10, settings.timing.latency_iterations)
     progress = StepCounter("latency", 2 * len(plan) + rounds, on_progress)
     runners = _build_all(model, plan, settings, index, progress)
@@ -744,6 +842,7 @@ def latency(
         device=device_label(device),
         git_sha=git_sha(),
         not_run=not_run,
+        machine=watch.done(),
     )
 
 
