@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -775,13 +776,23 @@ def throughput(
         try:
             warmups = [_warm(runner, settings, progress) for runner in runners]
             calls = [speed.calls_for(w.seconds_per_call, settings.timing) for w in warmups]
+            # what the warm-up says the timing will take: shown while it runs
+            seconds = trials * sum(
+                count * w.seconds_per_call for count, w in zip(calls, warmups, strict=True)
+            )
+            started = time.perf_counter()
+
+            def left() -> str:
+                remaining = max(0.0, seconds - (time.perf_counter() - started))
+                return f" (about {remaining:.0f} s of timing left for {name})"
+
             measured = speed.interleaved_trials(
                 [r.step for r in runners],
                 device,
                 calls,
                 trials,
                 on_trial=lambda t, p, rs=runners: progress.advance(
-                    f"{rs[p].model} {rs[p].name}: trial {t + 1}/{trials}"
+                    f"{rs[p].model} {rs[p].name}: trial {t + 1}/{trials}{left()}"
                 ),
             )
             done = [
