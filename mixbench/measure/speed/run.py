@@ -782,7 +782,7 @@ def throughput(
             )
             started = time.perf_counter()
 
-            def left() -> str:
+            def left(seconds: float = seconds, started: float = started, name: str = name) -> str:
                 remaining = max(0.0, seconds - (time.perf_counter() - started))
                 return f" (about {remaining:.0f} s of timing left for {name})"
 
