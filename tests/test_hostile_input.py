@@ -478,3 +478,37 @@ def test_a_plot_left_out_is_said_in_the_report(tmp_path):
     text = " ".join(report.read_text().split())
     assert "Accuracy vs throughput: not drawn: no model has both a top-1 and images/s" in text
     assert "pass --throughput" in text
+
+
+def test_a_plot_of_hundreds_of_models_stays_a_plot(tmp_path):
+    """After an audit, the published-vs-measured plot was 1126×5548 px, its legend filling it."""
+    from PIL import Image
+
+    from mixbench.report.verify import plot_accuracy_vs_throughput, plot_published_vs_measured
+    from mixbench.verify import Check, VerifyReport
+
+    reports = [
+        VerifyReport(
+            model=f"model_with_a_long_name_{number:03d}",
+            checks=[
+                Check(
+                    "params", "parameters", "pass", published=1000 + number, measured=1000 + number
+                ),
+                Check("top1", "top-1", "info", published=70.0, measured=70.0 + number / 100),
+                Check(
+                    "throughput",
+                    "images/s, batch 16, fp32, channels_last",
+                    "info",
+                    measured=10.0 + number,
+                ),
+            ],
+        )
+        for number in range(261)
+    ]
+    published = plot_published_vs_measured(reports, tmp_path / "pvm.png")
+    accuracy = plot_accuracy_vs_throughput(reports, tmp_path / "avt.png")
+    for path in (published, accuracy):
+        assert path is not None
+        with Image.open(path) as image:
+            width, height = image.size
+        assert width < 1600 and height < 1600, (path, image.size)

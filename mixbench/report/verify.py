@@ -231,6 +231,10 @@ def _fmt_percent(value: object) -> str:
 # ------------------------------------------------------------------------------ plots
 
 
+#: Above this many models a plot names none of them in its legend (an audit has hundreds).
+LEGEND_MODELS = 12
+
+
 def plot_published_vs_measured(reports: Sequence[VerifyReport], path: Path) -> Path | None:
     """measured / published − 1 (%) per check, one marker per model, coloured by verdict;
     None (and no file) when no check has two numeric figures.
@@ -284,18 +288,22 @@ def plot_published_vs_measured(reports: Sequence[VerifyReport], path: Path) -> P
             label=_plain(status),
         )
         for status in statuses
-    ] + [
-        Line2D(
-            [],
-            [],
-            linestyle="",
-            marker=_MARKERS[number % len(_MARKERS)],
-            markerfacecolor="white",
-            markeredgecolor="black",
-            label=_plain(model),
-        )
-        for number, model in enumerate(models)
     ]
+    if len(models) <= LEGEND_MODELS:
+        handles += [
+            Line2D(
+                [],
+                [],
+                linestyle="",
+                marker=_MARKERS[number % len(_MARKERS)],
+                markerfacecolor="white",
+                markeredgecolor="black",
+                label=_plain(model),
+            )
+            for number, model in enumerate(models)
+        ]
+    else:  # hundreds of names would be a legend taller than the plot: the count is said
+        rows[0].set_title(f"Published vs measured: {len(models)} models, one marker each")
     rows[0].legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8
     )
@@ -323,7 +331,8 @@ def plot_accuracy_vs_throughput(
             axes.scatter(
                 [p["x"] for p in chosen], [p["y"] for p in chosen], label=label, zorder=3, **style
             )
-    for point in points:
+    many = len(points) > LEGEND_MODELS
+    for point in [] if many else points:  # hundreds of labels would hide the points
         axes.annotate(
             _plain(point["model"]),
             (point["x"], point["y"]),
@@ -331,11 +340,16 @@ def plot_accuracy_vs_throughput(
             textcoords="offset points",
             fontsize=8,
         )
-    axes.set_xlabel("images/s")
+    # what the images/s are of: the implementation, batch and precision the verify runs timed
+    timed = sorted({c.label for r in reports for c in r.checks if c.name == "throughput" and c.ran})
+    axes.set_xlabel(
+        f"native (optimised) {_plain(timed[0])}" if len(timed) == 1 else "images/s, native"
+    )
     axes.set_ylabel("ImageNet top-1 (%)")
     # one model is one point: say so, rather than let it pass for a comparison
     alone = " (one model: nothing to compare it with)" if len(points) == 1 else ""
-    axes.set_title(f"Accuracy vs throughput{alone}")
+    count = f": {len(points)} models, unlabelled" if many else ""
+    axes.set_title(f"Accuracy vs throughput{alone}{count}")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8)
     return _save(figure, path)
