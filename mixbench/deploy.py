@@ -145,7 +145,7 @@ def export_model(
     session.observe(logits)
     _module, label = subject.reference()
     check = compare_outputs(
-        logits, subject.reference_logits(images), session.precision.name, reference=label
+        logits, subject.reference_logits(images), session.precision.bound, reference=label
     )
     files = [path] + ([path.with_suffix(".bin")] if path.suffix == ".xml" else [])
     session.close()

@@ -83,6 +83,8 @@ DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1, "deployed": DEPLOYED_TOLERANCE}
 EQUIVALENCE_RTOL = 1e-4
 #: ImageNet-val: a card's accuracy is on all of it; on fewer images a measurement is a sample.
 IMAGENET_VAL_IMAGES = 50_000
+#: Images per batch of verify's evaluations unless --batch says otherwise.
+EVAL_BATCH = 64
 #: Random images the native = timm check compares on.
 EQUIVALENCE_IMAGES = 8
 #: Below this spread of the logits across those images (relative to their size) the outputs
@@ -282,7 +284,9 @@ class VerifyOptions:
     weights: str | None = None
     pretrained: bool = False
     device: str = "cpu"
-    batch_size: int = 64
+    #: images per batch: the evaluations' (default 64) and the speed checks' (default: the
+    #: throughput default of the device, 16 on a CPU: a CPU at 64 would take minutes)
+    batch_size: int | None = None
     workers: int | None = None
     amp: bool = False
     throughput: bool = False
@@ -1003,7 +1007,7 @@ def check_accuracy(context: CheckContext) -> list[Check]:
         context,
         EvalOptions(
             device=options.device,
-            batch_size=options.batch_size,
+            batch_size=options.batch_size or EVAL_BATCH,
             workers=options.workers,
             amp=options.amp,
         ),
@@ -1166,7 +1170,7 @@ def check_deployed(context: CheckContext) -> list[Check]:
     from mixbench.measure.accuracy.evaluation import REFERENCE_PATH, EvalOptions
 
     base = EvalOptions(
-        device=options.device, batch_size=options.batch_size, workers=options.workers
+        device=options.device, batch_size=options.batch_size or EVAL_BATCH, workers=options.workers
     )
     reference = _eager_fp32_evaluation(context)
     if reference is None:

@@ -527,3 +527,13 @@ def test_a_latency_row_with_a_long_tail_is_noisy():
         stats=LatencyStats(samples),
     )
     assert row.noisy and "× p50" in row.noisy
+
+
+def test_the_looser_of_asked_and_computed_bounds_the_outputs():
+    from mixbench.measure.precision import TOLERANCES, ComputedPrecision
+
+    rounded_weights = ComputedPrecision("fp32", "fp16", "INFERENCE_PRECISION_HINT read back")
+    assert rounded_weights.bound == "fp16" and rounded_weights.tolerance == TOLERANCES["fp16"]
+    lowered = ComputedPrecision("bf16", "fp32", "read back")
+    assert lowered.bound == "bf16" and lowered.lowered
+    assert ComputedPrecision("fp32", "fp32", "cast").bound == "fp32"  # no slack for fp32

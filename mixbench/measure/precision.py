@@ -125,8 +125,16 @@ class ComputedPrecision:
         return f"{self.name} (asked {self.asked})" if self.lowered else self.name
 
     @property
+    def bound(self) -> str:
+        """The precision whose bound the outputs are held to: the looser of the computed and
+        the asked one. Asked fp16 and computed fp32 still means weights rounded to fp16
+        (OpenVINO's f16 IR on a CPU without f16 arithmetic); asked fp32 and computed bf16 is
+        held to bf16 and shown lowered."""
+        return max((self.name, self.asked), key=TOLERANCES.__getitem__)
+
+    @property
     def tolerance(self) -> float:
-        return TOLERANCES[self.name]
+        return TOLERANCES[self.bound]
 
     def to_dict(self) -> dict[str, Any]:
         return {

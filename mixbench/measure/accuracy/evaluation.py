@@ -429,7 +429,7 @@ class DeployedPath:
         want = self.subject.reference_logits(images[:count].detach().float().cpu())
         assert self.session is not None
         self.check = compare_outputs(
-            logits[:count], want, self.session.precision.name, reference=label
+            logits[:count], want, self.session.precision.bound, reference=label
         )
         if not self.check.agree and self.warn is not None:
             self.warn(

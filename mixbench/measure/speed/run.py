@@ -962,7 +962,7 @@ def _build_all(
             step = session.bind(images)
             first = step()  # the check runs the very call that is timed, on the very batch
             session.observe(first)
-            check = compare_outputs(first, want, session.precision.name, reference=label)
+            check = compare_outputs(first, want, session.precision.bound, reference=label)
             if not check.agree:
                 _forget_exports(session)
             runners.append(Runner(implementation, subject.name, session, step, images, check))

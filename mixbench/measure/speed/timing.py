@@ -211,8 +211,10 @@ class MemoryWatch:
     """Peak memory while the block runs, above what was in use when it began.
 
     CUDA: the caching allocator's exact peak of allocated bytes. CPU: the process's resident
-    set, sampled every few milliseconds (Linux ``/proc``); large tensors are mmap-ed and given
-    back on free, so RSS growth tracks the activations' footprint. Elsewhere: unknown (None).
+    set (Linux ``/proc``); large tensors are mmap-ed and given back on free, so RSS growth tracks
+    the activations' footprint. The kernel's own high-water mark (``VmHWM``, reset through
+    ``clear_refs``) gives the exact peak; where it cannot be reset, RSS is sampled every few
+    milliseconds, which a busy machine can make miss a short peak. Elsewhere: unknown (None).
     """
 
     SAMPLE_EVERY_S = 0.002
@@ -225,12 +227,16 @@ class MemoryWatch:
         self._sampler: threading.Thread | None = None
         self._baseline = 0
         self._peak_rss = 0
+        self._kernel_peak = False
 
     def __enter__(self) -> MemoryWatch:
         if self.device.type == "cuda":
             synchronize(self.device)
             self._baseline = torch.cuda.memory_allocated(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
+        elif _reset_high_water_mark():
+            self._baseline = _rss_bytes() or 0
+            self._kernel_peak = True
         elif _rss_bytes() is not None:
             self._baseline = self._peak_rss = _rss_bytes() or 0
             self._sampler = threading.Thread(target=self._sample, daemon=True)
@@ -241,9 +247,12 @@ class MemoryWatch:
         if self.device.type == "cuda":
             synchronize(self.device)
             self.peak_bytes = torch.cuda.max_memory_allocated(self.device) - self._baseline
+        elif self._kernel_peak:
+            self.peak_bytes = max(0, (_high_water_mark() or 0) - self._baseline)
         elif self._sampler is not None:
             self._stop.set()
             self._sampler.join()
+            self._peak_rss = max(self._peak_rss, _rss_bytes() or 0)
             self.peak_bytes = max(0, self._peak_rss - self._baseline)
 
     def _sample(self) -> None:
@@ -260,6 +269,29 @@ def _rss_bytes() -> int | None:
             return int(stream.read().split()[1]) * _PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _reset_high_water_mark() -> bool:
+    """Start the kernel's peak-RSS counter afresh (Linux >= 4.0); False where it cannot be."""
+    if _high_water_mark() is None:
+        return False
+    try:
+        with open("/proc/self/clear_refs", "w") as stream:
+            stream.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _high_water_mark() -> int | None:
+    try:
+        with open("/proc/self/status") as stream:
+            for line in stream:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def as_dict(value: Warmup | Trials) -> dict[str, object]:
