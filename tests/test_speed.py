@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from mixbench.errors import InputError
 from mixbench.measure.speed import timing as speed
-from mixbench.measure.speed import timing
 from mixbench.measure.speed.timing import LatencyStats, MemoryWatch, TimingOptions
 from mixbench.resolve import resolve_model
 from mixbench.runtimes import parse_implementations
@@ -96,7 +95,7 @@ def test_cpu_memory_watch_sees_a_freed_peak_exactly():
 
 
 def test_cpu_memory_watch_samples_where_the_peak_cannot_be_reset(monkeypatch):
-    monkeypatch.setattr(timing, "_reset_high_water_mark", lambda: False)
+    monkeypatch.setattr(speed, "_reset_high_water_mark", lambda: False)
     with MemoryWatch(CPU) as watch:
         block = torch.ones(64 * 1024 * 1024 // 4)
         # The last sample is taken on the way out, so memory still held is always counted.
