@@ -230,10 +230,7 @@ def _where(rule: FlopsRule) -> str:
 def _timm_name(report: VerifyReport) -> str | None:
     """What timm built for the card's name (its deprecation target, if any), when the card
     ran on timm's model."""
-    built = report.built_as or {}
-    if built.get("family") != "timm":
-        return None
-    return built.get("timm_name")
+    return (report.built_as or {}).get("timm_name")
 
 
 @dataclass(frozen=True)

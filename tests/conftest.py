@@ -28,42 +28,37 @@ def imagenet(tmp_path_factory):
     return make_imagenet_folder(tmp_path_factory.mktemp("imagenet"))
 
 
-def _randomize(model: nn.Module, seed: int) -> nn.Module:
-    """Non-trivial BN statistics and affine parameters, and non-zero conv/linear biases (the
-    init zeroes them, which would hide a mis-mapped bias). Kept mild enough that fp32 logits of
-    a deep net stay O(1): wild BN makes activations explode and fp32 noise dominate."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                n = module.num_features
-                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.2)
-                module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
-                module.weight.copy_(torch.rand(n, generator=generator) * 0.5 + 0.5)
-                module.bias.copy_(torch.randn(n, generator=generator) * 0.2)
-            elif isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
-                module.bias.copy_(torch.randn(module.bias.shape, generator=generator) * 0.1)
-    return model.eval()
+def _randomize(model: nn.Module, seed: int, image_size: int = 224) -> nn.Module:
+    """A copy of ``model`` with :func:`mixbench.models.seeded.seeded_weights`: He-scaled
+    weights, non-zero biases (the init zeroes them, which would hide a mis-mapped bias) and
+    batch norms calibrated on a seeded batch, so the logits follow the input and stay O(1).
+    (Hand-drawn BN statistics gave logits that hardly depend on the image: an early layer gone
+    wrong would not show.) Calibrated at ``image_size``: give the size the test feeds."""
+    from mixbench.models.seeded import seeded_weights
+
+    return seeded_weights(model, image_size, seed)
 
 
 @pytest.fixture
 def randomize() -> Callable[..., nn.Module]:
-    """``randomize(model, seed=0)``: see :func:`_randomize`; returns the model in eval mode."""
+    """``randomize(model, seed=0)``: see :func:`_randomize`; returns a copy, in eval mode."""
 
-    def apply(model: nn.Module, seed: int = 0) -> nn.Module:
-        return _randomize(model, seed)
+    def apply(model: nn.Module, seed: int = 0, image_size: int = 224) -> nn.Module:
+        return _randomize(model, seed, image_size)
 
     return apply
 
 
 @pytest.fixture
 def timm_model() -> Callable[..., nn.Module]:
-    """``timm_model(name, seed=0, **kwargs)``: a seeded, randomised timm reference model."""
+    """``timm_model(name, seed=0, image_size=224, **kwargs)``: a timm reference model with
+    seeded weights calibrated at ``image_size``."""
     import timm  # a hard dependency: a missing timm must fail these tests, not skip them
 
-    def build(name: str, seed: int = 0, **kwargs: object) -> nn.Module:
+    def build(name: str, seed: int = 0, image_size: int = 224, **kwargs: object) -> nn.Module:
         torch.manual_seed(seed)
-        return _randomize(timm.create_model(name, pretrained=False, **kwargs), seed)
+        model = timm.create_model(name, pretrained=False, **kwargs)
+        return _randomize(model, seed, image_size)
 
     return build
 
@@ -112,7 +107,7 @@ def use_native_to_timm(monkeypatch) -> Callable[[Callable[..., dict[str, torch.T
     """
     from dataclasses import replace
 
-    import mixbench.verify as verify_module
+    import mixbench.verify.run as verify_module
 
     real_resolve = verify_module.resolve_model
 

@@ -125,9 +125,16 @@ def test_hostile_card_text_cannot_break_the_markdown_table(tmp_path):
 
 
 def test_debug_shows_the_traceback(tmp_path):
+    """With --debug the traceback comes before the one-line error; without it, only the line.
+    The exit code is 2 (bad input) either way."""
     broken = write(tmp_path, "i.yml", "Models: [\n")
-    result = run("--debug", "list", "--index", str(broken))
-    assert result.exit_code != 0 and result.exception is not None
+    plain = run("list", "--index", str(broken))
+    debugging = run("--debug", "list", "--index", str(broken))
+    assert plain.exit_code == debugging.exit_code == 2
+    assert "Traceback (most recent call last)" not in plain.output
+    assert "Traceback (most recent call last)" in debugging.output
+    assert debugging.output.index("Traceback") < debugging.output.index("error: ")
+    assert plain.output.strip().startswith("error: ")
 
 
 def test_python_dash_m_and_console_script():

@@ -68,7 +68,7 @@ def test_block_diagonal_pointwise_is_exact():
 
 def test_bfloat16_is_close(randomize):
     torch.manual_seed(2)
-    model = randomize(create_model("mixnet_s"))
+    model = randomize(create_model("mixnet_s"), image_size=128)
     images = torch.randn(2, 3, 128, 128)
     fast = optimize(model, dtype=torch.bfloat16)
     with torch.no_grad():

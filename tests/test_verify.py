@@ -166,7 +166,7 @@ def test_native_and_timm_agree_on_seeded_random_weights(plain):
 def _as_a_random_sample(monkeypatch):
     """The fixture's 24 images sit in 14 synset folders (a random model labelled them), which
     a random sample of ImageNet-val would almost never do; let them stand for one."""
-    import mixbench.verify as verify_module
+    import mixbench.verify.checks.accuracy as verify_module
 
     monkeypatch.setattr(verify_module, "sample_selection", lambda count, classes: "images")
 
@@ -211,8 +211,9 @@ def test_a_card_that_lies_fails(imagenet, tmp_path, changes, failing, monkeypatc
     folder, weights, _ = imagenet
     index = load_index(_index(tmp_path, weights, **changes))
     data = str(folder) if failing == "top1" else None
-    workers = 0 if data else None  # --workers without --data is refused as ignored input
-    options = VerifyOptions(data=data, weights=str(weights), batch_size=8, workers=workers)
+    # --workers and --batch without --data are refused as ignored input
+    workers, batch = (0, 8) if data else (None, None)
+    options = VerifyOptions(data=data, weights=str(weights), batch_size=batch, workers=workers)
     report = verify("mixnet_s", options, index=index)
     failed = [c.name for c in report.checks if c.status == "fail"]
     assert failed == [failing]
@@ -220,7 +221,7 @@ def test_a_card_that_lies_fails(imagenet, tmp_path, changes, failing, monkeypatc
 
 
 def test_accuracy_within_tolerance_passes(imagenet, tmp_path, monkeypatch):
-    import mixbench.verify as verify_module
+    import mixbench.verify.checks.accuracy as verify_module
 
     # the 24 images stand for the whole validation set: no sampling error, Δ decides
     monkeypatch.setattr(verify_module, "IMAGENET_VAL_IMAGES", 24)
@@ -395,7 +396,7 @@ def test_pretrained_weights_from_the_hub_cache(imagenet, offline_hub, monkeypatc
 
 
 def test_cli_writes_the_models_finished_before_an_error(tmp_path, monkeypatch):
-    import mixbench.verify as verify_module
+    import mixbench.verify.checks.equivalence as verify_module
 
     real = verify_module.check_equivalence
 

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from torch import nn
 
 import mixbench.verify as verify_module
+import mixbench.verify.run as verify_run
 from mixbench.cli import cli
 from mixbench.errors import InputError
 from mixbench.index import load_index
@@ -71,7 +72,7 @@ def resolved_models(monkeypatch: pytest.MonkeyPatch) -> list[ResolvedModel]:
         assert input.is_meta, "a real convolution ran"
         return real_conv(self, input, *args)
 
-    monkeypatch.setattr(verify_module, "resolve_model", recording)
+    monkeypatch.setattr(verify_run, "resolve_model", recording)
     monkeypatch.setattr(nn.Conv2d, "_conv_forward", meta_only)
     return seen
 

@@ -409,7 +409,7 @@ def test_equivalence_sees_a_small_mistake_in_the_first_layer(use_native_to_timm)
 def test_outputs_that_ignore_the_input_make_equivalence_inconclusive(monkeypatch):
     import torch
 
-    import mixbench.verify as verify_module
+    import mixbench.verify.checks.equivalence as verify_module
 
     real = verify_module.seeded_weights
 

@@ -206,32 +206,23 @@ def verify_command(
     """
     from mixbench.measure.device import pick_device
     from mixbench.report.verify import append_step_summary, write_markdown_report
-    from mixbench.verify import (
-        VerifyOptions,
-        parse_require,
-        parse_tolerance,
-    )
+    from mixbench.verify import VerifyOptions
 
     _make_report_folder(report_out)
     stop_on_sigterm_as_on_ctrl_c()
-    if batch_size is not None and data is None and not with_speed:
-        raise InputError(
-            "--batch is for the accuracy and speed checks: pass --data or --throughput",
-            hint="drop --batch, or add what it is for",
-        )
-    options = VerifyOptions(
+    options = VerifyOptions.from_cli(
         data=data,
-        labels=str(labels) if labels else None,
-        weights=str(weights) if weights else None,
+        labels=labels,
+        weights=weights,
         pretrained=pretrained,
         device=pick_device(device),
         batch_size=batch_size,
         workers=workers,
         amp=amp,
         throughput=with_speed,
-        tolerance=parse_tolerance(tolerance),
-        cache_dir=str(cache_dir) if cache_dir else None,
-        require=parse_require(require),
+        tolerance=tolerance,
+        cache_dir=cache_dir,
+        require=require,
         strict=strict,
         implementation=implementation,
         precision=precision,
@@ -369,7 +360,6 @@ def export_index_command(
     --json: the measured models as JSON; alone, on stdout instead of the YAML (--out FILE
     still gets the YAML).
     """
-    from dataclasses import asdict
 
     from mixbench.export import export_index, measured_models
 

@@ -78,6 +78,17 @@ class ModelFamily:
         head_prefixes: checkpoint key prefixes a ``features_only`` model has no use for.
         conv_norm_pairs: ``(conv, norm)`` attribute names of a module where the norm directly
             follows the conv, for every module of a built model; what ``optimize`` folds.
+        weights_tag: ``weights_tag(name, weights_url)``: the name to build so that the weights
+            are those a card's URL names (timm: ``resnet18`` → ``resnet18.tv_in1k``), or
+            ``None``; ``None``: the family's names carry no weights tags.
+        mark_card_tag: ``mark_card_tag(config) -> config``: the config built for a
+            ``weights_tag`` name, marked as chosen by the card's weights (for reasons).
+        describe: ``describe(config) -> dict``: what identifies a built config beyond its name
+            (timm: ``timm_name``, the deprecation target, how the tag was chosen).
+        eval_defaults_origin: ``eval_defaults_origin(config) -> str``: where the eval defaults a
+            card is held to come from, in words.
+        no_native_reason: why the family has no native = timm comparison (``None``: the
+            generic reason, when ``native_to_timm`` is ``None``).
     """
 
     name: str
@@ -93,6 +104,11 @@ class ModelFamily:
     classifier: str = "classifier"
     head_prefixes: tuple[str, ...] = ()
     conv_norm_pairs: Callable[[nn.Module], Iterable[tuple[str, str]]] | None = None
+    weights_tag: Callable[[str, str | None], str | None] | None = None
+    mark_card_tag: Callable[[Any], Any] | None = None
+    describe: Callable[[Any], dict[str, Any]] | None = None
+    eval_defaults_origin: Callable[[Any], str] | None = None
+    no_native_reason: str | None = None
 
     def presets(self) -> list[str]:
         """Names of the family's presets, sorted (``[]`` without a preset folder)."""

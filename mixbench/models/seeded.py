@@ -51,6 +51,8 @@ def seeded_weights(model: nn.Module, image_size: int, seed: int = RANDOM_SEED) -
         copied(torch.randn(4, 3, image_size, image_size, generator=generator))
     for norm, original in zip(norms, _norms(model), strict=True):
         norm.momentum = original.momentum
+        if norm.num_batches_tracked is not None:  # drawn, not trained: no batch seen
+            norm.num_batches_tracked.zero_()
     return copied.eval()
 
 

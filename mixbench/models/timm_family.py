@@ -199,12 +199,24 @@ def build_timm(
     return model
 
 
+def _describe(config: TimmConfig) -> dict[str, Any]:
+    keep = ("timm_name", "deprecated_for", "tag_source")
+    return {key: value for key, value in config.to_dict().items() if key in keep}
+
+
 TIMM = register_family(
     ModelFamily(
         name="timm",
         build=build_timm,
         from_name=timm_config,
         classifier="fc",
+        weights_tag=lambda name, url: tag_for_weights(name, url),
+        mark_card_tag=lambda config: replace(config, tag_source="card weights"),
+        describe=_describe,
+        eval_defaults_origin=lambda config: (
+            f"against timm's pretrained_cfg for {config.timm_name} ({config.tag_origin})"
+        ),
+        no_native_reason="the card runs on timm's own model (no native implementation to compare)",
     )
 )
 

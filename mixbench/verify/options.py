@@ -1,0 +1,134 @@
+"""What a ``verify`` run is asked to do: :class:`VerifyOptions`, parsed and validated in one
+place (:meth:`VerifyOptions.from_cli` takes the command line's strings), so the CLI only
+passes what the user typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mixbench.errors import InputError
+from mixbench.measure.accuracy.agreement import DEPLOYED_TOLERANCE
+from mixbench.measure.speed.timing import TimingOptions
+from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
+
+#: Accuracy tolerances in percentage points, per metric, unless the user says otherwise;
+#: ``deployed``: how far the deployed path's top-1 may move from eager float32's.
+DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1, "deployed": DEPLOYED_TOLERANCE}
+#: Images per batch of verify's evaluations unless --batch says otherwise.
+EVAL_BATCH = 64
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    data: str | None = None
+    labels: str | None = None
+    weights: str | None = None
+    pretrained: bool = False
+    device: str = "cpu"
+    #: images per batch: the evaluations' (default 64) and the speed checks' (default: the
+    #: throughput default of the device, 16 on a CPU: a CPU at 64 would take minutes)
+    batch_size: int | None = None
+    workers: int | None = None
+    amp: bool = False
+    throughput: bool = False
+    tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
+    cache_dir: str | None = None
+    speed_timing: TimingOptions = field(default_factory=TimingOptions)
+    #: checks that must pass: skipped, inconclusive or info becomes fail (a CI gate)
+    require: tuple[str, ...] = ()
+    #: every unknown key of the card is an error, not a warning
+    strict: bool = False
+    #: the path people deploy (``--impl``, ``--precision``): the deployed checks evaluate
+    #: through it and pair its predictions with eager float32's
+    implementation: str | None = None
+    precision: str | None = None
+
+    @property
+    def deploys(self) -> bool:
+        return self.implementation is not None or self.precision is not None
+
+    @classmethod
+    def from_cli(
+        cls,
+        *,
+        tolerance: str | None = None,
+        require: str | None = None,
+        labels: str | Path | None = None,
+        weights: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        **given: Any,
+    ) -> VerifyOptions:
+        """Options from the command line's values: ``tolerance`` and ``require`` as typed
+        (``top1=0.1,deployed=0.2``; ``top1,top5``), paths as paths. What they mean together
+        is checked by :func:`mixbench.verify.run.validate_options`, before any work."""
+        return cls(
+            tolerance=parse_tolerance(tolerance),
+            require=split_names(require) or (() if not require else (require,)),
+            labels=None if labels is None else str(labels),
+            weights=None if weights is None else str(weights),
+            cache_dir=None if cache_dir is None else str(cache_dir),
+            **given,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["speed_timing"] = asdict(self.speed_timing)
+        data["require"] = list(self.require)  # JSON has lists: a stored run reads back equal
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+def parse_tolerance(text: str | None) -> dict[str, float]:
+    """``"top1=0.1,top5=0.2"`` → ``{"top1": 0.1, "top5": 0.2}`` over the defaults."""
+    tolerance = dict(DEFAULT_TOLERANCE)
+    if not text:
+        return tolerance
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in DEFAULT_TOLERANCE:
+            raise InputError(
+                f"--tolerance: {item.strip()!r} is not METRIC=POINTS",
+                hint="e.g. --tolerance top1=0.1,top5=0.1 (percentage points)",
+            )
+        try:
+            points = float(value)
+        except ValueError:
+            points = float("nan")
+        if not points >= 0 or points == float("inf"):
+            raise InputError(
+                f"--tolerance {key}: {value.strip()!r} is not a number of points >= 0",
+                hint="e.g. --tolerance top1=0.1",
+            )
+        tolerance[key] = points
+    return tolerance
+
+
+def split_names(text: str | None) -> tuple[str, ...]:
+    """``"top1, top5,top1"`` → ``("top1", "top5")`` (names checked by
+    :func:`mixbench.verify.run.parse_require`)."""
+    if not text:
+        return ()
+    return tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+
+
+def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:
+    """(implementation, precision request) of ``--impl``/``--precision``, each checked against
+    its runtime before anything runs."""
+    from mixbench.measure.precision import parse_precisions
+    from mixbench.runtimes import parse_implementation, runtime_named
+
+    implementation = parse_implementation(options.implementation or DEFAULT_IMPLEMENTATION)
+    requests = parse_precisions(options.precision)
+    if len(requests) > 1:
+        raise InputError(
+            f"--precision {options.precision}: verify checks one deployed precision",
+            hint="run verify once per precision",
+        )
+    device = torch.device(options.device)
+    runtime_named(implementation.runtime).check_request(implementation, requests[0], device)
+    return implementation, requests[0]
