@@ -19,15 +19,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from mixbench.index.cards import CARD_FIELDS, ModelCard
+from mixbench.index.fields import FIELDS
 
-FIELD_LABELS = {
-    "params": "params",
-    "flops": "FLOPs",
-    "file_size": "file size",
-    "image_size": "image size",
-    "crop_pct": "crop pct",
-    "interpolation": "interpolation",
-}
+FIELD_LABELS = {name: field.label for name, field in FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -206,7 +200,7 @@ def compare_cards(a: ModelCard, b: ModelCard, *, tolerance: float) -> list[Field
         found.append(FieldComparison(a.name, b.name, field, x, y, delta, agree, tol, res))
 
     for name in CARD_FIELDS:
-        x, y = getattr(a, name), getattr(b, name)
+        x, y = a.figure(name), b.figure(name)
         if x is None or y is None:
             continue
         res = max(a.resolution.get(name, 0), b.resolution.get(name, 0)) or None
@@ -229,7 +223,7 @@ def compare_cards(a: ModelCard, b: ModelCard, *, tolerance: float) -> list[Field
 
 def published_fields(card: ModelCard) -> dict[str, str]:
     """Field key → label of everything ``card`` publishes that a diff can compare."""
-    found = {name: FIELD_LABELS[name] for name in CARD_FIELDS if getattr(card, name) is not None}
+    found = {name: FIELD_LABELS[name] for name in CARD_FIELDS if card.figure(name) is not None}
     for result in card.results:
         for metric_name in result.metrics:
             key = f"{metric_name}@{result.dataset_key}"

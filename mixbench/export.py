@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,7 @@ import yaml
 
 from mixbench.errors import InputError
 from mixbench.index.documents import MARKDOWN_SUFFIXES
-from mixbench.index.values import (
-    ValueProblem,
-    parse_bytes,
-    parse_count,
-    parse_crop_pct,
-    parse_image_size,
-    parse_interpolation,
-)
+from mixbench.index.fields import CARD_FIELDS, CARD_FIGURES, FIELDS, CardField
 from mixbench.io import write_atomically
 from mixbench.records import Measurement, find
 from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
@@ -51,12 +44,9 @@ class MeasuredModel:
     """What the results store measured of one model; None where nothing was."""
 
     name: str
-    params: int | None = None
-    flops: int | None = None
-    file_size: int | None = None
-    image_size: int | None = None
-    crop_pct: float | None = None
-    interpolation: str | None = None
+    #: the measured card figures by :data:`~mixbench.index.fields.FIELDS` name (flops: counted
+    #: in ``flops_convention``); a figure not measured is absent
+    figures: dict[str, Any] = field(default_factory=dict)
     top1: float | None = None
     top5: float | None = None
     images: int | None = None  # eval image count behind top1/top5
@@ -66,11 +56,51 @@ class MeasuredModel:
     flops_input: str | None = None
     sources: dict[str, int] = field(default_factory=dict)  # field -> run id it came from
 
+    @classmethod
+    def of(cls, name: str, **values: Any) -> MeasuredModel:
+        """``MeasuredModel.of("m", params=5, top1=80.0)``: card figures by name, the rest as
+        fields (``None`` figures left out)."""
+        figures = {k: v for k, v in values.items() if k in FIELDS and v is not None}
+        rest = {k: v for k, v in values.items() if k not in FIELDS}
+        return cls(name=name, figures=figures, **rest)
+
+    def figure(self, name: str) -> Any:
+        return self.figures.get(name)
+
+    @property
+    def params(self) -> int | None:
+        return self.figures.get("params")
+
+    @property
+    def flops(self) -> int | None:
+        return self.figures.get("flops")
+
+    @property
+    def file_size(self) -> int | None:
+        return self.figures.get("file_size")
+
+    @property
+    def image_size(self) -> int | None:
+        return self.figures.get("image_size")
+
+    @property
+    def crop_pct(self) -> float | None:
+        return self.figures.get("crop_pct")
+
+    @property
+    def interpolation(self) -> str | None:
+        return self.figures.get("interpolation")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the figures as fields of their own, as on a card's ``to_dict``."""
+        data = asdict(self)
+        figures = data.pop("figures")
+        return {"name": self.name, **{k: figures.get(k) for k in CARD_FIELDS}, **data}
+
     @property
     def is_empty(self) -> bool:
         """True when no figure was measured (``images`` and ``sources`` only qualify those)."""
-        figures = (self.params, self.flops, self.file_size, self.image_size, self.crop_pct)
-        return all(value is None for value in (*figures, self.interpolation, self.top1, self.top5))
+        return not self.figures and self.top1 is None and self.top5 is None
 
 
 # ------------------------------------------------------------------------ reading the store
@@ -108,15 +138,15 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
     if verify is not None:
         measured = _verify_measurements(verify)
         figures = {m.metric: m.value for m in measured}
-        take("params", _valid(parse_count, figures.get("params")), verify)
+        for card_field in CARD_FIGURES:
+            if card_field.name == "flops":  # a count means something only in its convention
+                continue
+            take(card_field.name, _read(card_field, figures.get(card_field.name)), verify)
         flops = find(measured, "flops")
         if flops is not None and "convention" in flops.conditions:
-            take("flops", _valid(parse_count, flops.value), verify)
+            take("flops", _read(FIELDS["flops"], flops.value), verify)
             values["flops_convention"] = flops.conditions["convention"]
             values["flops_input"] = flops.conditions.get("input")
-        take("file_size", _valid(parse_bytes, figures.get("file_size")), verify)
-        for key, value in _preprocessing(figures).items():
-            take(key, value, verify)
         accuracy = [find(measured, key) for key in ACCURACY_FIELDS]
         for key, found in zip(ACCURACY_FIELDS, accuracy, strict=True):
             # a subset of the classes is not what a card's accuracy is of: never exported
@@ -139,7 +169,7 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
         for key, value in _preprocessing(newest.preprocessing).items():
             if key not in values:
                 take(key, value, newest)
-    return MeasuredModel(name=name, sources=sources, **values)
+    return MeasuredModel.of(name, sources=sources, **values)
 
 
 def _verify_measurements(run: RunRecord) -> list[Measurement]:
@@ -153,24 +183,15 @@ def _verify_measurements(run: RunRecord) -> list[Measurement]:
 
 
 def _preprocessing(values: dict[str, Any]) -> dict[str, Any]:
-    parsers: dict[str, Callable[[object], Any]] = {
-        "image_size": parse_image_size,
-        "crop_pct": lambda value: round(parse_crop_pct(value)[0], 6),  # no binary noise
-        "interpolation": parse_interpolation,
-    }
-    found = {key: _valid(parsers[key], values.get(key)) for key in PREPROCESSING_FIELDS}
+    found = {key: _read(FIELDS[key], values.get(key)) for key in PREPROCESSING_FIELDS}
     return {key: value for key, value in found.items() if value is not None}
 
 
-def _valid(parse: Callable[[object], Any], value: object) -> Any:
-    """``value`` as the index's own parser reads it, or None: what we write must read back."""
-    if value is None:
-        return None
-    try:
-        parsed = parse(value)
-    except ValueProblem:
-        return None
-    return parsed[0] if isinstance(parsed, tuple) else parsed
+def _read(card_field: CardField, value: object) -> Any:
+    """``value`` as the index's own parser reads it, or None: what we write must read back
+    (floats rounded to 6 places: no binary noise)."""
+    read = card_field.read(value)
+    return round(read, 6) if isinstance(read, float) else read
 
 
 def _percent(value: object) -> float | None:
@@ -255,19 +276,11 @@ def to_model_index_yaml(
 def _entry(model: MeasuredModel, source: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"Name": model.name}
     # Keys, order and text forms as in model_index/mixnet.md.
-    metadata: dict[str, Any] = {}
-    if model.flops is not None:
-        metadata["FLOPs"] = model.flops
-    if model.params is not None:
-        metadata["Parameters"] = model.params
-    if model.file_size is not None:
-        metadata["File Size"] = model.file_size
-    if model.crop_pct is not None:
-        metadata["Crop Pct"] = repr(float(model.crop_pct))
-    if model.image_size is not None:
-        metadata["Image Size"] = str(model.image_size)
-    if model.interpolation is not None:
-        metadata["Interpolation"] = model.interpolation
+    metadata: dict[str, Any] = {
+        card_field.export_key: card_field.written(model.figure(card_field.name))
+        for card_field in CARD_FIGURES
+        if model.figure(card_field.name) is not None
+    }
     if metadata:
         entry["Metadata"] = metadata
     metrics: dict[str, str] = {}

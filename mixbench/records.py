@@ -17,17 +17,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-#: The unit of each metric mixbench measures, so no caller has to know it.
+from mixbench.index.fields import FIELDS
+
+#: The unit of each metric mixbench measures, so no caller has to know it: the card figures'
+#: (flops: what the named convention counts, see conditions["convention"]), then the rest.
 UNITS: Mapping[str, str] = {
-    "params": "count",
-    "flops": "MACs",  # what the named convention counts; see conditions["convention"]
+    **{name: card_field.unit for name, card_field in FIELDS.items()},
     "macs": "MACs",
-    "file_size": "bytes",
-    "weights_hash": "sha256 prefix",
-    "image_size": "px",
-    "crop_pct": "fraction",
-    "interpolation": "name",
-    "native_vs_timm": "max relative difference",
     "top1": "%",
     "top5": "%",
     "real_top1": "%",

@@ -158,8 +158,8 @@ def test_round_trip_reads_back_the_same_numbers(store: ResultsStore, tmp_path: P
 def test_measured_model_names_each_figures_run(store: ResultsStore) -> None:
     run_id = store.add(verify_run())
     model = only(measured_models(store))
-    assert model == MeasuredModel(
-        name="mixnet_s",
+    assert model == MeasuredModel.of(
+        "mixnet_s",
         **MIXNET_S,
         images=None,  # no eval run stored beside the verify run
         flops_convention="thop_2021",
@@ -169,7 +169,7 @@ def test_measured_model_names_each_figures_run(store: ResultsStore) -> None:
 
 
 def test_yaml_writes_the_cards_forms() -> None:
-    text = to_model_index_yaml([MeasuredModel("m", crop_pct=0.875, image_size=224, top1=80.0)])
+    text = to_model_index_yaml([MeasuredModel.of("m", crop_pct=0.875, image_size=224, top1=80.0)])
     assert text.startswith("# ")
     assert "measured" in text.lower().split("models:")[0]
     assert "2 × MACs" in text and "fvcore" in text
@@ -182,7 +182,7 @@ def test_yaml_writes_the_cards_forms() -> None:
 
 
 def test_a_model_without_accuracy_has_no_results() -> None:
-    text = to_model_index_yaml([MeasuredModel("m", params=5)])
+    text = to_model_index_yaml([MeasuredModel.of("m", params=5)])
     assert "Results" not in text and "Parameters: 5" in text
 
 
@@ -364,7 +364,9 @@ def test_hostile_names_survive_the_round_trip(store: ResultsStore, tmp_path: Pat
 
 
 def test_a_hostile_source_label_stays_in_its_comment() -> None:
-    text = to_model_index_yaml([MeasuredModel("m", params=1)], source="x\n- Name: injected\u2028y")
+    text = to_model_index_yaml(
+        [MeasuredModel.of("m", params=1)], source="x\n- Name: injected\u2028y"
+    )
     data = yaml.safe_load(text)
     assert [model["Name"] for model in data["Models"]] == ["m"]
 

@@ -202,9 +202,9 @@ def test_a_figure_nothing_reproduces_is_information(mixnet_s):
 
 def test_check_flops_carries_the_finding(mixnet_s):
     resolved = resolve_model("mixnet_s")
-    card = replace(resolved.card, image_size=SMALL)
+    card = resolved.card.with_figures(image_size=SMALL)
     photo_count = THOP_2021.count(resolved.model, uncropped_photo_size(SMALL))
-    check = check_flops(replace(card, flops=photo_count), resolved)
+    check = check_flops(card.with_figures(flops=photo_count), resolved)
     at_card = THOP_2021.count(resolved.model, (SMALL, SMALL))
     assert (check.status, check.published, check.measured) == ("fail", photo_count, at_card)
     assert check.delta == at_card - photo_count
@@ -216,7 +216,7 @@ def test_check_flops_carries_the_finding(mixnet_s):
     )
     assert details["count_at_card_size"] == at_card and details["flops"] == 2 * details["macs"]
     assert json.loads(json.dumps(details)) == details  # plain JSON: stored and read back as is
-    unpublished = check_flops(replace(card, flops=None), resolved)
+    unpublished = check_flops(card.with_figures(flops=None), resolved)
     assert unpublished.status == "info" and unpublished.measured == details["flops"]
     assert unpublished.reason.startswith("the card publishes no FLOPs")
 

@@ -28,6 +28,7 @@ from mixbench.diff import DiffReport, diff_sources
 from mixbench.errors import InputError
 from mixbench.formatting import fmt_count, fmt_percent, fmt_value
 from mixbench.index import ModelCard, check_index, load_index
+from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.published import NAMED_SOURCES, load_source
 from mixbench.report import render_markdown
 from mixbench.report.tables import diff_table
@@ -92,12 +93,10 @@ def show_card(name: str, index_path: Path | None, strict: bool, json_out: Path |
     rows: list[tuple[str, object]] = [
         ("collection", card.collection),
         ("paper", card.paper.title or card.paper.url if card.paper else None),
-        ("params", f"{fmt_value(card.params)} ({fmt_count(card.params)})" if card.params else None),
-        ("FLOPs", f"{fmt_value(card.flops)} ({fmt_count(card.flops)})" if card.flops else None),
-        ("file size", f"{fmt_value(card.file_size)} bytes" if card.file_size else None),
-        ("image size", card.image_size),
-        ("crop pct", card.crop_pct),
-        ("interpolation", card.interpolation),
+        *(
+            (f.label, None if card.figure(f.name) is None else f.shown(card.figure(f.name)))
+            for f in CARD_FIGURES
+        ),
         ("architecture", ", ".join(card.architecture)),
         ("training data", ", ".join(card.training_data)),
         ("training techniques", ", ".join(card.training_techniques)),

@@ -368,7 +368,7 @@ def export_index_command(
     text = export_index(store, None if to_stdout else out, models=list(models) or None)
     if json_out is not None:
         measured = measured_models(store, list(models) or None)
-        emit_json(json_out, [asdict(model) for model in measured])
+        emit_json(json_out, [model.to_dict() for model in measured])
     if json_to_stdout(json_out):
         return
     if to_stdout:

@@ -7,15 +7,17 @@ given to the nearest 10,000), so comparisons can happen at the coarser side's ro
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from mixbench.index.fields import CARD_FIELDS, FIELDS
 
 # Metric names that are accuracies on a percent scale.
 TOP1 = "top1"
 TOP5 = "top5"
 
-# Fields that `list`, `show` and `diff` care about, in display order.
-CARD_FIELDS = ("params", "flops", "file_size", "image_size", "crop_pct", "interpolation")
+__all__ = ["CARD_FIELDS", "TOP1", "TOP5", "CardWarning", "Location", "Metric", "ModelCard"]
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,9 @@ class ModelCard:
     paper: Paper | None = None
     code_url: str | None = None
     weights_url: str | None = None
-    params: int | None = None
-    flops: int | None = None
-    file_size: int | None = None
-    crop_pct: float | None = None
-    image_size: int | None = None
-    interpolation: str | None = None
+    #: the published figures by :data:`~mixbench.index.fields.FIELDS` name, normalised; a
+    #: figure the card does not publish is absent
+    figures: Mapping[str, Any] = field(default_factory=dict)
     architecture: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()
     training_data: tuple[str, ...] = ()
@@ -126,6 +125,47 @@ class ModelCard:
     source: Location | None = None
     # Probable mistakes in the card's source (misspelled keys), its collection's included.
     warnings: tuple[CardWarning, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.figures) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"not card figures: {', '.join(sorted(unknown))}")
+
+    def figure(self, name: str) -> Any:
+        """The published figure ``name`` (a :data:`~mixbench.index.fields.FIELDS` key), or
+        ``None`` where the card publishes none."""
+        if name not in FIELDS:
+            raise KeyError(name)
+        return self.figures.get(name)
+
+    def with_figures(self, **figures: Any) -> ModelCard:
+        """A copy with these figures set (``None``: not published)."""
+        merged = {**self.figures, **figures}
+        return replace(self, figures={k: v for k, v in merged.items() if v is not None})
+
+    @property
+    def params(self) -> int | None:
+        return self.figures.get("params")
+
+    @property
+    def flops(self) -> int | None:
+        return self.figures.get("flops")
+
+    @property
+    def file_size(self) -> int | None:
+        return self.figures.get("file_size")
+
+    @property
+    def crop_pct(self) -> float | None:
+        return self.figures.get("crop_pct")
+
+    @property
+    def image_size(self) -> int | None:
+        return self.figures.get("image_size")
+
+    @property
+    def interpolation(self) -> str | None:
+        return self.figures.get("interpolation")
 
     def metric(self, name: str, dataset: str = "imagenet") -> float | str | None:
         """A metric's value on a dataset (matched loosely: "ImageNet" == "imagenet-1k")."""
@@ -148,6 +188,8 @@ class ModelCard:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready normalised card: numbers as numbers, metrics keyed by canonical name."""
         data = asdict(self)
+        figures = data.pop("figures")
+        data.update({name: figures.get(name) for name in CARD_FIELDS})
         data["results"] = [
             {
                 "task": result.task,

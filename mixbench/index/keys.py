@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from mixbench.errors import Problem
 from mixbench.index.cards import CardWarning
+from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.located_yaml import LocatedDocument, Path, format_path
 
 # One edit in a key of 5+ characters scores ≥ 0.83; real neighbours such as "Warmup Epochs" vs
@@ -45,8 +46,8 @@ COLLECTION_KEYS = key_set(
 MODEL_KEYS = {**COLLECTION_KEYS, **key_set("In Collection", "Collection", "Measured")}
 # Metadata mixbench reads ...
 PARSED_METADATA_KEYS = key_set(
-    "FLOPs", "Parameters", "Params", "Param Count", "File Size", "Crop Pct", "Image Size",
-    "Interpolation", "Architecture", "Tasks", "Training Data", "Training Techniques",
+    *(key for card_field in CARD_FIGURES for key in card_field.keys),
+    "Architecture", "Tasks", "Training Data", "Training Techniques",
 )  # fmt: skip
 # ... and metadata published in paperswithcode's spec and timm's cards that it knows but does
 # not use (training hyperparameters), so that neither warns nor fails --strict.

@@ -21,6 +21,7 @@ from mixbench.index.documents import (
     read_documents,
     read_text,
 )
+from mixbench.index.fields import FIELDS
 from mixbench.index.keys import DOCUMENT_KEYS, unknown_key
 from mixbench.index.located_yaml import LocatedDocument, format_path
 from mixbench.index.normalise import EntryReader, Fields, lookup
@@ -301,7 +302,8 @@ def build_card(entry: _Entry, parent: _Entry | None) -> ModelCard:
         notes=(*inherited.notes, *own.notes),
         source=Location(entry.doc.file, own.line),
         warnings=tuple(w for w in (*inherited.unknown_keys, *own.unknown_keys) if w.suggestions),
-        **values,
+        figures={k: v for k, v in values.items() if k in FIELDS},
+        **{k: v for k, v in values.items() if k not in FIELDS},
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mixbench.index.cards import TOP1, TOP5, CardWarning, Metric, Paper, Result
+from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.keys import (
     COLLECTION_KEYS,
     METADATA_KEYS,
@@ -35,11 +36,6 @@ from mixbench.index.located_yaml import LocatedDocument, Path, format_path
 from mixbench.index.values import (
     ValueProblem,
     describe,
-    parse_bytes,
-    parse_count,
-    parse_crop_pct,
-    parse_image_size,
-    parse_interpolation,
     parse_number,
     parse_percent,
     parse_text,
@@ -52,16 +48,10 @@ def lookup(mapping: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     return {normalise_key(key): (key, value) for key, value in mapping.items()}
 
 
-# Metadata fields: normalised key → (card attribute, parser returning (value, resolution|None)).
+# Metadata fields: normalised key → (card attribute, parser returning (value, resolution|None)):
+# the card figures' spellings (mixbench.index.fields), then the descriptive lists.
 _METADATA_FIELDS: dict[str, tuple[str, Callable[[object], tuple[Any, float | None]]]] = {
-    "flops": ("flops", parse_count),
-    "parameters": ("params", parse_count),
-    "params": ("params", parse_count),
-    "param_count": ("params", parse_count),
-    "file_size": ("file_size", parse_bytes),
-    "crop_pct": ("crop_pct", parse_crop_pct),
-    "image_size": ("image_size", lambda v: (parse_image_size(v), None)),
-    "interpolation": ("interpolation", lambda v: (parse_interpolation(v), None)),
+    **{normalise_key(key): (f.name, f.parse) for f in CARD_FIGURES for key in f.keys},
     "architecture": ("architecture", lambda v: (parse_text_list(v), None)),
     "tasks": ("tasks", lambda v: (parse_text_list(v), None)),
     "training_data": ("training_data", lambda v: (parse_text_list(v), None)),

@@ -230,5 +230,5 @@ def _row_card(
         resolution=resolution,
         extra=extra,
         source=Location(shown, line),
-        **values,  # type: ignore[arg-type]
+        figures=values,
     )
