@@ -20,7 +20,7 @@ from safetensors.torch import save as safetensors_bytes
 
 from mixbench.cli import cli
 from mixbench.errors import InputError
-from mixbench.models import read_checkpoint
+from mixbench.models import read_checkpoint, timm_to_native
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin")
 ALL_SUFFIXES = (*TORCH_SUFFIXES, ".safetensors")
@@ -47,9 +47,10 @@ def _safetensors_with_header(header: bytes, data: bytes = b"") -> bytes:
 
 
 def _read_error(path: Path) -> InputError:
-    """The InputError reading ``path`` raises, checked to be one line naming the file."""
+    """The InputError reading ``path`` as a MixNet checkpoint in timm's layout raises (its
+    grouped 1×1 convs merged), checked to be one line naming the file."""
     with pytest.raises(InputError) as caught:
-        read_checkpoint(path)
+        read_checkpoint(path, key_map=timm_to_native)
     error = caught.value
     assert error.message.startswith(str(path)), error.message
     assert "\n" not in error.message and error.hint and "\n" not in error.hint
@@ -240,7 +241,7 @@ def test_any_bytes_load_or_raise_input_error(fuzz_dir: Path, data: bytes, suffix
     path = fuzz_dir / f"fuzz{suffix}"
     path.write_bytes(data)
     try:
-        state = read_checkpoint(path)
+        state = read_checkpoint(path, key_map=timm_to_native)
     except InputError as error:
         assert error.message.startswith(str(path)) and "\n" not in error.message
         assert error.hint

@@ -14,24 +14,16 @@ registration); :mod:`~mixbench.models.registry` (model families) is what
 :mod:`~mixbench.models.factory` (:func:`create_model`) and :mod:`~mixbench.models.optimize` use.
 """
 
-from mixbench.models.config import (
-    BlockSpec,
-    EvalConfig,
-    MixNetConfig,
-    StageConfig,
-)
+from mixbench.models.base import EvalConfig
+from mixbench.models.config import BlockSpec, MixNetConfig, StageConfig
 from mixbench.models.factory import create_model, list_presets, load_config
 
 # Importing an architecture module registers its family: one import per family here.
 from mixbench.models.mixnet import FeatureInfo, MixNet, MixNetFeatures
+from mixbench.models.mixnet_keys import native_to_timm, pointwise_groups, timm_to_native
 from mixbench.models.registry import ModelFamily, families, get_family, register_family
 from mixbench.models.timm_family import TimmConfig, timm_config  # after MixNet: presets win
-from mixbench.models.weights import (
-    native_to_timm,
-    pointwise_groups,
-    read_checkpoint,
-    timm_to_native,
-)
+from mixbench.models.weights import read_checkpoint
 
 __all__ = [
     "BlockSpec",

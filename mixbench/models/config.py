@@ -83,11 +83,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mixbench.data.sources.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from mixbench.errors import InputError
 from mixbench.index.located_yaml import load_yaml
 from mixbench.index.values import INTERPOLATIONS
 from mixbench.models import plan
+from mixbench.models.base import EvalConfig
 from mixbench.models.values import (
     MAX_BLOCKS,
     MAX_CHANNELS,
@@ -109,8 +109,6 @@ __all__ = [
     "BACKBONE_NAME",
     "DEPTH_ROUNDINGS",
     "DEPTH_TRUNCS",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
     "MAX_BLOCKS",
     "MAX_CHANNELS",
     "MAX_KERNEL",
@@ -174,36 +172,6 @@ class StageConfig:
     """One ``stage_params`` item: its entries, in order."""
 
     blocks: tuple[BlockSpec, ...]
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """Eval preprocessing defaults (timm's pretrained_cfg subset ``mixbench predict`` uses)."""
-
-    input_size: tuple[int, int, int] = (3, 224, 224)
-    crop_pct: float = 0.875
-    interpolation: str = "bicubic"
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-    num_classes: int = 1000
-    hf_hub_id: str | None = None
-
-    @property
-    def image_size(self) -> int:
-        """The square input side (224 for every preset)."""
-        return self.input_size[-1]
-
-    def as_dict(self) -> dict[str, Any]:
-        """timm-style ``pretrained_cfg`` keys."""
-        return {
-            "input_size": self.input_size,
-            "crop_pct": self.crop_pct,
-            "interpolation": self.interpolation,
-            "mean": self.mean,
-            "std": self.std,
-            "num_classes": self.num_classes,
-            "hf_hub_id": self.hf_hub_id,
-        }
 
 
 @dataclass(frozen=True)

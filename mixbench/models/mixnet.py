@@ -14,12 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from mixbench.errors import InputError
+from mixbench.models.base import EvalConfig
 from mixbench.models.blocks import MixDepthBlock
-from mixbench.models.config import EvalConfig, MixNetConfig, is_mixnet_document
+from mixbench.models.config import MixNetConfig, is_mixnet_document
 from mixbench.models.layers import BatchNormAct2d, make_conv
+from mixbench.models.mixnet_keys import native_to_timm, timm_to_native
 from mixbench.models.plan import FeatureSpec, NetworkPlan
 from mixbench.models.registry import ModelFamily, register_family
-from mixbench.models.weights import native_to_timm, timm_to_native
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; only annotations use it
     from importlib.resources.abc import Traversable

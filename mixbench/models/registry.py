@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from mixbench.errors import InputError
-from mixbench.models.config import EvalConfig
+from mixbench.models.base import EvalConfig
 from mixbench.models.weights import KeyMap
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; only annotations use it

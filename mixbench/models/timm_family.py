@@ -24,7 +24,7 @@ from typing import Any
 from torch import nn
 
 from mixbench.errors import InputError, ModelBuildError
-from mixbench.models.config import EvalConfig
+from mixbench.models.base import EvalConfig
 from mixbench.models.registry import ModelFamily, register_family
 
 
