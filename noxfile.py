@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s report``, ``nox -s bench``."""
+"""Developer sessions: ``nox -s tests``, ``nox -s quick``, ``nox -s lint``, ``nox -s report``,
+``nox -s bench``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ def tests(session: nox.Session) -> None:
     """The test suite (what .ci/run runs)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The tests not marked slow (no exports, evaluations, audits or end-to-end commands):
+    what to run while you work; CI runs them all."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not slow", *session.posargs)
 
 
 @nox.session

@@ -3,7 +3,7 @@ reference), and a terminal width that does not depend on the developer's shell."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,16 @@ DATA = Path(__file__).parent / "data"
 def _terminal_width_of_the_tests(monkeypatch):
     """The CLI honours COLUMNS; a developer's exported value must not change what tests see."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _export_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ONNX files, OpenVINO IR and engines go to a cache of this session, shared by its tests
+    (and the processes they start), never the user's: every run starts as CI does, empty."""
+    cache = tmp_path_factory.mktemp("mixbench-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MIXBENCH_CACHE", str(cache))
+        yield cache
 
 
 @pytest.fixture(scope="module")

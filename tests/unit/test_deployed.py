@@ -20,6 +20,9 @@ from mixbench.measure.accuracy.agreement import (
     paired_difference_interval,
 )
 
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 #: every runtime a CPU has, on both graphs where both exist
 CPU_PATHS = ("native+noopt", "native", "timm", "ort", "native+ort", "openvino", "native+openvino")
 

@@ -17,7 +17,10 @@ from mixbench.models.timm_family import tag_for_weights
 from mixbench.pipeline import Pipeline
 from mixbench.store import ResultsStore
 
-TIMM_DOCS = Path(__file__).parent / "data" / "timm-docs"
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
+TIMM_DOCS = Path(__file__).parents[1] / "data" / "timm-docs"
 
 #: one card of each finding, cut from timm's docs cards
 PICKED = ("resnet18", "dla34", "resnetv2_50x1_bitm", "tresnet_m", "ig_resnext101_32x16d")

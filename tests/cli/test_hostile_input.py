@@ -31,6 +31,7 @@ def _one_error(result: object, *needles: str) -> None:
 @pytest.mark.parametrize(
     "command", [["index", "check"], ["list", "--index"], ["show", "x", "--index"]]
 )
+@pytest.mark.slow
 def test_a_card_nested_ten_thousand_deep_is_refused(tmp_path, command):
     card = tmp_path / "deep.json"
     card.write_text('{"Models": [{"Name": "m", "x": ' + "[" * 10_000 + "]" * 10_000 + "}]}")
@@ -39,6 +40,7 @@ def test_a_card_nested_ten_thousand_deep_is_refused(tmp_path, command):
 
 @given(depth=st.integers(200, 3000), opener=st.sampled_from(["[", '{"a": ']))
 @settings(max_examples=10, deadline=None)
+@pytest.mark.slow
 def test_deep_json_of_any_shape_is_input_not_a_crash(tmp_path_factory, depth, opener):
     closer = "]" if opener == "[" else "}"
     card = tmp_path_factory.mktemp("deep") / "card.json"
@@ -109,6 +111,7 @@ def test_usage_errors_are_the_projects_two_lines(arguments, needle):
 # ------------------------------------------------------------------------------ wrong results
 
 
+@pytest.mark.slow
 def test_weights_with_nan_are_refused_naming_the_tensor(imagenet, tmp_path):
     """One NaN in the classifier once gave a stored 12.50 % top-1 and exit 0."""
     import torch
@@ -280,6 +283,7 @@ def test_a_full_disk_for_a_new_store_is_said_before_any_work(tmp_path, monkeypat
     assert not db.exists()
 
 
+@pytest.mark.slow
 def test_results_the_store_refuses_after_the_work_are_shown_then_named(
     imagenet, tmp_path, monkeypatch
 ):
@@ -364,6 +368,7 @@ def test_an_unknown_model_is_said_before_the_bandwidth_is_measured():
     assert "memory bandwidth" not in result.output
 
 
+@pytest.mark.slow
 def test_fvcore_prints_no_deprecation_note():
     """In a fresh process (a warning shows once per process): fvcore's import touches the
     deprecated torch.jit.script, which once printed on every measuring command."""
@@ -434,11 +439,12 @@ def test_a_config_typo_says_what_was_meant(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_report_renders_what_was_verified_last_and_the_audit_keeps_its_own_store(tmp_path):
     """`report` after `audit` once rendered all 261 audited models from the default store."""
     import json
 
-    cards = Path(__file__).parent / "data" / "timm-docs"
+    cards = Path(__file__).parents[1] / "data" / "timm-docs"
     some = sorted(cards.glob("*.mdx"))[:1]
     index = tmp_path / "index"
     index.mkdir()
@@ -467,6 +473,7 @@ def test_report_renders_what_was_verified_last_and_the_audit_keeps_its_own_store
     assert (alone / "audit.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_a_plot_left_out_is_said_in_the_report(tmp_path):
     """Without --throughput, verify all --report once skipped the accuracy plot silently."""
     report = tmp_path / "out" / "verify.md"
@@ -480,6 +487,7 @@ def test_a_plot_left_out_is_said_in_the_report(tmp_path):
     assert "pass --throughput" in text
 
 
+@pytest.mark.slow
 def test_a_plot_of_hundreds_of_models_stays_a_plot(tmp_path):
     """After an audit, the published-vs-measured plot was 1126×5548 px, its legend filling it."""
     from PIL import Image

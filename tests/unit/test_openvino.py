@@ -20,6 +20,9 @@ from mixbench.resolve import resolve_model
 from mixbench.runtimes import parse_implementation, runtime_named
 from mixbench.runtimes.subject import Subject
 
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 CPU = torch.device("cpu")
 CAPABILITIES = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 #: what OpenVINO computes in by default on this CPU: bf16 where the CPU has it

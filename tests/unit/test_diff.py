@@ -17,7 +17,7 @@ from mixbench.index import load_index, packaged_index_path
 from mixbench.index.published import load_source
 from mixbench.index.timm_results import dataset_from_filename, read_timm_results
 
-TIMM_CSV = Path(__file__).parent / "data" / "results-imagenet.csv"
+TIMM_CSV = Path(__file__).parents[1] / "data" / "results-imagenet.csv"
 
 
 @pytest.fixture(scope="module")

@@ -141,6 +141,7 @@ def test_predict_unknown_model():
     assert result.exit_code == 2 and "unknown model 'mixnet_q'" in result.output
 
 
+@pytest.mark.slow
 def test_predict_pretrained_offline_says_what_to_download(tmp_path, images):
     env = {
         **os.environ,
@@ -159,6 +160,7 @@ def test_predict_pretrained_offline_says_what_to_download(tmp_path, images):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_flops_json_matches_fvcore_on_timm():
     result = CliRunner().invoke(cli, ["flops", "mixnet_s", "tf_mixnet_s", "--json"])
     assert result.exit_code == 1, result.output  # the cards fail, as verify says (exit 1)
@@ -183,6 +185,7 @@ def test_flops_json_matches_fvcore_on_timm():
     assert tf["verdict"] == "fail" and tf["counts"]["224x285"]["thop_2021"] == 302587678
 
 
+@pytest.mark.slow
 def test_flops_explains_a_card_counted_as_two_macs(tmp_path):
     macs = count_complexity(mixbench.create_model("mixnet_s")).macs
     card = tmp_path / "i.yml"
@@ -204,6 +207,7 @@ def test_flops_of_a_yaml_config_has_no_card(model_data):
     assert check["verdict"] == "info" and check["counts"]["224x224"]["thop_2021"] > 0
 
 
+@pytest.mark.slow
 def test_flops_table_lists_every_card():
     result = CliRunner().invoke(cli, ["flops"])
     assert result.exit_code == 1  # every card's FLOPs fail: the same exit as verify's

@@ -31,6 +31,9 @@ from mixbench.runtimes import OutputCheck, exports, parse_implementations
 from mixbench.runtimes import onnxruntime as ort_runtime
 from mixbench.runtimes.subject import Subject, state_dict_sha256
 
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 QUICK = TimingOptions(
     trials=2, trial_seconds=0.02, warmup_seconds=0, warmup_iterations=1, latency_iterations=4
 )

@@ -15,7 +15,7 @@ from mixbench.measure.complexity import CountingFailed, explain_flops, uncropped
 from mixbench.measure.conventions import THOP_2021, Uncounted, input_channels
 from mixbench.models import create_model
 
-TIMM_DOCS = Path(__file__).parent / "data" / "timm-docs"
+TIMM_DOCS = Path(__file__).parents[1] / "data" / "timm-docs"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ FINDINGS = {
 
 
 @pytest.mark.parametrize("name", FINDINGS)
+@pytest.mark.slow
 def test_timm_cards_are_reproduced_integer_for_integer(cards, name):
     convention, where, status = FINDINGS[name]
     card = cards[name]

@@ -26,6 +26,9 @@ from mixbench.measure.accuracy.resume_log import ResumeLog
 from mixbench.measure.accuracy.scoring import real_labels
 from mixbench.store import ResultsStore
 
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 
 def _timm_validate(model: torch.nn.Module, folder: Path) -> tuple[float, float, int]:
     """timm's validate.py, reduced to its data pipeline and accuracy bookkeeping."""

@@ -187,6 +187,7 @@ def test_a_bad_data_folder_is_refused_even_without_weights(tmp_path):
     assert not _stored(tmp_path)
 
 
+@pytest.mark.slow
 def test_synthetic_data_is_no_evidence(imagenet):
     _folder, weights, _ = imagenet
     report = verify("mixnet_s", VerifyOptions(data="synthetic:4", weights=str(weights)))
@@ -196,6 +197,7 @@ def test_synthetic_data_is_no_evidence(imagenet):
         assert "generated images, not ImageNet" in check.reason
 
 
+@pytest.mark.slow
 def test_data_without_weights_says_the_data_was_not_used(imagenet):
     folder, _weights, _ = imagenet
     reason = verify("mixnet_s", VerifyOptions(data=str(folder))).check("top1").reason
@@ -221,6 +223,7 @@ def weights_copy(imagenet, tmp_path):
     return copy
 
 
+@pytest.mark.slow
 def test_the_hash_prefix_of_the_cards_file_passes(weights_copy, tmp_path):
     prefix = sha256_file(weights_copy)[:8]
     index = load_index(_card(tmp_path, weights_copy, f"mixnet_s-{prefix}.pth"))
@@ -231,6 +234,7 @@ def test_the_hash_prefix_of_the_cards_file_passes(weights_copy, tmp_path):
     assert report.check("file_size").status == "pass"
 
 
+@pytest.mark.slow
 def test_a_file_with_the_cards_name_but_other_content_fails(weights_copy, tmp_path):
     renamed = weights_copy.with_name("mixnet_s-00000000.safetensors")
     weights_copy.rename(renamed)
@@ -242,6 +246,7 @@ def test_a_file_with_the_cards_name_but_other_content_fails(weights_copy, tmp_pa
     assert "has the card's name but not its content" in check.reason
 
 
+@pytest.mark.slow
 def test_another_file_is_information_and_says_so(weights_copy, tmp_path):
     index = load_index(_card(tmp_path, weights_copy, "mixnet_s-00000000.pth"))
     report = verify("mixnet_s", VerifyOptions(weights=str(weights_copy)), index=index)
@@ -250,6 +255,7 @@ def test_another_file_is_information_and_says_so(weights_copy, tmp_path):
     assert report.check("file_size").status == "info"
 
 
+@pytest.mark.slow
 def test_a_url_without_a_hash_skips_the_hash_check(weights_copy, tmp_path):
     index = load_index(_card(tmp_path, weights_copy, "mixnet_s.pth"))
     check = verify("mixnet_s", VerifyOptions(weights=str(weights_copy)), index=index).check(
@@ -258,6 +264,7 @@ def test_a_url_without_a_hash_skips_the_hash_check(weights_copy, tmp_path):
     assert check.status == "skipped" and "carries no hash prefix" in check.reason
 
 
+@pytest.mark.slow
 def test_the_packaged_cards_carry_hash_prefixes():
     check = verify("mixnet_s").check("weights_hash")
     assert check.published == "a907afbc" and check.status == "skipped"
@@ -266,8 +273,9 @@ def test_the_packaged_cards_carry_hash_prefixes():
 # ------------------------------------------------------------------------------ equivalence
 
 
+@pytest.mark.slow
 def test_equivalence_counts_the_images_whose_top1_differs(use_native_to_timm):
-    import mixbench.models.weights as convert
+    import mixbench.models.mixnet_keys as convert
 
     real = convert.native_to_timm
 
@@ -284,6 +292,7 @@ def test_equivalence_counts_the_images_whose_top1_differs(use_native_to_timm):
     assert f"{check.details['top1_differs']} of 8 images' top-1 differ" in check.reason
 
 
+@pytest.mark.slow
 def test_equivalence_reports_no_disagreement_when_equal():
     check = verify("mixnet_m").check("native_vs_timm")
     assert check.reason.startswith("0 of 8 images' top-1 differ")
@@ -332,6 +341,7 @@ def test_required_checks_that_did_not_pass_or_fail_fail():
     assert "pass --throughput" in gated[3].reason
 
 
+@pytest.mark.slow
 def test_cli_require_turns_a_skipped_check_into_exit_1(tmp_path):
     out = tmp_path / "verify.json"
     result = _invoke(tmp_path, "mixnet_s", "--require", "top1,top5", "--json", str(out))
@@ -344,6 +354,7 @@ def test_cli_require_turns_a_skipped_check_into_exit_1(tmp_path):
     assert data["settings"]["require"] == ["top1", "top5"]
 
 
+@pytest.mark.slow
 def test_the_markdown_report_shows_coverage(tmp_path):
     out = tmp_path / "r.md"
     result = _invoke(tmp_path, "mixnet_s", "--report", str(out))
@@ -352,6 +363,7 @@ def test_the_markdown_report_shows_coverage(tmp_path):
     assert "6 of 10 checks ran (not run: file size, weights hash, top-1, top-5)" in text
 
 
+@pytest.mark.slow
 def test_a_sample_accuracy_is_inconclusive_through_the_cli(imagenet, tmp_path):
     folder, weights, _ = imagenet
     prefix = sha256_file(weights)[:8]
@@ -389,9 +401,10 @@ def test_an_error_before_any_work_is_the_first_thing_printed(tmp_path):
     assert result.output.startswith("error: no such data source"), repr(result.output[:80])
 
 
+@pytest.mark.slow
 def test_equivalence_sees_a_small_mistake_in_the_first_layer(use_native_to_timm):
     """On random weights the logits must follow the input, or a wrong early layer passes."""
-    from mixbench.models import weights
+    from mixbench.models import mixnet_keys as weights
 
     real = weights.native_to_timm
 
@@ -406,6 +419,7 @@ def test_equivalence_sees_a_small_mistake_in_the_first_layer(use_native_to_timm)
     assert check.measured > 1e-3
 
 
+@pytest.mark.slow
 def test_outputs_that_ignore_the_input_make_equivalence_inconclusive(monkeypatch):
     import torch
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "mixbench"
+PACKAGE = Path(__file__).resolve().parents[2] / "mixbench"
 
 
 def _module_name(path: Path) -> str:

@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from index_helpers import write
 
 from mixbench.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMM_CSV = Path(__file__).parent / "data" / "results-imagenet.csv"
+ROOT = Path(__file__).resolve().parents[2]
+TIMM_CSV = Path(__file__).parents[1] / "data" / "results-imagenet.csv"
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -148,6 +149,7 @@ def test_python_dash_m_and_console_script():
     assert proc.returncode == 0 and len(json.loads(proc.stdout)) == 7
 
 
+@pytest.mark.slow
 def test_wheel_carries_the_index(tmp_path):
     """A wheel install (not only an editable one) finds the cards, templates and presets."""
     build = subprocess.run(

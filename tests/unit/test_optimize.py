@@ -15,6 +15,7 @@ PRESETS = list_presets()
 
 
 @pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.slow
 def test_optimized_equals_unoptimized(name, randomize, max_rel_diff):
     torch.manual_seed(0)
     model = randomize(create_model(name))

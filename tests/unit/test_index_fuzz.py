@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,6 +62,7 @@ def test_random_structures(data, suffix):
 
 @FUZZ
 @given(st.dictionaries(st.sampled_from(KEYS), STRUCTURES, max_size=4))
+@pytest.mark.slow
 def test_random_models_in_a_valid_frame(model):
     load_text(yaml.safe_dump({"Models": [model]}, allow_unicode=True), ".yml")
 
@@ -71,6 +73,7 @@ _CARD_LINES = _CARD.splitlines(keepends=True)
 
 @FUZZ
 @given(st.data())
+@pytest.mark.slow
 def test_mutated_published_card(data):
     lines = list(_CARD_LINES)
     for _ in range(data.draw(st.integers(1, 4))):

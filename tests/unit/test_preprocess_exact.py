@@ -129,6 +129,7 @@ def _assert_matches_timm(
 
 
 @pytest.mark.parametrize(("image_size", "crop_pct", "interpolation"), CONFIGS)
+@pytest.mark.slow
 def test_folder_images_match_timm_bit_for_bit(
     image_folder: Path, image_size: int, crop_pct: float, interpolation: str
 ) -> None:

@@ -32,7 +32,7 @@ from mixbench.verify import (
     verify,
 )
 
-DOCS = Path(__file__).parent / "data" / "timm-docs"
+DOCS = Path(__file__).parents[1] / "data" / "timm-docs"
 
 UNBUILDABLE = """\
 Models:
@@ -80,6 +80,7 @@ def resolved_models(monkeypatch: pytest.MonkeyPatch) -> list[ResolvedModel]:
 # ------------------------------------------------------------------------------ a timm card
 
 
+@pytest.mark.slow
 def test_a_timm_card_verifies_end_to_end_on_the_meta_device(tmp_path, resolved_models):
     out = tmp_path / "verify.json"
     result = _invoke(tmp_path, "resnet18", "--index", str(DOCS), "--json", str(out))
@@ -119,6 +120,7 @@ def test_a_timm_card_verifies_end_to_end_on_the_meta_device(tmp_path, resolved_m
     assert "1 model(s) verified: FAIL: resnet18" in result.output
 
 
+@pytest.mark.slow
 def test_a_timm_model_is_never_passed_as_equivalent_even_when_required(tmp_path):
     index = load_index(DOCS)
     report = verify("resnet18", VerifyOptions(require=("native_vs_timm",)), index=index)
@@ -135,6 +137,7 @@ def test_the_meta_rule_is_whether_any_enabled_check_needs_the_real_model():
     assert needs_real_model(VerifyOptions(pretrained=True), timm_family)
 
 
+@pytest.mark.slow
 def test_a_native_preset_keeps_building_for_real():
     resolved = verify_module.resolve_for_checks("mixnet_s", VerifyOptions(), load_index(DOCS))
     assert resolved.family.name == "mixnet" and not resolved.on_meta
@@ -174,6 +177,7 @@ def test_a_required_check_of_an_unbuilt_model_fails(tmp_path):
     assert "FAIL: no_such_net_v9" in result.output
 
 
+@pytest.mark.slow
 def test_a_model_timm_refuses_is_not_built_and_the_run_goes_on(monkeypatch):
     import timm
 
@@ -206,6 +210,7 @@ def _many_cards(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_many_models_print_one_summary_table(tmp_path, resolved_models):
     folder = _many_cards(tmp_path)
     names = [card.name for card in load_index(folder)]

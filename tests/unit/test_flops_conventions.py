@@ -50,6 +50,7 @@ def mixnet_s() -> nn.Module:
 
 
 @pytest.mark.parametrize("name", CARDS)
+@pytest.mark.slow
 def test_every_card_is_thop_2021_of_the_uncropped_photo(name):
     published, at_224 = CARDS[name]
     card = load_index()[name]
@@ -162,6 +163,7 @@ def test_a_figure_counted_at_the_cards_size_passes(mixnet_s):
     assert list(finding.counts) == [(SMALL, SMALL)]  # nothing else needed trying
 
 
+@pytest.mark.slow
 def test_fvcore_flops_at_the_cards_size_pass(mixnet_s):
     flops = count_complexity(mixnet_s, SMALL).flops
     finding = explain_flops(mixnet_s, "mixnet_s", image_size=SMALL, published=flops)
@@ -169,6 +171,7 @@ def test_fvcore_flops_at_the_cards_size_pass(mixnet_s):
     assert finding.measured == flops and finding.to_dict()["measured_convention"] == "fvcore_flops"
 
 
+@pytest.mark.slow
 def test_a_figure_of_the_uncropped_photo_fails(mixnet_s):
     photo = uncropped_photo_size(SMALL)
     assert photo == (64, 81)
@@ -187,6 +190,7 @@ def test_a_figure_of_the_uncropped_photo_fails(mixnet_s):
     )
 
 
+@pytest.mark.slow
 def test_a_figure_nothing_reproduces_is_information(mixnet_s):
     finding = explain_flops(mixnet_s, "mixnet_s", image_size=SMALL, published=123_456_789)
     verdict = finding.verdict
@@ -200,6 +204,7 @@ def test_a_figure_nothing_reproduces_is_information(mixnet_s):
     assert data["ratios"]["fvcore_macs"] == pytest.approx(123_456_789 / finding.fvcore.macs)
 
 
+@pytest.mark.slow
 def test_check_flops_carries_the_finding(mixnet_s):
     resolved = resolve_model("mixnet_s")
     card = resolved.card.with_figures(image_size=SMALL)

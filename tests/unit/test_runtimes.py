@@ -192,6 +192,7 @@ def quantising(monkeypatch):
     return runtime_registry._RUNTIMES["quantising"]
 
 
+@pytest.mark.slow
 def test_a_new_runtime_is_one_class_and_one_registry_line(quantising):
     [made] = parse_implementations("native+quantising+honest")
     assert made.runtime == "quantising" and made.name == "native+quantising+honest"
@@ -204,6 +205,7 @@ def test_a_new_runtime_is_one_class_and_one_registry_line(quantising):
     )
 
 
+@pytest.mark.slow
 def test_a_runtime_that_says_it_lowered_precision_is_ranked_with_that_precision(quantising):
     report = throughput(
         ["mixnet_s"], SMALL, "native,timm,quantising+honest,native+quantising+honest"
@@ -224,6 +226,7 @@ def test_a_runtime_that_says_it_lowered_precision_is_ranked_with_that_precision(
     assert "asked fp32, computed bf16 (its own word); ranked with the bf16 rows" in notes
 
 
+@pytest.mark.slow
 def test_a_runtime_that_silently_lowers_precision_is_caught(quantising):
     """It says float32 but rounds to bfloat16: the output check holds it to float32's bound,
     so the row is flagged and never ranked."""
@@ -275,6 +278,7 @@ def test_cuda_float32_with_tf32_convolutions_reads_back_as_tf32(monkeypatch):
 # ------------------------------------------------------------------------------ rows not run
 
 
+@pytest.mark.slow
 def test_rows_a_runtime_cannot_run_are_named_not_run(tmp_path):
     out = tmp_path / "speed.json"
     result = CliRunner().invoke(

@@ -215,6 +215,7 @@ def _build(resolved, text, precision="fp32", cast=False, **kwargs):
     return build_session(resolved, text, precision, cast=cast, **kwargs)
 
 
+@pytest.mark.slow
 def test_sessions_run_one_batch_each(resolved_s):
     for text in ("native", "native+noopt", "timm", "timm+nhwc"):
         session, step = _build(resolved_s, text)
@@ -350,6 +351,7 @@ def test_compile_compiles_while_binding_with_freezing(resolved_s, monkeypatch):
     assert session.details["compile_seconds"] >= 0
 
 
+@pytest.mark.slow
 def test_freezing_makes_the_weights_constants():
     """A real torch.compile of a tiny module (seconds, not the minutes of a MixNet): frozen,
     the compiled graph no longer reads the module's weights."""

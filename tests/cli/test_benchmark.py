@@ -34,6 +34,7 @@ def report():
     return made
 
 
+@pytest.mark.slow
 def test_every_implementation_is_measured(report):
     assert [r.implementation for r in report.results] == ["native", "timm+nchw", "timm+nhwc"]
     for result in report.results:
@@ -93,6 +94,7 @@ def test_report_json_and_run_records(report):
     assert records[0].details["ratios"][0]["baseline"] == "timm+nchw"
 
 
+@pytest.mark.slow
 def test_runs_are_stored(tmp_path):
     store = ResultsStore(tmp_path / "runs.sqlite")
     made = Pipeline(store).throughput(["tf_mixnet_s"], SMALL, "native")
@@ -122,6 +124,7 @@ def test_bad_precisions_are_refused():
         throughput(["mixnet_s"], SpeedSettings(precision="bf16", amp=True), "native")
 
 
+@pytest.mark.slow
 def test_latency_percentiles():
     made = latency("mixnet_s", SMALL, "native,timm")
     assert [r.implementation for r in made.results] == ["native", "timm"]
@@ -143,6 +146,7 @@ def test_latency_defaults_to_batch_one():
 # ------------------------------------------------------------------------------ CLI
 
 
+@pytest.mark.slow
 def test_throughput_cli_prints_the_table_and_writes_json(tmp_path):
     out = tmp_path / "speed.json"
     db = tmp_path / "runs.sqlite"
@@ -215,6 +219,7 @@ def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path):
     assert not (tmp_path / "runs.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_keeps_the_models_already_measured(tmp_path):
     store = ResultsStore(tmp_path / "runs.sqlite")
 
@@ -229,6 +234,7 @@ def test_an_interrupted_run_keeps_the_models_already_measured(tmp_path):
     assert [r.model for r in store.runs(kind="throughput")] == ["mixnet_s"]
 
 
+@pytest.mark.slow
 def test_compile_settings_are_said_under_the_table(tmp_path, monkeypatch):
     import torch
 

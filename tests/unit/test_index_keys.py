@@ -27,7 +27,7 @@ from mixbench.index.keys import (
 from mixbench.index.normalise import canonical_metric
 from mixbench.index.timm_results import read_timm_results
 
-TIMM_DOCS = Path(__file__).parent / "data" / "timm-docs"
+TIMM_DOCS = Path(__file__).parents[1] / "data" / "timm-docs"
 
 CARD = """\
 Models:

@@ -30,7 +30,7 @@ from mixbench.store import (
     sha256_file,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def eval_run(model: str = "mixnet_xl", **overrides: Any) -> RunRecord:

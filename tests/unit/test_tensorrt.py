@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import torch
 from click.testing import CliRunner
 
@@ -18,6 +19,9 @@ from mixbench.cli import cli
 from mixbench.measure.precision import PrecisionRequest
 from mixbench.runtimes import Request, parse_implementation
 from mixbench.runtimes import tensorrt as trt_runtime
+
+# ONNX/OpenVINO exports, evaluations, audits: left out by `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
 
 
 def test_without_the_extra_tensorrt_is_named(monkeypatch, tmp_path):

@@ -107,6 +107,7 @@ def plain():
     return verify("mixnet_s")
 
 
+@pytest.mark.slow
 def test_a_card_without_weights_or_data(plain):
     assert _statuses(plain) == {
         "params": "pass",
@@ -171,6 +172,7 @@ def _as_a_random_sample(monkeypatch):
     monkeypatch.setattr(verify_module, "sample_selection", lambda count, classes: "images")
 
 
+@pytest.mark.slow
 def test_every_check_passes_with_weights_data_and_a_true_card(imagenet, tmp_path, monkeypatch):
     _as_a_random_sample(monkeypatch)
     folder, weights, _ = imagenet
@@ -206,6 +208,7 @@ def test_every_check_passes_with_weights_data_and_a_true_card(imagenet, tmp_path
         ({"top1": "80.00"}, "top1"),
     ],
 )
+@pytest.mark.slow
 def test_a_card_that_lies_fails(imagenet, tmp_path, changes, failing, monkeypatch):
     _as_a_random_sample(monkeypatch)
     folder, weights, _ = imagenet
@@ -220,6 +223,7 @@ def test_a_card_that_lies_fails(imagenet, tmp_path, changes, failing, monkeypatc
     assert report.status == "fail"
 
 
+@pytest.mark.slow
 def test_accuracy_within_tolerance_passes(imagenet, tmp_path, monkeypatch):
     import mixbench.verify.checks.accuracy as verify_module
 
@@ -238,6 +242,7 @@ def test_accuracy_within_tolerance_passes(imagenet, tmp_path, monkeypatch):
     assert check.status == "pass" and check.tolerance == "±0.5 points"
 
 
+@pytest.mark.slow
 def test_a_weights_file_that_is_not_the_cards_is_information(imagenet):
     _folder, weights, _ = imagenet
     report = verify("mixnet_s", VerifyOptions(weights=str(weights)))
@@ -246,6 +251,7 @@ def test_a_weights_file_that_is_not_the_cards_is_information(imagenet):
     assert "mixnet_s-a907afbc.pth" in check.reason and weights.name in check.reason
 
 
+@pytest.mark.slow
 def test_data_without_weights_skips_accuracy(imagenet):
     folder, _weights, _ = imagenet
     report = verify("mixnet_s", VerifyOptions(data=str(folder)))
@@ -253,8 +259,9 @@ def test_data_without_weights_skips_accuracy(imagenet):
     assert "no weights" in report.check("top1").reason
 
 
+@pytest.mark.slow
 def test_a_broken_equivalence_fails(use_native_to_timm):
-    import mixbench.models.weights as convert
+    import mixbench.models.mixnet_keys as convert
 
     real = convert.native_to_timm
 
@@ -268,6 +275,7 @@ def test_a_broken_equivalence_fails(use_native_to_timm):
     assert check.status == "fail" and check.measured > 1e-4
 
 
+@pytest.mark.slow
 def test_throughput_is_information(tmp_path):
     quick = TimingOptions(
         trials=2, trial_seconds=0.02, warmup_seconds=0, warmup_iterations=1, latency_iterations=4
@@ -294,6 +302,7 @@ def test_one_weights_file_for_many_models_is_refused(imagenet):
 # ------------------------------------------------------------------------------ store, CLI
 
 
+@pytest.mark.slow
 def test_the_report_is_stored_and_read_back(tmp_path, plain):
     store = ResultsStore(tmp_path / "runs.sqlite")
     (report,) = Pipeline(store, command="mixbench verify tf_mixnet_s").verify(["tf_mixnet_s"])
@@ -310,6 +319,7 @@ def _invoke(tmp_path: Path, *arguments: str):
     return CliRunner().invoke(cli, ["verify", *arguments, "--db", str(db)])
 
 
+@pytest.mark.slow
 def test_cli_shows_the_verdict_and_skipped_with_reasons(tmp_path):
     result = _invoke(tmp_path, "mixnet_m")
     assert result.exit_code == 1, result.output  # the packaged card's FLOPs fail
@@ -322,6 +332,7 @@ def test_cli_shows_the_verdict_and_skipped_with_reasons(tmp_path):
     assert "1 model(s) verified: FAIL: mixnet_m — 6 of 10 checks ran" in result.output
 
 
+@pytest.mark.slow
 def test_cli_passes_when_the_cards_figures_hold(tmp_path):
     result = _invoke(tmp_path, "mixnet_s", "--index", str(_index(tmp_path)))
     assert result.exit_code == 0, result.output
@@ -329,6 +340,7 @@ def test_cli_passes_when_the_cards_figures_hold(tmp_path):
     assert "1 model(s) verified: PASS — 6 of 10 checks ran" in result.output
 
 
+@pytest.mark.slow
 def test_cli_fails_with_exit_1_and_writes_json(imagenet, tmp_path):
     _folder, weights, _ = imagenet
     index = _index(tmp_path, weights, params=9_000_000)
@@ -349,6 +361,7 @@ def test_cli_fails_with_exit_1_and_writes_json(imagenet, tmp_path):
     assert data["status"] == "fail" and data["counts"]["fail"] == 1
 
 
+@pytest.mark.slow
 def test_cli_all_as_json(tmp_path):
     result = _invoke(tmp_path, "all", "--json", "-")
     assert result.exit_code == 1, result.output  # every packaged card's FLOPs fail
@@ -375,6 +388,7 @@ def test_cli_bad_input_is_exit_2(tmp_path, arguments, message):
     assert not (tmp_path / "runs.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_pretrained_weights_from_the_hub_cache(imagenet, offline_hub, monkeypatch):
     """--pretrained through huggingface_hub (offline cache): file size and accuracy run."""
     from hub_cache import cache_entry
@@ -395,6 +409,7 @@ def test_pretrained_weights_from_the_hub_cache(imagenet, offline_hub, monkeypatc
     assert "given weights" in report.check("native_vs_timm").reason
 
 
+@pytest.mark.slow
 def test_cli_writes_the_models_finished_before_an_error(tmp_path, monkeypatch):
     import mixbench.verify.checks.equivalence as verify_module
 

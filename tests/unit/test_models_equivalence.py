@@ -38,6 +38,7 @@ def test_presets_listed():
 
 
 @pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.slow
 def test_preset_matches_timm(name, timm_model, max_rel_diff):
     reference = timm_model(name)
     ours = create_model(name).eval()

@@ -64,6 +64,7 @@ def test_safetensors_with_timm_keys(tmp_path, timm_s, max_rel_diff):
     ],
     ids=["bare", "state_dict", "model", "ema", "ddp", "compiled"],
 )
+@pytest.mark.slow
 def test_pth_forms(wrap, tmp_path, timm_s, max_rel_diff):
     path = tmp_path / "checkpoint.pth"
     torch.save(wrap(timm_s.state_dict()), path)
@@ -181,6 +182,7 @@ def test_headless_classifier(tmp_path, timm_s, max_rel_diff):
         assert max_rel_diff(model.eval()(x), expected) <= 1e-5
 
 
+@pytest.mark.slow
 def test_features_only_with_weights(tmp_path, timm_model, max_rel_diff):
     reference = timm_model("tf_mixnet_s", seed=4)
     features = timm_model("tf_mixnet_s", seed=4, features_only=True, out_indices=(0, 2, 4))
@@ -259,6 +261,7 @@ print(json.dumps({"logits": logits[0, :5].tolist(), "missing": missing}))
 """
 
 
+@pytest.mark.slow
 def test_pretrained_offline_env_only(tmp_path, timm_s):
     """The user's path: only environment variables, set before huggingface_hub is imported."""
     home = tmp_path / "hf"
@@ -402,6 +405,7 @@ def test_hub_probe_is_bounded_when_connecting_hangs(monkeypatch):
     assert problem == "hub.invalid:443: no answer within 0.2 s"
 
 
+@pytest.mark.slow
 def test_pretrained_without_network_env_only(tmp_path):
     """The user's path: a fresh process, the endpoint unreachable, no offline flag."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}

@@ -228,6 +228,7 @@ def test_speed_environment_names_cuda_only_on_cuda():
     assert "CUDA 12.4 · cuDNN 9" in _environment_line(environment, on_cuda=True)
 
 
+@pytest.mark.slow
 def test_throughput_on_cpu_prints_no_cuda_versions(tmp_path):
     result = run(
         "throughput",
@@ -336,6 +337,7 @@ def verified(tmp_path_factory):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.slow
 def test_verify_fits_without_cutting_a_figure(verified, width):
     from mixbench.report.tables import fmt_figure as _fmt_check_value
 
@@ -430,6 +432,7 @@ def test_diff_fits_and_long_source_names_head_the_columns_as_a_and_b(width):
     assert named == (width == 80)
 
 
+@pytest.mark.slow
 def test_report_writes_to_its_own_folder_by_default(tmp_path, monkeypatch):
     """Not ./reports/: inside this repository that is where the committed reports live."""
     from mixbench.pipeline import Pipeline
