@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,11 @@ speed_options = [
         help="Run native through mixbench.optimize (BN folded, MixConv merged ...).",
     ),
     click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
-    click.option("--warmup-seconds", type=click.FloatRange(min=0), default=1.0, show_default=True),
+    click.option(
+        "--warmup-seconds",
+        type=click.FloatRange(min=0),
+        help="Warm-up before timing (default: 1 on a GPU, 0.5 on a CPU).",
+    ),
     json_option,
     db_option,
     index_option,
@@ -114,7 +119,7 @@ def _speed_settings(
     cuda_graphs: bool = False,
     compile_mode: str = "default",
     opset: int = DEFAULT_OPSET,
-    timing: Any,
+    timing: Any = None,
 ) -> Any:
     from mixbench.measure.device import pick_device
     from mixbench.measure.speed.run import SpeedSettings
@@ -130,7 +135,7 @@ def _speed_settings(
         compile=compile_,
         cuda_graphs=cuda_graphs,
         optimize=optimize,
-        timing=timing,
+        **({} if timing is None else {"timing": timing}),
         compile_mode=compile_mode,
         opset=opset,
     )
@@ -210,16 +215,21 @@ def _emit(report: Any, json_out: Path | None) -> None:
     "--batch",
     "batch_size",
     type=click.IntRange(min=1),
-    help="Images per batch (default: 256 on GPU, 16 on CPU).",
+    help="Images per batch (default: 256 on GPU, 8 on CPU).",
 )
 @click.option("--trials", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--trial-seconds", type=click.FloatRange(min=0.01), default=1.0, show_default=True)
+@click.option(
+    "--trial-seconds",
+    type=click.FloatRange(min=0.01),
+    help="Each trial's length (default: 1 on a GPU, 0.5 on a CPU: the seven cards in about a "
+    "minute).",
+)
 @_with_speed_options
 def throughput_command(
     model_specs: tuple[str, ...],
     batch_size: int | None,
     trials: int,
-    trial_seconds: float,
+    trial_seconds: float | None,
     device: str | None,
     precision: str | None,
     amp: bool,
@@ -231,7 +241,7 @@ def throughput_command(
     opset: int,
     optimize: bool,
     image_size: int | None,
-    warmup_seconds: float,
+    warmup_seconds: float | None,
     json_out: Path | None,
     db_path: Path | None,
     index_path: Path | None,
@@ -245,7 +255,7 @@ def throughput_command(
     the speed-up column compares each mixbench row with each row on timm's graph. Exports
     (ONNX Runtime, OpenVINO, TensorRT) are made once and cached.
     """
-    from mixbench.measure.speed.timing import TimingOptions
+    from mixbench.measure.speed.timing import timing_for
 
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(
@@ -260,8 +270,14 @@ def throughput_command(
         image_size=image_size,
         compile_mode=compile_mode,
         opset=opset,
-        timing=TimingOptions(
-            trials=trials, trial_seconds=trial_seconds, warmup_seconds=warmup_seconds
+    )
+    settings = replace(
+        settings,
+        timing=timing_for(
+            settings.torch_device,
+            trials=trials,
+            trial_seconds=trial_seconds,
+            warmup_seconds=warmup_seconds,
         ),
     )
     with StepProgress("throughput") as progress:
@@ -303,7 +319,7 @@ def latency_command(
     opset: int,
     optimize: bool,
     image_size: int | None,
-    warmup_seconds: float,
+    warmup_seconds: float | None,
     json_out: Path | None,
     db_path: Path | None,
     index_path: Path | None,
@@ -312,7 +328,7 @@ def latency_command(
 
     Each call is timed from the call until the device is done (launch overhead included).
     """
-    from mixbench.measure.speed.timing import TimingOptions
+    from mixbench.measure.speed.timing import timing_for
 
     stop_on_sigterm_as_on_ctrl_c()
     settings = _speed_settings(
@@ -328,7 +344,12 @@ def latency_command(
         cuda_graphs=cuda_graphs,
         compile_mode=compile_mode,
         opset=opset,
-        timing=TimingOptions(latency_iterations=iterations, warmup_seconds=warmup_seconds),
+    )
+    settings = replace(
+        settings,
+        timing=timing_for(
+            settings.torch_device, latency_iterations=iterations, warmup_seconds=warmup_seconds
+        ),
     )
     with StepProgress("latency") as progress:
         pipeline = Pipeline(

@@ -132,7 +132,7 @@ def _make_report_folder(path: Path | None) -> None:
     "--batch",
     "batch_size",
     type=click.IntRange(min=1),
-    help="Images per batch for accuracy (default: 64) and speed (default: throughput's, 16 on "
+    help="Images per batch for accuracy (default: 64) and speed (default: throughput's, 8 on "
     "a CPU).",
 )
 @click.option("--workers", type=click.IntRange(min=0), help="DataLoader processes.")

@@ -31,14 +31,15 @@ class VerifyOptions:
     pretrained: bool = False
     device: str = "cpu"
     #: images per batch: the evaluations' (default 64) and the speed checks' (default: the
-    #: throughput default of the device, 16 on a CPU: a CPU at 64 would take minutes)
+    #: throughput default of the device, 8 on a CPU: a CPU at 64 would take minutes)
     batch_size: int | None = None
     workers: int | None = None
     amp: bool = False
     throughput: bool = False
     tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
     cache_dir: str | None = None
-    speed_timing: TimingOptions = field(default_factory=TimingOptions)
+    #: the speed checks' timing (``None``: throughput's defaults for the device)
+    speed_timing: TimingOptions | None = None
     #: checks that must pass: skipped, inconclusive or info becomes fail (a CI gate)
     require: tuple[str, ...] = ()
     #: every unknown key of the card is an error, not a warning
@@ -77,7 +78,7 @@ class VerifyOptions:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["speed_timing"] = asdict(self.speed_timing)
+        data["speed_timing"] = None if self.speed_timing is None else asdict(self.speed_timing)
         data["require"] = list(self.require)  # JSON has lists: a stored run reads back equal
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import torch
+
 from mixbench.index import ModelCard
 from mixbench.verify.check import Check
 from mixbench.verify.checks.base import CheckGroup, CheckSpec
@@ -14,6 +16,7 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     """Throughput and latency here, native beside timm (and the deployed path, with
     ``--impl``/``--precision``): information, not a verdict."""
     from mixbench.measure.speed.run import SpeedSettings, latency, throughput
+    from mixbench.measure.speed.timing import timing_for
 
     deployed = None
     if options.deploys:
@@ -25,7 +28,7 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
         amp=options.amp,
         precision=None if options.amp else options.precision,
         channels_last=True,
-        timing=options.speed_timing,
+        timing=options.speed_timing or timing_for(torch.device(options.device)),
     )
     rows = "native,timm" + (f",{deployed}" if deployed not in (None, "native", "timm") else "")
     speed = throughput([card.name], settings, rows)
