@@ -98,3 +98,4 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[onnx,openvino]")
     session.run("python", "benchmarks/eval_pipeline.py", "--out", "reports", *session.posargs)
     session.run("python", "benchmarks/speed.py", "--out", "reports", *session.posargs)
+    session.run("python", "benchmarks/responsiveness.py", "--out", "reports")

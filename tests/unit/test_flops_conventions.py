@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import replace
 
 import pytest
@@ -138,12 +137,12 @@ def test_counting_runs_no_convolution(mixnet_s):
     assert THOP_2021.count(on_meta, (224, 285)) == expected
 
 
-def test_counting_is_fast():
+def test_counting_twice_gives_the_same_count():
+    """Counting is deterministic (how fast it is: benchmarks/responsiveness.py, not a timed
+    test)."""
     model = mixbench.create_model("mixnet_xl")
-    THOP_2021.count(model, (224, 224))  # first call pays one-off imports
-    start = time.perf_counter()
-    THOP_2021.count(model, (224, 285))
-    assert time.perf_counter() - start < 2.0  # ~0.1 s; generous for shared CI machines
+    first = THOP_2021.count(model, (224, 285))
+    assert THOP_2021.count(model, (224, 285)) == first > 0
 
 
 # ------------------------------------------------------------------ the explainer

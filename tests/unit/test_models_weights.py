@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import warnings
 
 import pytest
@@ -322,11 +321,10 @@ def _url(server: socket.socket) -> str:
 
 
 def test_pretrained_without_network_fails_fast(no_network):
-    started = time.perf_counter()
+    # mixbench's probe answered (its message), not huggingface_hub's 25 s of retries; the
+    # time it takes is benchmarks/responsiveness.py's
     with pytest.raises(InputError) as info:
         create_model("mixnet_m", pretrained=True)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"took {elapsed:.1f} s"  # the requirement is < 5 s; typically 0.01 s
     message, hint = info.value.message, info.value.hint or ""
     assert message.startswith(
         "pretrained weights timm/mixnet_m.ft_in1k are not in the Hugging Face cache and the "
@@ -339,9 +337,7 @@ def test_pretrained_without_network_fails_fast(no_network):
 
 def test_pretrained_from_cache_without_network(no_network, timm_s, max_rel_diff):
     cache_entry(no_network, "timm/mixnet_s.ft_in1k", "model.safetensors", timm_s.state_dict())
-    started = time.perf_counter()
     model = create_model("mixnet_s", pretrained=True)
-    assert time.perf_counter() - started < 10
     _assert_same_logits(model, timm_s, max_rel_diff)
 
 
@@ -396,12 +392,11 @@ def test_hub_probe_is_bounded_when_connecting_hangs(monkeypatch):
         raise OSError("released")
 
     monkeypatch.setattr(socket, "create_connection", hang)
-    started = time.perf_counter()
     try:
         problem = hub_unreachable("https://hub.invalid", timeout=0.2)
     finally:
         release.set()
-    assert time.perf_counter() - started < 2
+    # answered by the probe's own timeout while the connect still hung (not "released")
     assert problem == "hub.invalid:443: no answer within 0.2 s"
 
 
@@ -412,19 +407,16 @@ def test_pretrained_without_network_env_only(tmp_path):
     env = {k: v for k, v in env.items() if k not in PROXY_VARIABLES}
     env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=f"http://127.0.0.1:{closed_port()}")
     code = (
-        "import time\n"
         "from mixbench.errors import InputError\n"
         "from mixbench.models.weights import download_pretrained\n"
-        "started = time.perf_counter()\n"
         "try:\n"
         "    download_pretrained('timm/mixnet_m.ft_in1k')\n"
         "except InputError as error:\n"
-        "    print(f'{time.perf_counter() - started:.2f}', error.message, '|', error.hint)\n"
+        "    print(error.message, '|', error.hint)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    elapsed, _, rest = done.stdout.strip().partition(" ")
-    assert float(elapsed) < 10, done.stdout
+    rest = done.stdout.strip()
     assert "hub is unreachable (offline? 127.0.0.1:" in rest and "HF_HUB_OFFLINE=1" in rest
