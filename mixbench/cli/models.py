@@ -12,17 +12,15 @@ from rich.table import Table
 from mixbench.cli.app import cli
 from mixbench.cli.options import debug_option, index_option, json_option
 from mixbench.cli.output import (
-    VERDICT_STYLE,
     console,
     emit_json,
-    fit_to_console,
     json_to_stdout,
-    name_column,
     numeric_column,
+    rich_table,
     text_column,
 )
-from mixbench.formatting import fmt_value
 from mixbench.index import load_index
+from mixbench.report.tables import flops_table
 
 if TYPE_CHECKING:
     pass
@@ -102,63 +100,14 @@ def flops(
     the verdict: pass (reproduced at the card's size), fail (only at another input), info
     (nothing reproduces it). Default: every model of the index.
     """
-    from mixbench.measure.complexity import CONVENTIONS, explain_flops, size_text
-    from mixbench.resolve import resolve_model
+    from mixbench.measure.complexity import CONVENTIONS, explain_index_flops
 
-    index = load_index(index_path)
-    specs = model_specs or tuple(card.name for card in index)
-    findings = []
-    for spec in specs:
-        resolved = resolve_model(spec, index=index)
-        card = resolved.card
-        size = image_size or (card.image_size if card else None)
-        findings.append(
-            explain_flops(
-                resolved.model,
-                resolved.name,
-                image_size=size or resolved.preprocessing.image_size,
-                published=card.flops if card else None,
-            )
-        )
+    findings = explain_index_flops(model_specs, load_index(index_path), image_size=image_size)
     emit_json(json_out, [finding.to_dict() for finding in findings])
     if json_to_stdout(json_out):
         _exit_on_failed_verdict(findings)
         return
-    table = Table(title="FLOPs: what the card's figure counts", title_justify="left")
-    headers = (
-        "model",
-        "S",
-        "card FLOPs",
-        "reproduced by",
-        "at H×W",
-        "same rule at S×S",
-        "fvcore MACs",
-        "fvcore FLOPs",
-        "verdict",
-    )
-    for header in headers:
-        if header == "reproduced by":
-            text_column(table, header)
-        elif header in ("model", "at H×W", "verdict"):
-            name_column(table, header)
-        else:
-            numeric_column(table, header)
-    for finding in findings:
-        verdict = finding.verdict
-        convention = CONVENTIONS.get(verdict.convention or "")
-        style = VERDICT_STYLE[verdict.status]
-        table.add_row(
-            finding.model,
-            str(finding.image_size),
-            fmt_value(finding.published),
-            convention.label if convention else ("no convention" if finding.published else "—"),
-            size_text(verdict.input_size) if verdict.input_size else "—",
-            fmt_value(verdict.count_at_card_size),
-            fmt_value(finding.fvcore.macs),
-            fmt_value(finding.fvcore.flops),
-            f"[{style}]{verdict.status}[/]",
-        )
-    console.print(fit_to_console(table, "fvcore MACs", "same rule at S×S"))
+    console.print(rich_table(flops_table(findings)))
     for finding in findings:
         if finding.verdict.status != "pass":
             console.print(f"{finding.model}: {finding.verdict.reason}", highlight=False)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -467,3 +467,26 @@ __all__ = [
     "size_text",
     "uncropped_photo_size",
 ]
+
+
+def explain_index_flops(
+    specs: Sequence[str], index: Any, *, image_size: int | None = None
+) -> list[FlopsFinding]:
+    """:func:`explain_flops` for each model of ``specs`` (default: every card of ``index``),
+    at ``image_size`` or the card's (the model's eval size without a card)."""
+    from mixbench.resolve import resolve_model
+
+    findings = []
+    for spec in specs or tuple(card.name for card in index):
+        resolved = resolve_model(spec, index=index)
+        card = resolved.card
+        size = image_size or (card.image_size if card else None)
+        findings.append(
+            explain_flops(
+                resolved.model,
+                resolved.name,
+                image_size=size or resolved.preprocessing.image_size,
+                published=card.flops if card else None,
+            )
+        )
+    return findings

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mixbench.audit import AliasFix, AuditFindings, ModelFinding
+from mixbench.audit.findings import AliasFix, AuditFindings, ModelFinding
 from mixbench.io import write_atomically
 from mixbench.measure.complexity import PHOTO_2021_HEIGHT, PHOTO_2021_WIDTH
 from mixbench.report import render_markdown

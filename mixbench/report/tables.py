@@ -464,3 +464,55 @@ def deployed_table(checks: Sequence[Check]) -> tuple[TableSpec, str] | None:
 
 def _pct(value: object) -> str:
     return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def flops_table(findings: Sequence[Any]) -> TableSpec:
+    """``mixbench flops``: per card, what reproduces its figure and the verdict."""
+    from mixbench.measure.complexity import CONVENTIONS, size_text
+
+    columns = (
+        Column("model", NAME),
+        Column("S", FIGURE),
+        Column("card FLOPs", FIGURE),
+        Column("reproduced by"),
+        Column("at H×W", NAME),
+        Column("same rule at S×S", FIGURE, drop_order=2),
+        Column("fvcore MACs", FIGURE, drop_order=1),
+        Column("fvcore FLOPs", FIGURE),
+        Column("verdict", NAME),
+    )
+    rows = []
+    for finding in findings:
+        verdict = finding.verdict
+        convention = CONVENTIONS.get(verdict.convention or "")
+        rule = convention.label if convention else ("no convention" if finding.published else "—")
+        cells = [
+            finding.model,
+            str(finding.image_size),
+            fmt_value(finding.published),
+            rule,
+            size_text(verdict.input_size) if verdict.input_size else "—",
+            fmt_value(verdict.count_at_card_size),
+            fmt_value(finding.fvcore.macs),
+            fmt_value(finding.fvcore.flops),
+            verdict.status,
+        ]
+        rows.append(Row(cells, status=verdict.status, status_cell=len(cells) - 1))
+    return TableSpec("FLOPs: what the card's figure counts", columns, rows)
+
+
+def audit_summary_table(findings: Any) -> TableSpec:
+    """``mixbench audit``'s console summary: how many cards each finding concerns."""
+    counts = [
+        *((f"FLOPs found: {rule}", count) for rule, count in findings.flops_rules.items()),
+        ("FLOPs blind to most of the model", len(findings.blind)),
+        ("parameters that do not round to the model's", len(findings.params_mismatches)),
+        ("preprocessing not the model's pretrained_cfg", len(findings.preprocessing_mismatches)),
+        ("names timm resolves to another model", len(findings.renamed_to_another_model)),
+        ("models that could not be built", len(findings.not_built)),
+    ]
+    return TableSpec(
+        "What the cards' maintainers should look at",
+        (Column("finding", NAME), Column("cards", FIGURE)),
+        [Row([label, str(count)]) for label, count in counts],
+    )
