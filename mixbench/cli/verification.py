@@ -86,18 +86,7 @@ def _verify_table(report: Any) -> RenderableType:
 
 
 def _checks_table(report: Any, *, with_notes: bool, with_tolerance: bool) -> Table:
-    counts = report.counts()
-    tally = ", ".join(
-        f"{counts[status]} {word}"
-        for status, word in (
-            ("pass", "passed"),
-            ("fail", "failed"),
-            ("inconclusive", "inconclusive"),
-            ("skipped", "skipped"),
-            ("info", "info"),
-        )
-        if counts[status] or status != "inconclusive"
-    )
+    tally = report.tally()
     spec = checks_table(report.model, report.checks, with_notes=with_notes)
     table = rich_table(spec, title=f"{report.model}: {report.headline()}\n{tally}")
     if not with_tolerance and any(c.header == "tolerance" for c in table.columns):

@@ -161,11 +161,9 @@ def verify_summary_table(reports: Sequence[VerifyReport]) -> TableSpec:
         # a model that was not built is no pass: coloured as skipped, not green
         status = "skipped" if report.verdict == "NOT BUILT" else report.status
         rows.append(Row(cells, status=status, status_cell=4))
-    counts = {verdict: 0 for verdict in ("PASS", "FAIL", "INCONCLUSIVE", "NOT BUILT")}
-    for report in reports:
-        counts[report.verdict] = counts.get(report.verdict, 0) + 1
-    tally = ", ".join(f"{n} {verdict.lower()}" for verdict, n in counts.items() if n)
-    return TableSpec(f"{len(reports)} models: {tally}", columns, rows)
+    from mixbench.verify.report import models_tally
+
+    return TableSpec(f"{len(reports)} models: {models_tally(reports)}", columns, rows)
 
 
 def params_cell(check: Check | None) -> str:

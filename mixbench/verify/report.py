@@ -8,6 +8,7 @@ ran, so a pass where little ran never reads like a verified card.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,23 @@ from mixbench.verify.checks import spec_of
 
 if TYPE_CHECKING:
     from mixbench.measure.accuracy.evaluation import EvalReport
+
+
+_TALLY_WORDS = (
+    ("pass", "passed"),
+    ("fail", "failed"),
+    ("inconclusive", "inconclusive"),
+    ("skipped", "skipped"),
+    ("info", "info"),
+)
+
+
+def models_tally(reports: Sequence[VerifyReport]) -> str:
+    """``5 pass, 2 fail, 1 not built``: how many models reached each verdict."""
+    counts = {verdict: 0 for verdict in ("PASS", "FAIL", "INCONCLUSIVE", "NOT BUILT")}
+    for report in reports:
+        counts[report.verdict] = counts.get(report.verdict, 0) + 1
+    return ", ".join(f"{n} {verdict.lower()}" for verdict, n in counts.items() if n)
 
 
 @dataclass
@@ -46,6 +64,16 @@ class VerifyReport:
 
     def counts(self) -> dict[str, int]:
         return {status: sum(c.status == status for c in self.checks) for status in STATUSES}
+
+    def tally(self) -> str:
+        """``6 passed, 1 failed, 3 skipped, 0 info`` (inconclusive only when some are): the
+        one wording of a report's counts, in the console and in the Markdown."""
+        counts = self.counts()
+        return ", ".join(
+            f"{counts[status]} {word}"
+            for status, word in _TALLY_WORDS
+            if counts[status] or status != "inconclusive"
+        )
 
     @property
     def status(self) -> Literal["pass", "fail", "inconclusive"]:
