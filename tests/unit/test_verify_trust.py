@@ -438,3 +438,42 @@ def test_outputs_that_ignore_the_input_make_equivalence_inconclusive(monkeypatch
     assert check.status == "inconclusive"
     assert "hardly depend on the input" in check.reason
     assert check.details["output_spread"] < 1e-3
+
+
+class _Row:
+    def __init__(self, name: str, low: float, high: float, noisy: str | None = None) -> None:
+        self.implementation, self.noisy, self._range = name, noisy, (low, high)
+
+    def score(self) -> float:
+        return sum(self._range) / 2
+
+    def score_range(self) -> tuple[float, float]:
+        return self._range
+
+
+class _Load:
+    busy = "the load average was 3.0 on 2 CPUs when it started"
+
+
+class _Run:
+    def __init__(self, machine: object = None) -> None:
+        self.machine = machine
+
+
+def test_the_speed_checks_say_what_makes_their_ratio_unreliable():
+    """Speed is information, never a verdict on a card; noise is said beside the ratio."""
+    from mixbench.verify.checks.speed import _noise, _noise_details
+
+    apart = [_Row("native", 50, 52), _Row("timm", 30, 31)]
+    assert _noise(_Run(), apart) == ""
+    assert _noise_details(_Run(), apart) == {
+        "noisy": {},
+        "within_noise": False,
+        "machine_busy": None,
+    }
+    overlapping = [_Row("native", 40, 60, noisy="trials spread 1.6×"), _Row("timm", 35, 45)]
+    said = _noise(_Run(_Load()), overlapping)
+    assert "native noisy: trials spread 1.6×" in said
+    assert "within the noise (inconclusive)" in said
+    assert "the machine was busy: the load average was 3.0" in said
+    assert _noise_details(_Run(_Load()), overlapping)["within_noise"] is True

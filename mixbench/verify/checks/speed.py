@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import torch
 
@@ -35,6 +36,8 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     native, timm_row = speed.result(card.name, "native"), speed.result(card.name, "timm")
     delay = latency(card.name, replace(settings, batch_size=1), rows)
     p50 = {row.implementation: row.stats.p50 for row in delay.results}
+    timm_latency = next(row for row in delay.results if row.implementation == "timm")
+    native_latency = next(row for row in delay.results if row.implementation == "native")
     precision_label = native.precision.label
     extra, extra_latency = "", ""
     if deployed is not None:
@@ -50,6 +53,8 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
         else:
             why = "; ".join(note.reason for note in speed.not_run) or "not run"
             extra = f"; deployed as {deployed}: not timed ({why})"
+    speed_note = _noise(speed, [native, timm_row])
+    latency_note = _noise(delay, [native_latency, timm_latency])
     return [
         Check(
             "throughput",
@@ -58,16 +63,40 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
             published=None,
             measured=native.images_per_second,
             reason=f"native (optimised); timm {timm_row.images_per_second:.1f} images/s, "
-            f"{native.images_per_second / timm_row.images_per_second:.2f}×{extra}",
+            f"{native.images_per_second / timm_row.images_per_second:.2f}×{extra}{speed_note}",
+            details=_noise_details(speed, [native, timm_row]),
         ),
         Check(
             "latency",
             f"latency p50 ms, batch 1, {precision_label}, channels_last",
             "info",
             measured=p50["native"],
-            reason=f"native (optimised); timm {p50['timm']:.3f} ms{extra_latency}",
+            reason=f"native (optimised); timm {p50['timm']:.3f} ms{extra_latency}{latency_note}",
+            details=_noise_details(delay, [native_latency, timm_latency]),
         ),
     ]
+
+
+def _noise(report: Any, rows: list[Any]) -> str:
+    """What makes the ratio unreliable, said beside it (never a verdict on a card: speed has
+    no published figure): noisy rows, overlapping ranges, a busy machine."""
+    parts = [f"{row.implementation} noisy: {row.noisy}" for row in rows if row.noisy]
+    faster, slower = sorted(rows, key=lambda row: row.score(), reverse=True)
+    if faster.score_range()[0] <= slower.score_range()[1]:
+        parts.append("native and timm overlap: the ratio is within the noise (inconclusive)")
+    busy = report.machine.busy if report.machine else None
+    if busy:
+        parts.append(f"the machine was busy: {busy}")
+    return "".join(f"; {part}" for part in parts)
+
+
+def _noise_details(report: Any, rows: list[Any]) -> dict[str, Any]:
+    faster, slower = sorted(rows, key=lambda row: row.score(), reverse=True)
+    return {
+        "noisy": {row.implementation: row.noisy for row in rows if row.noisy},
+        "within_noise": faster.score_range()[0] <= slower.score_range()[1],
+        "machine_busy": report.machine.busy if report.machine else None,
+    }
 
 
 GROUP = CheckGroup(
