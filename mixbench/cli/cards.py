@@ -16,8 +16,6 @@ from mixbench.cli.output import (
     emit_json,
     fit_to_console,
     json_to_stdout,
-    name_column,
-    numeric_column,
     print_json,
     rich_table,
     table_width,
@@ -26,29 +24,15 @@ from mixbench.cli.output import (
 )
 from mixbench.diff import DiffReport, diff_sources
 from mixbench.errors import InputError
-from mixbench.formatting import fmt_count, fmt_percent, fmt_value
-from mixbench.index import ModelCard, check_index, load_index
+from mixbench.formatting import fmt_value
+from mixbench.index import check_index, load_index
 from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.published import NAMED_SOURCES, load_source
 from mixbench.report import render_markdown
-from mixbench.report.tables import diff_table
+from mixbench.report.tables import cards_table, diff_table
 
 if TYPE_CHECKING:
     pass
-
-
-def _card_row(card: ModelCard) -> list[str]:
-    return [
-        card.name,
-        card.collection or "—",
-        fmt_count(card.params),
-        fmt_count(card.flops),
-        fmt_percent(card.top1),
-        fmt_percent(card.top5),
-        fmt_value(card.image_size),
-        fmt_value(card.crop_pct),
-        card.interpolation or "—",
-    ]
 
 
 @cli.command("list")
@@ -62,16 +46,7 @@ def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> 
     emit_json(json_out, [card.to_dict() for card in index])
     if json_to_stdout(json_out):
         return
-    table = Table(title=f"{len(index)} model cards", title_justify="left")
-    numeric = ("params", "FLOPs", "top-1", "top-5", "size", "crop")
-    name_column(table, "model")
-    text_column(table, "collection")
-    for header in numeric:
-        numeric_column(table, header)
-    text_column(table, "interp.")
-    for card in index:
-        table.add_row(*_card_row(card))
-    console.print(fit_to_console(table, "collection", "interp.", "crop", "size"))
+    console.print(rich_table(cards_table(list(index), f"{len(index)} model cards")))
     warn_notes(index.notes, index.warnings)
 
 

@@ -56,8 +56,11 @@ class CardField:
     column: Callable[[Any], str] = fmt_value
     shown: Callable[[Any], str] = fmt_value
     written: Callable[[Any], Any] = lambda value: value
-    #: in ``list``'s table (a narrow table keeps to the figures people compare most)
+    #: in ``list``'s table (a narrow table keeps to the figures people compare most), under
+    #: this header (default: the label), dropped in a narrow terminal by this order (0: kept)
     listed: bool = True
+    header: str | None = None
+    drop_order: int = 0
 
     @property
     def export_key(self) -> str:
@@ -127,6 +130,8 @@ CARD_FIGURES: tuple[CardField, ...] = (
         ("Image Size",),
         _exact(parse_image_size),
         "224",
+        header="size",
+        drop_order=5,
         written=str,
     ),
     CardField(
@@ -136,6 +141,8 @@ CARD_FIGURES: tuple[CardField, ...] = (
         ("Crop Pct",),
         parse_crop_pct,
         "0.875",
+        header="crop",
+        drop_order=4,
         written=lambda value: repr(float(value)),
     ),
     CardField(
@@ -145,8 +152,12 @@ CARD_FIGURES: tuple[CardField, ...] = (
         ("Interpolation",),
         _exact(parse_interpolation),
         "bicubic",
+        header="interp.",
+        drop_order=3,
     ),
-    CardField("crop_mode", "crop mode", "name", ("Crop Mode",), _parse_crop_mode, "center"),
+    CardField(
+        "crop_mode", "crop mode", "name", ("Crop Mode",), _parse_crop_mode, "center", drop_order=1
+    ),
 )
 FIELDS: dict[str, CardField] = {field.name: field for field in CARD_FIGURES}
 #: the figures' names, in display order

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from mixbench.formatting import fmt_bytes, fmt_delta, fmt_value
+from mixbench.formatting import fmt_bytes, fmt_delta, fmt_percent, fmt_value
 from mixbench.report import escape_markdown
 
 if TYPE_CHECKING:
@@ -514,3 +514,111 @@ def audit_summary_table(findings: Any) -> TableSpec:
         (Column("finding", NAME), Column("cards", FIGURE)),
         [Row([label, str(count)]) for label, count in counts],
     )
+
+
+_RUN_METRICS = {"top1": "top-1", "top5": "top-5", "count": "images"}
+
+
+def runs_table(records: Sequence[Any], title: str) -> TableSpec:
+    """``mixbench runs``: one row per stored run, newest first; a metric column only where
+    some run has it, the rest of a run's metrics (and its path) in one text column."""
+    metric_columns = [key for key in _RUN_METRICS if any(key in r.metrics for r in records)]
+    others = [_other_metrics(record) for record in records]
+    columns = [
+        Column("id", FIGURE),
+        Column("created (UTC)", NAME, drop_order=4),
+        Column("kind", NAME),
+        Column("model", NAME),
+        Column("dataset", drop_order=3),
+        *(Column(_RUN_METRICS[key], FIGURE) for key in metric_columns),
+        *([Column("metrics")] if any(others) else []),
+        Column("device", drop_order=2),
+        Column("weights", drop_order=1),
+    ]
+    rows = []
+    for record, other in zip(records, others, strict=True):
+        cells = [
+            str(record.id),
+            record.created[:19].replace("T", " "),
+            record.kind,
+            record.model,
+            record.dataset or "—",
+            *(_run_metric(key, record.metrics.get(key)) for key in metric_columns),
+            *([other or "—"] if any(others) else []),
+            record.device or "—",
+            record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
+        ]
+        rows.append(Row(cells))
+    return TableSpec(title, tuple(columns), rows)
+
+
+def _run_metric(key: str, value: object) -> str:
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return fmt_percent(value) if is_number and key.startswith("top") else fmt_value(value)
+
+
+def _other_metrics(record: Any) -> str:
+    return ", ".join(
+        [
+            *_run_path(record),
+            *(
+                f"{key} {fmt_value(value)}"
+                for key, value in record.metrics.items()
+                if key not in _RUN_METRICS and isinstance(value, (int, float, str))
+            ),
+        ]
+    )
+
+
+def _run_path(record: Any) -> list[str]:
+    """``RANDOM WEIGHTS`` for an evaluation without weights (never a model's score), and
+    ``via native+openvino bf16`` for one through a runtime path."""
+    random = ["RANDOM WEIGHTS"] if record.kind == "eval" and not record.weights else []
+    settings = record.details.get("settings") if record.kind == "eval" else None
+    if not isinstance(settings, dict) or not settings.get("implementation"):
+        return random
+    precision = settings.get("precision_computed") or settings.get("precision")
+    return [*random, f"via {settings['implementation']} {precision}"]
+
+
+def cards_table(cards: Sequence[Any], title: str) -> TableSpec:
+    """``mixbench list``: one row per card; the listed figures of the schema
+    (:mod:`mixbench.index.fields`) that some card publishes, counts first, then top-1/top-5."""
+    from mixbench.index.fields import CARD_FIGURES
+
+    figures = [
+        f for f in CARD_FIGURES if f.listed and any(c.figure(f.name) is not None for c in cards)
+    ]
+    counts = [f for f in figures if f.unit in ("count", "MACs")]
+    rest = [f for f in figures if f not in counts]
+    columns = (
+        Column("model", NAME),
+        Column("collection", drop_order=2),
+        *(Column(f.header or f.label, FIGURE, f.drop_order) for f in counts),
+        Column("top-1", FIGURE),
+        Column("top-5", FIGURE),
+        *(
+            Column(f.header or f.label, TEXT if f.unit == "name" else FIGURE, f.drop_order)
+            for f in rest
+        ),
+    )
+    rows = [
+        Row(
+            [
+                card.name,
+                card.collection or "—",
+                *(
+                    f.column(card.figure(f.name)) if card.figure(f.name) is not None else "—"
+                    for f in counts
+                ),
+                fmt_percent(card.top1),
+                fmt_percent(card.top5),
+                *(
+                    f.column(card.figure(f.name)) if card.figure(f.name) is not None else "—"
+                    for f in rest
+                ),
+            ]
+        )
+        for card in cards
+    ]
+    return TableSpec(title, columns, rows)

@@ -295,15 +295,15 @@ def _row(output: str, first_cell: str) -> str:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_list_fits_without_cutting_a_figure(width):
-    from mixbench.cli.cards import _card_row
     from mixbench.index import load_index
+    from mixbench.report.tables import cards_table
 
     result = run("list", columns=width)
     assert result.exit_code == 0
     _assert_fits(result.stdout, width)
     for card in load_index():
         row = _row(result.stdout, card.name)
-        for cell in _card_row(card)[2:8]:  # params ... crop: the figures
+        for cell in cards_table([card], "").rows[0].cells[2:8]:  # params ... crop: the figures
             assert f" {cell} │" in row, (card.name, cell, row)
 
 

@@ -255,7 +255,7 @@ def test_a_locked_store_is_refused_before_any_work(tmp_path, monkeypatch):
 
     db = tmp_path / "runs.sqlite"
     store = ResultsStore(db)
-    from test_store import eval_run
+    from store_helpers import eval_run
 
     store.add(eval_run())
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.2)
@@ -404,7 +404,7 @@ def test_random_weights_are_said_where_the_results_are(tmp_path):
 
 def test_runs_lists_the_newest_twenty_and_fits_the_terminal(tmp_path):
     """`runs` once printed all 559 runs and cut words at 100 columns (`top-`, `throughpu`)."""
-    from test_store import eval_run
+    from store_helpers import eval_run
 
     from mixbench.store import ResultsStore
 
