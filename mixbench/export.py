@@ -25,7 +25,7 @@ import yaml
 
 from mixbench.errors import InputError
 from mixbench.index.documents import MARKDOWN_SUFFIXES
-from mixbench.index.fields import CARD_FIELDS, CARD_FIGURES, FIELDS, CardField
+from mixbench.index.fields import CARD_FIELDS, CARD_FIGURES, FIELDS, CardField, HasFigures
 from mixbench.io import write_atomically
 from mixbench.records import Measurement, find
 from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
@@ -40,7 +40,7 @@ NO_RUNS_HINT = "run `mixbench verify MODEL|all` or `mixbench eval` first"
 
 
 @dataclass(frozen=True)
-class MeasuredModel:
+class MeasuredModel(HasFigures):
     """What the results store measured of one model; None where nothing was."""
 
     name: str
@@ -63,33 +63,6 @@ class MeasuredModel:
         figures = {k: v for k, v in values.items() if k in FIELDS and v is not None}
         rest = {k: v for k, v in values.items() if k not in FIELDS}
         return cls(name=name, figures=figures, **rest)
-
-    def figure(self, name: str) -> Any:
-        return self.figures.get(name)
-
-    @property
-    def params(self) -> int | None:
-        return self.figures.get("params")
-
-    @property
-    def flops(self) -> int | None:
-        return self.figures.get("flops")
-
-    @property
-    def file_size(self) -> int | None:
-        return self.figures.get("file_size")
-
-    @property
-    def image_size(self) -> int | None:
-        return self.figures.get("image_size")
-
-    @property
-    def crop_pct(self) -> float | None:
-        return self.figures.get("crop_pct")
-
-    @property
-    def interpolation(self) -> str | None:
-        return self.figures.get("interpolation")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the figures as fields of their own, as on a card's ``to_dict``."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from mixbench.index.fields import CARD_FIELDS, FIELDS
+from mixbench.index.fields import CARD_FIELDS, FIELDS, HasFigures
 
 # Metric names that are accuracies on a percent scale.
 TOP1 = "top1"
@@ -102,7 +102,7 @@ class Paper:
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelCard(HasFigures):
     """One model as published: metadata, results, provenance, and unknown fields kept as-is
     (in ``extra``; the ones that look like misspelled known keys are also in ``warnings``)."""
 
@@ -131,41 +131,10 @@ class ModelCard:
         if unknown:
             raise ValueError(f"not card figures: {', '.join(sorted(unknown))}")
 
-    def figure(self, name: str) -> Any:
-        """The published figure ``name`` (a :data:`~mixbench.index.fields.FIELDS` key), or
-        ``None`` where the card publishes none."""
-        if name not in FIELDS:
-            raise KeyError(name)
-        return self.figures.get(name)
-
     def with_figures(self, **figures: Any) -> ModelCard:
         """A copy with these figures set (``None``: not published)."""
         merged = {**self.figures, **figures}
         return replace(self, figures={k: v for k, v in merged.items() if v is not None})
-
-    @property
-    def params(self) -> int | None:
-        return self.figures.get("params")
-
-    @property
-    def flops(self) -> int | None:
-        return self.figures.get("flops")
-
-    @property
-    def file_size(self) -> int | None:
-        return self.figures.get("file_size")
-
-    @property
-    def crop_pct(self) -> float | None:
-        return self.figures.get("crop_pct")
-
-    @property
-    def image_size(self) -> int | None:
-        return self.figures.get("image_size")
-
-    @property
-    def interpolation(self) -> str | None:
-        return self.figures.get("interpolation")
 
     def metric(self, name: str, dataset: str = "imagenet") -> float | str | None:
         """A metric's value on a dataset (matched loosely: "ImageNet" == "imagenet-1k")."""

@@ -14,7 +14,7 @@ a check that names it as its ``card_field``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,3 +162,40 @@ CARD_FIGURES: tuple[CardField, ...] = (
 FIELDS: dict[str, CardField] = {field.name: field for field in CARD_FIGURES}
 #: the figures' names, in display order
 CARD_FIELDS: tuple[str, ...] = tuple(FIELDS)
+
+
+class HasFigures:
+    """What holds card figures by schema name in ``figures`` (a published card, a measured
+    model): :meth:`figure`, and the figures every part of mixbench reads as attributes."""
+
+    figures: Mapping[str, Any]
+
+    def figure(self, name: str) -> Any:
+        """Figure ``name`` (a :data:`FIELDS` key), or ``None`` where there is none."""
+        if name not in FIELDS:
+            raise KeyError(name)
+        return self.figures.get(name)
+
+    @property
+    def params(self) -> int | None:
+        return self.figures.get("params")
+
+    @property
+    def flops(self) -> int | None:
+        return self.figures.get("flops")
+
+    @property
+    def file_size(self) -> int | None:
+        return self.figures.get("file_size")
+
+    @property
+    def crop_pct(self) -> float | None:
+        return self.figures.get("crop_pct")
+
+    @property
+    def image_size(self) -> int | None:
+        return self.figures.get("image_size")
+
+    @property
+    def interpolation(self) -> str | None:
+        return self.figures.get("interpolation")

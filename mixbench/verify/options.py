@@ -1,6 +1,6 @@
-"""What a ``verify`` run is asked to do: :class:`VerifyOptions`, parsed and validated in one
-place (:meth:`VerifyOptions.from_cli` takes the command line's strings), so the CLI only
-passes what the user typed.
+"""What a ``verify`` run is asked to do: :class:`VerifyOptions`, parsed in one place
+(:meth:`VerifyOptions.from_cli` takes the command line's strings), so the CLI only passes what
+the user typed; :func:`mixbench.verify.run.validate_options` checks them together.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class VerifyOptions:
         is checked by :func:`mixbench.verify.run.validate_options`, before any work."""
         return cls(
             tolerance=parse_tolerance(tolerance),
-            require=split_names(require) or (() if not require else (require,)),
+            require=split_names(require, "--require"),
             labels=None if labels is None else str(labels),
             weights=None if weights is None else str(weights),
             cache_dir=None if cache_dir is None else str(cache_dir),
@@ -109,12 +109,16 @@ def parse_tolerance(text: str | None) -> dict[str, float]:
     return tolerance
 
 
-def split_names(text: str | None) -> tuple[str, ...]:
+def split_names(text: str | None, option: str = "--require") -> tuple[str, ...]:
     """``"top1, top5,top1"`` → ``("top1", "top5")`` (names checked by
-    :func:`mixbench.verify.run.parse_require`)."""
+    :func:`mixbench.verify.run.parse_require`); text that names nothing (``","``) is bad
+    input, never an empty list of requirements."""
     if not text:
         return ()
-    return tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+    names = tuple(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
+    if not names:
+        raise InputError(f"{option}: {text!r} names no check", hint="e.g. --require top1,top5")
+    return names
 
 
 def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:

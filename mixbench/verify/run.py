@@ -46,9 +46,9 @@ def parse_require(text: str | None) -> tuple[str, ...]:
         return ()
     names = split_names(text)
     unknown = [name for name in names if name not in CHECK_NAMES]
-    if unknown or not names:
+    if unknown:
         raise InputError(
-            f"--require: {', '.join(map(repr, unknown)) or repr(text)} is not a check name",
+            f"--require: {', '.join(map(repr, unknown))} is not a check name",
             hint=f"checks: {', '.join(CHECK_NAMES)}",
         )
     return names

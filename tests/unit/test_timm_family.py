@@ -10,33 +10,24 @@ from mixbench.models import create_model, timm_config
 from mixbench.models.factory import resolve_config
 
 
-def _deprecated_for(name: str) -> str:
-    """What the installed timm's deprecation table maps ``name`` to: the table changes between
-    the timm versions pyproject allows, so the tests read it, never a copy of it."""
+def _a_deprecated_name() -> tuple[str, str]:
+    """A deprecated name with a tagged target, from the installed timm's table (it changes
+    between the timm versions pyproject allows, so the test reads it, never a copy of it):
+    ``gluon_resnet50_v1b`` → ``resnet50.gluon_in1k`` where timm still has that entry."""
     from timm.models import get_deprecated_models
 
-    target = get_deprecated_models().get(name)
-    if not target:
-        pytest.skip(f"this timm ({timm_version()}) has no deprecation entry for {name}")
-    return target
-
-
-def timm_version() -> str:
-    import timm
-
-    return timm.__version__
+    table = {old: new for old, new in get_deprecated_models().items() if new and "." in new}
+    assert table, "timm >= 1.0 maps its old names to tagged models"
+    name = "gluon_resnet50_v1b" if "gluon_resnet50_v1b" in table else sorted(table)[0]
+    return name, table[name]
 
 
 def test_a_deprecated_name_maps_to_todays_architecture_and_tag():
-    target = _deprecated_for("gluon_resnet50_v1b")  # resnet50.gluon_in1k in timm 1.0
+    name, target = _a_deprecated_name()
     architecture, _, tag = target.partition(".")
-    config = timm_config("gluon_resnet50_v1b")
+    config = timm_config(name)
     assert config is not None
-    assert (config.name, config.architecture, config.tag) == (
-        "gluon_resnet50_v1b",
-        architecture,
-        tag or None,
-    )
+    assert (config.name, config.architecture, config.tag) == (name, architecture, tag)
     assert config.timm_name == target
     assert config.deprecated_for == target
 

@@ -206,6 +206,8 @@ def test_data_without_weights_says_the_data_was_not_used(imagenet):
 
 def test_parse_require():
     assert parse_require("top1, top5,top1") == ("top1", "top5")
+    with pytest.raises(InputError, match="names no check"):
+        parse_require(" , ")  # never an empty list of requirements
     assert parse_require(None) == ()
     with pytest.raises(InputError, match="not a check name"):
         parse_require("top1,speed")
@@ -465,14 +467,14 @@ def test_the_speed_checks_say_what_makes_their_ratio_unreliable():
     from mixbench.verify.checks.speed import _noise, _noise_details
 
     apart = [_Row("native", 50, 52), _Row("timm", 30, 31)]
-    assert _noise(_Run(), apart) == ""
+    assert _noise(_noise_details(_Run(), apart)) == ""
     assert _noise_details(_Run(), apart) == {
         "noisy": {},
         "within_noise": False,
         "machine_busy": None,
     }
     overlapping = [_Row("native", 40, 60, noisy="trials spread 1.6×"), _Row("timm", 35, 45)]
-    said = _noise(_Run(_Load()), overlapping)
+    said = _noise(_noise_details(_Run(_Load()), overlapping))
     assert "native noisy: trials spread 1.6×" in said
     assert "within the noise (inconclusive)" in said
     assert "the machine was busy: the load average was 3.0" in said

@@ -53,8 +53,8 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
         else:
             why = "; ".join(note.reason for note in speed.not_run) or "not run"
             extra = f"; deployed as {deployed}: not timed ({why})"
-    speed_note = _noise(speed, [native, timm_row])
-    latency_note = _noise(delay, [native_latency, timm_latency])
+    speed_noise = _noise_details(speed, [native, timm_row])
+    latency_noise = _noise_details(delay, [native_latency, timm_latency])
     return [
         Check(
             "throughput",
@@ -63,40 +63,41 @@ def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
             published=None,
             measured=native.images_per_second,
             reason=f"native (optimised); timm {timm_row.images_per_second:.1f} images/s, "
-            f"{native.images_per_second / timm_row.images_per_second:.2f}×{extra}{speed_note}",
-            details=_noise_details(speed, [native, timm_row]),
+            f"{native.images_per_second / timm_row.images_per_second:.2f}×{extra}"
+            + _noise(speed_noise),
+            details=speed_noise,
         ),
         Check(
             "latency",
             f"latency p50 ms, batch 1, {precision_label}, channels_last",
             "info",
             measured=p50["native"],
-            reason=f"native (optimised); timm {p50['timm']:.3f} ms{extra_latency}{latency_note}",
-            details=_noise_details(delay, [native_latency, timm_latency]),
+            reason=f"native (optimised); timm {p50['timm']:.3f} ms{extra_latency}"
+            + _noise(latency_noise),
+            details=latency_noise,
         ),
     ]
 
 
-def _noise(report: Any, rows: list[Any]) -> str:
-    """What makes the ratio unreliable, said beside it (never a verdict on a card: speed has
-    no published figure): noisy rows, overlapping ranges, a busy machine."""
-    parts = [f"{row.implementation} noisy: {row.noisy}" for row in rows if row.noisy]
-    faster, slower = sorted(rows, key=lambda row: row.score(), reverse=True)
-    if faster.score_range()[0] <= slower.score_range()[1]:
-        parts.append("native and timm overlap: the ratio is within the noise (inconclusive)")
-    busy = report.machine.busy if report.machine else None
-    if busy:
-        parts.append(f"the machine was busy: {busy}")
-    return "".join(f"; {part}" for part in parts)
-
-
 def _noise_details(report: Any, rows: list[Any]) -> dict[str, Any]:
+    """What makes the ratio unreliable (never a verdict on a card: speed has no published
+    figure): noisy rows, overlapping ranges, a busy machine."""
     faster, slower = sorted(rows, key=lambda row: row.score(), reverse=True)
     return {
         "noisy": {row.implementation: row.noisy for row in rows if row.noisy},
         "within_noise": faster.score_range()[0] <= slower.score_range()[1],
         "machine_busy": report.machine.busy if report.machine else None,
     }
+
+
+def _noise(details: dict[str, Any]) -> str:
+    """:func:`_noise_details` said beside the ratio (empty when nothing is wrong)."""
+    parts = [f"{name} noisy: {why}" for name, why in details["noisy"].items()]
+    if details["within_noise"]:
+        parts.append("native and timm overlap: the ratio is within the noise (inconclusive)")
+    if details["machine_busy"]:
+        parts.append(f"the machine was busy: {details['machine_busy']}")
+    return "".join(f"; {part}" for part in parts)
 
 
 GROUP = CheckGroup(
