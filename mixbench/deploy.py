@@ -59,6 +59,23 @@ class Deployable:
             digest.update(path.read_bytes())
         return digest.hexdigest()
 
+    def summary_lines(self) -> list[str]:
+        """What ``export`` prints: the file written and how, then its check against PyTorch."""
+        key, check = self.key, self.check
+        shape = "dynamic batch" if key.batch is None else f"batch {key.batch}"
+        files = " + ".join(str(path) for path in self.files)
+        verdict = "agree" if check.agree else "DIFFER"
+        return [
+            f"wrote {files} ({self.bytes / 1e6:.1f} MB): {key.model} "
+            f"({'optimised' if self.optimized else 'as built'}), {self.precision.asked}, "
+            f"{shape}, {key.image_size}×{key.image_size}, opset {key.opset}, "
+            f"{key.exporter} exporter; the card's preprocessing is in its metadata",
+            f"outputs {verdict}: max relative difference {check.max_relative:.2e} "
+            f"(bound {check.tolerance:.0e} for {self.precision.label}, "
+            f"{self.precision.how}), top-1 {check.top1_same}/{check.images}, against "
+            f"{check.reference}, batch {self.check_batch} on {self.provider}",
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         key = self.key.to_dict()
         return {

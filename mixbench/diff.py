@@ -1,14 +1,16 @@
 """Comparing two sources of model figures, model by model and field by field.
 
-Models match by name; a pretrained tag (``mixnet_xl.ra_in1k``) is dropped when the other side
-has none. Figures are compared at the coarser side's rounding (a card's 7,330,000 params equal a
-measured 7,329,252, since the card rounds to 10,000); accuracies may differ by ``tolerance``
-percentage points.
+Models pair by name; a pretrained tag (``mixnet_xl.ra_in1k``) is dropped when the other side
+has none; else by the weights file both name (URL or sha256 prefix), else by a line of a
+``--match`` file (:mod:`mixbench.pairing`: each pair keeps the rule that made it). Figures are
+compared at the coarser side's rounding (a card's 7,330,000 params equal a measured 7,329,252,
+since the card rounds to 10,000); accuracies may differ by ``tolerance`` percentage points.
 
 A diff never passes on what it could not compare: every field a matched model has on one side
 only is listed (``one_sided``), summarised per field when the other side publishes that field
 for none of the matched models (``one_sided_summary``); ``compared_nothing`` is true when no field
-at all could be compared.
+at all could be compared. The models of each side left unpaired are listed (``only_a``,
+``only_b``), and when none pairs, the closest names are (``closest``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from mixbench.errors import InputError
 from mixbench.index.cards import CARD_FIELDS, ModelCard
 from mixbench.index.fields import FIELDS
+from mixbench.pairing import RULES, MatchLine, Pair, closest_pairs, match_models
 
 FIELD_LABELS = {name: field.label for name, field in FIELDS.items()}
 
@@ -71,6 +75,21 @@ class OneSidedSummary:
         return f"{self.field}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class ModelPair:
+    """Two models taken for the same one, and the rule that paired them (a key of
+    :data:`~mixbench.pairing.RULES`), with its particulars (the match file's line, the hash)."""
+
+    a: str
+    b: str
+    rule: str
+    detail: str = ""
+
+    @classmethod
+    def of(cls, pair: Pair) -> ModelPair:
+        return cls(pair.a.name, pair.b.name, pair.rule, pair.detail)
+
+
 @dataclass
 class DiffReport:
     label_a: str
@@ -84,6 +103,9 @@ class DiffReport:
     one_sided: list[OneSidedField] = field(default_factory=list)
     one_sided_summary: list[OneSidedSummary] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    paired: list[ModelPair] = field(default_factory=list)
+    #: when no model pairs: the A and B names most alike (a hint), best first
+    closest: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def differences(self) -> list[FieldComparison]:
@@ -105,6 +127,77 @@ class DiffReport:
         listed = [f for f in self.one_sided if (f.key, f.side) not in summarised]
         return [*map(str, self.one_sided_summary), *map(str, listed)]
 
+    def pairing_lines(self, limit: int = 12) -> list[str]:
+        """How the pairs were made, one line per rule: ``3 by --match: MixNet-S = mixnet_s
+        (match.csv:1), ...``; nothing when every pair is by the same name (which needs no
+        saying), and then the same-name pairs counted, not listed."""
+        if all(pair.rule == "name" for pair in self.paired):
+            return []
+        lines = []
+        for rule, said in RULES.items():
+            pairs = [pair for pair in self.paired if pair.rule == rule]
+            if rule == "name" and pairs:
+                lines.append(f"{len(pairs)} by {said}")
+            if rule == "name" or not pairs:
+                continue
+            shown = [
+                f"{pair.a} = {pair.b}" + (f" ({pair.detail})" if pair.detail else "")
+                for pair in pairs[:limit]
+            ]
+            more = f" and {len(pairs) - limit} more" if len(pairs) > limit else ""
+            lines.append(f"{len(pairs)} by {said}: {', '.join(shown)}{more}")
+        return lines
+
+    def summary_lines(self) -> list[str]:
+        """Under the table: the verdict, how models paired, what was not compared, then the
+        models left unpaired on each side."""
+        lines = []
+        if self.pairs:
+            verdict = (
+                "nothing compared"  # never "0 differ": that would read as agreement
+                if self.compared_nothing
+                else f"{len(self.comparisons)} fields compared, {len(self.differences)} differ"
+                + (f" (tolerance ±{self.tolerance:g} points)" if self.tolerance else "")
+            )
+            not_compared = self.not_compared()
+            lines.append(
+                f"{len(self.pairs)} models matched, {verdict}"
+                + (f"; {len(self.one_sided)} not compared:" if not_compared else "")
+            )
+            lines += [f"  paired {line}" for line in self.pairing_lines()]
+            lines += [f"  one side only: {line}" for line in not_compared]
+        for names, label in ((self.only_a, self.label_a), (self.only_b, self.label_b)):
+            if names:
+                lines.append(f"{len(names)} models only in {label}: {_listed(names)}")
+        return lines
+
+    def raise_if_nothing_compared(self) -> None:
+        """Bad input when no model paired, or the pairs share no field: never "0 differ"."""
+        if not self.pairs:
+            rules = (
+                "models match by name (a timm tag such as .ra_in1k is dropped when the other "
+                "side has none), by the weights file both name, or by a --match FILE of "
+                "'A name,B name' lines"
+            )
+            if self.closest:
+                close = ", ".join(f"{x!r} ~ {y!r}" for x, y in self.closest)
+                hint = f"{rules}; the closest names: {close}"
+            else:
+                from mixbench.index.published import NAMED_SOURCES
+
+                hint = f"{rules}; no names are alike; named sources: {', '.join(NAMED_SOURCES)}"
+            raise InputError(
+                f"nothing to compare: no model is in both {self.label_a} and {self.label_b}",
+                hint=hint,
+            )
+        if self.compared_nothing:
+            raise InputError(
+                f"nothing to compare: the {len(self.pairs)} models in both {self.label_a} and "
+                f"{self.label_b} share no field",
+                hint="the fields each side has are listed above; for a results CSV, check "
+                "--dataset",
+            )
+
     def to_dict(self) -> dict[str, object]:
         return {
             "a": self.label_a,
@@ -113,6 +206,7 @@ class DiffReport:
             "ok": self.ok,
             "compared_nothing": self.compared_nothing,
             "models_compared": [list(pair) for pair in self.pairs],
+            "pairs": [asdict(pair) for pair in self.paired],
             "fields_compared": len(self.comparisons),
             "fields_not_compared": len(self.one_sided),
             "differences": [asdict(c) for c in self.differences],
@@ -121,55 +215,21 @@ class DiffReport:
             "not_compared_summary": [asdict(s) for s in self.one_sided_summary],
             "only_in_a": self.only_a,
             "only_in_b": self.only_b,
+            "closest_names": [list(pair) for pair in self.closest],
             "notes": self.notes,
             "warnings": self.warnings,
         }
 
 
-def _untagged(name: str) -> str:
-    return name.split(".", 1)[0]
+#: unpaired names listed on the console before "and N more" (--json lists them all)
+UNPAIRED_SHOWN = 20
 
 
-def match_models(
-    a: Sequence[ModelCard], b: Sequence[ModelCard], notes: list[str]
-) -> list[tuple[ModelCard, ModelCard]]:
-    """Pairs of cards naming the same model; a side's tag is ignored when the other has none."""
-    by_name: dict[str, list[ModelCard]] = defaultdict(list)
-    by_untagged: dict[str, list[ModelCard]] = defaultdict(list)
-    for card in b:
-        by_name[card.name].append(card)
-        by_untagged[_untagged(card.name)].append(card)
-    a_names = {card.name for card in a}
-    pairs: list[tuple[ModelCard, ModelCard]] = []
-    for card in a:
-        candidates = by_name.get(card.name, [])
-        if not candidates and "." not in card.name:
-            candidates = by_untagged.get(card.name, [])
-            tags = sorted({c.name for c in candidates})
-            if len(tags) > 1:
-                listed = ", ".join(tags)
-                notes.append(f"{card.name}: several tagged models match ({listed}); not compared")
-                continue
-        if not candidates and "." in card.name:
-            untagged = _untagged(card.name)
-            if untagged not in a_names:
-                candidates = by_name.get(untagged, [])
-        if not candidates:
-            continue
-        chosen = _same_resolution(card, candidates, notes)
-        pairs.append((card, chosen))
-    return pairs
-
-
-def _same_resolution(card: ModelCard, candidates: list[ModelCard], notes: list[str]) -> ModelCard:
-    """timm publishes some models at several image sizes: prefer the row at the card's size."""
-    if len(candidates) == 1:
-        return candidates[0]
-    for candidate in candidates:
-        if candidate.image_size == card.image_size:
-            return candidate
-    notes.append(f"{card.name}: no row at {card.image_size} px; compared with the first listed")
-    return candidates[0]
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:UNPAIRED_SHOWN])
+    if len(names) <= UNPAIRED_SHOWN:
+        return shown
+    return f"{shown} and {len(names) - UNPAIRED_SHOWN} more (--json lists them)"
 
 
 def _rounded(value: float, resolution: float) -> Decimal:
@@ -301,16 +361,24 @@ def diff_sources(
     label_a: str = "A",
     label_b: str = "B",
     notes: Sequence[str] = (),
+    match_lines: Sequence[MatchLine] = (),
 ) -> DiffReport:
-    """Compare two lists of cards; see the module docstring for the matching rules.
+    """Compare two lists of cards; see :mod:`mixbench.pairing` for the pairing rules
+    (``match_lines``: the ``--match`` file's).
 
     ``notes`` (e.g. how a source was read) head the report's own notes; the cards' notes and
-    warnings (misspelled keys) are carried into the report too.
+    warnings (misspelled keys) are carried into the report too, and so are match lines that
+    pair nothing.
     """
     report = DiffReport(label_a, label_b, tolerance, notes=list(notes))
     report.notes.extend(dict.fromkeys(note for card in (*a, *b) for note in card.notes))
     report.warnings = list(dict.fromkeys(str(w) for card in (*a, *b) for w in card.warnings))
-    pairs = match_models(a, b, report.notes)
+    found = match_models(
+        a, b, report.notes, lines=match_lines, warnings=report.warnings,
+        label_a=label_a, label_b=label_b,
+    )  # fmt: skip
+    pairs = [(pair.a, pair.b) for pair in found]
+    report.paired = [ModelPair.of(pair) for pair in found]
     matched_a = {id(x) for x, _ in pairs}
     matched_b = {id(y) for _, y in pairs}
     for x, y in pairs:
@@ -325,6 +393,8 @@ def diff_sources(
     )
     report.only_a = [c.name for c in a if id(c) not in matched_a]
     report.only_b = sorted({c.name for c in b if id(c) not in matched_b})
+    if not pairs:
+        report.closest = closest_pairs(report.only_a, report.only_b)
     return report
 
 
@@ -340,9 +410,11 @@ def _pair_name(a: ModelCard, b: ModelCard) -> str:
 __all__ = [
     "DiffReport",
     "FieldComparison",
+    "ModelPair",
     "OneSidedField",
     "OneSidedSummary",
     "compare_values",
     "diff_sources",
+    "match_models",
     "one_sided_fields",
 ]

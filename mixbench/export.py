@@ -291,15 +291,9 @@ def _one_line(text: str) -> str:
 # ------------------------------------------------------------------------ the command
 
 
-def export_index(
-    store: ResultsStore, out: Path | None = None, *, models: list[str] | None = None
-) -> str:
-    """The measured model index of ``store`` as YAML text; also written to ``out`` if given."""
-    if out is not None and out.suffix.lower() in {*MARKDOWN_SUFFIXES, ".json"}:
-        raise InputError(
-            f"{out}: a model index export is YAML, not {out.suffix}",
-            hint="name the output file .yml",
-        )
+def exportable_models(store: ResultsStore, models: list[str] | None = None) -> list[MeasuredModel]:
+    """:func:`measured_models`, or an :class:`InputError` when a model asked for (or every
+    model) has nothing to export: an export of nothing is never written."""
     found = measured_models(store, models)
     if models is not None:
         missing = sorted(set(models) - {model.name for model in found})
@@ -313,10 +307,29 @@ def export_index(
         if store.runs(kind="eval", limit=1):  # there are evals, but none scored the model
             hint += " (an eval counts only with trained weights, on real data)"
         raise InputError(f"{store.path}: no verify or eval runs to export", hint=hint)
+    return found
+
+
+def export_index(
+    store: ResultsStore, out: Path | None = None, *, models: list[str] | None = None
+) -> str:
+    """The measured model index of ``store`` as YAML text; also written to ``out`` if given."""
+    if out is not None and out.suffix.lower() in {*MARKDOWN_SUFFIXES, ".json"}:
+        raise InputError(
+            f"{out}: a model index export is YAML, not {out.suffix}",
+            hint="name the output file .yml",
+        )
+    found = exportable_models(store, models)
     text = to_model_index_yaml(found, store_path=store.path)
     if out is not None:
         write_atomically(out, text)
     return text
 
 
-__all__ = ["MeasuredModel", "export_index", "measured_models", "to_model_index_yaml"]
+__all__ = [
+    "MeasuredModel",
+    "export_index",
+    "exportable_models",
+    "measured_models",
+    "to_model_index_yaml",
+]

@@ -53,6 +53,19 @@ def exists(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def prepare_output(path: Path, option: str) -> None:
+    """Create the folder of an output file and check it can be written: a run fails before its
+    measurements, not after, when its report could not be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"{option} {path}: cannot create the folder {path.parent}: {error.strerror or error}",
+            hint="pass a path in a folder you can write to",
+        ) from error
+    check_writable(path, option)
+
+
 def check_writable(path: Path, option: str) -> None:
     """Refuse, before any work, an output that could not be written: its folder missing or
     not writable, a name the file system refuses, a path that is a folder or a special file

@@ -24,6 +24,7 @@ from mixbench.events import OnProgress, ProgressEvent, StepCounter
 from mixbench.store import ResultsStore
 
 if TYPE_CHECKING:
+    from mixbench.index import ModelIndex
     from mixbench.measure.accuracy.evaluation import EvalReport
     from mixbench.measure.speed.run import LatencyReport, SpeedSettings, ThroughputReport
     from mixbench.verify import VerifyOptions, VerifyReport
@@ -134,6 +135,7 @@ class Pipeline:
         options = options or VerifyOptions()
         validate_options(options)
         index = load_index(index_path, strict=options.strict)
+        self._say_index(index)
         names = verify_targets(specs, options, index)
         self._check_store()
         source = open_evaluation_data(options)  # a bad --data is refused before any model runs
@@ -160,6 +162,17 @@ class Pipeline:
             if on_report is not None:
                 on_report(report)
         return reports
+
+    def _say_index(self, index: ModelIndex) -> None:
+        """An index that did not load whole is said before the work: each model left out
+        (with its problem's file:line) and the headline, never a silent gap in ``all``."""
+        if index.complete or self.warn is None:
+            return
+        for left in index.left_out:
+            self.warn(f"index: left out: {left}")
+        for problem in index.problems_outside_models():
+            self.warn(f"index: not read: {problem}")
+        self.warn(f"index: {index.headline()}")
 
     # ------------------------------------------------------------------ storing
 

@@ -45,13 +45,17 @@ def is_yaml_path(spec: str | os.PathLike[str]) -> bool:
 
 
 def find_card(spec: str, index: ModelIndex) -> ModelCard | None:
-    """The published card for a model name (``mixnet_xl`` or ``mixnet_xl.ra_in1k``), if any."""
+    """The published card for a model name (``mixnet_xl`` or ``mixnet_xl.ra_in1k``), if any.
+
+    A card the index left out (a broken field) is bad input, never "no card": the model's
+    own defaults standing in for a card the user meant would pass unseen."""
     if is_yaml_path(spec):
         return None
     untagged = spec.split(".", 1)[0]
     for name in (spec, untagged):
         if name in index:
             return index[name]
+    index.raise_if_left_out(spec)
     return None
 
 

@@ -175,6 +175,14 @@ class ResultsStore:
             parameters.append(limit)
         return self._read(query, parameters)
 
+    def newest_runs(
+        self, *, model: str | None = None, kind: str | None = None, limit: int | None = None
+    ) -> tuple[list[RunRecord], bool]:
+        """At most ``limit`` runs (``None``: all), newest first, and whether there are more."""
+        found = self.runs(model=model, kind=kind, limit=None if limit is None else limit + 1)
+        more = limit is not None and len(found) > limit
+        return (found[:limit] if limit is not None else found), more
+
     def get(self, run_id: int) -> RunRecord:
         found = self._read(f"SELECT {', '.join(_COLUMNS)} FROM runs WHERE id = ?", [run_id])
         if not found:

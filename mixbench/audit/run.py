@@ -29,6 +29,13 @@ class AuditRun:
     db_path: Path
     elapsed_seconds: float
 
+    def summary_line(self) -> str:
+        return (
+            f"{len(self.reports)} cards audited in {self.elapsed_seconds:.0f} s; wrote "
+            f"{self.page}; the verify runs are stored in {self.db_path} (`mixbench report --db "
+            f"{self.db_path}` renders them)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "report": str(self.page),
@@ -83,7 +90,13 @@ def run_audit(
     page = write_audit(
         findings,
         out,
-        title=f"Audit of {Path(source).name or source}: {len(reports)} model cards",
+        title=f"Audit of {Path(source).name or source}: {len(reports)} model cards"
+        + (  # a model whose card does not load is what its maintainers most need to know
+            f" ({len(index.left_out)} more left out: `mixbench index check {source}` names "
+            "each problem)"
+            if index.left_out
+            else ""
+        ),
         source=source,
         environment=collect_environment("cpu"),
         command=command,

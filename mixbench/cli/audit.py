@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import db_option, debug_option, index_option, json_option
-from mixbench.cli.output import console, emit_json, json_to_stdout, rich_table
+from mixbench.cli.options import db_option, debug_option, index_option, json_option, strict_option
+from mixbench.cli.output import console, emit, rich_table
 from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.progress import StepProgress
 
@@ -27,7 +27,7 @@ DEFAULT_OUT = Path("mixbench-audit")
     help="Folder for the Markdown report and its plot.",
 )
 @click.option("--name", "stem", default="audit", show_default=True, help="Report file stem.")
-@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
+@strict_option
 @json_option
 @db_option
 @debug_option
@@ -62,14 +62,8 @@ def audit_command(
             on_progress=progress.update,
             warn=progress.warn,
         )
-    emit_json(json_out, run.to_dict())
-    if not json_to_stdout(json_out):
-        console.print(rich_table(audit_summary_table(run.findings)))
-        console.print(
-            f"{len(run.reports)} cards audited in {run.elapsed_seconds:.0f} s; wrote {run.page}; "
-            f"the verify runs are stored in {run.db_path} (`mixbench report --db {run.db_path}` "
-            "renders them)"
-        )
+    table = rich_table(audit_summary_table(run.findings))
+    emit(json_out, run.to_dict(), lambda: console.print(table, run.summary_line(), sep="\n"))
     pipeline.raise_if_unsaved()
     if any(report.status == "fail" for report in run.reports):
         sys.exit(EXIT_DIFFERENT)

@@ -4,89 +4,71 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
 from mixbench.cli.options import debug_option, index_option, json_option
 from mixbench.cli.output import (
     console,
+    emit,
     emit_json,
-    fit_to_console,
     json_to_stdout,
     print_json,
     rich_table,
-    table_width,
-    text_column,
+    say,
     warn_notes,
 )
-from mixbench.diff import DiffReport, diff_sources
-from mixbench.errors import InputError
-from mixbench.formatting import fmt_value
+from mixbench.diff import diff_sources
 from mixbench.index import check_index, load_index
-from mixbench.index.fields import CARD_FIGURES
-from mixbench.index.published import NAMED_SOURCES, load_source
+from mixbench.index.published import load_sources
+from mixbench.index.said import check_json, check_lines, index_lines
+from mixbench.pairing import read_match_file
 from mixbench.report import render_markdown
-from mixbench.report.tables import cards_table, diff_table
+from mixbench.report.console import print_diff
+from mixbench.report.tables import card_table, cards_table, diff_table
 
-if TYPE_CHECKING:
-    pass
+card_strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat any problem, unknown card key or empty value as an error (exit 2).",
+)
 
 
 @cli.command("list")
 @index_option
-@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
+@card_strict_option
 @json_option
 @debug_option
 def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> None:
-    """Every model card with its published figures."""
+    """Every model card with its published figures.
+
+    A model whose card has a broken value is left out and named (stderr), the others listed;
+    --strict makes any problem, unknown key or empty value an error (exit 2).
+    """
     index = load_index(index_path, strict=strict)
-    emit_json(json_out, [card.to_dict() for card in index])
-    if json_to_stdout(json_out):
-        return
-    console.print(rich_table(cards_table(list(index), f"{len(index)} model cards")))
-    warn_notes(index.notes, index.warnings)
+    table = rich_table(cards_table(list(index), f"{len(index)} model cards"))
+    emit(json_out, [card.to_dict() for card in index], lambda: console.print(table))
+    if not json_to_stdout(json_out):
+        warn_notes(index.notes, index.warnings)
+    say(index_lines(index, headline=not json_to_stdout(json_out)))
 
 
 @cli.command("show")
 @click.argument("name")
 @index_option
-@click.option("--strict", is_flag=True, help="Treat every unknown card key as an error.")
+@card_strict_option
 @json_option
 @debug_option
 def show_card(name: str, index_path: Path | None, strict: bool, json_out: Path | None) -> None:
     """One model card, normalised (--json: numbers as numbers, warnings included)."""
-    card = load_index(index_path, strict=strict)[name]
-    emit_json(json_out, card.to_dict())
-    if json_to_stdout(json_out):
-        return
-    table = Table(title=card.name, show_header=False, title_justify="left")
-    text_column(table, "field", style="bold")
-    text_column(table, "value")
-    rows: list[tuple[str, object]] = [
-        ("collection", card.collection),
-        ("paper", card.paper.title or card.paper.url if card.paper else None),
-        *(
-            (f.label, None if card.figure(f.name) is None else f.shown(card.figure(f.name)))
-            for f in CARD_FIGURES
-        ),
-        ("architecture", ", ".join(card.architecture)),
-        ("training data", ", ".join(card.training_data)),
-        ("training techniques", ", ".join(card.training_techniques)),
-        ("code", card.code_url),
-        ("weights", card.weights_url),
-    ]
-    for result in card.results:
-        for metric in result.metrics.values():
-            rows.append((f"{metric.published_name} ({result.dataset})", fmt_value(metric.value)))
-    rows.append(("source", str(card.source) if card.source else None))
-    for label, value in rows:
-        if value not in (None, ""):
-            table.add_row(label, fmt_value(value))
-    console.print(table)
-    warn_notes(card.notes, card.warnings)
+    index = load_index(index_path, strict=strict)
+    card = index[name]  # a model left out says why
+    emit(json_out, card.to_dict(), lambda: console.print(rich_table(card_table(card))))
+    if not json_to_stdout(json_out):
+        warn_notes(card.notes, card.warnings)
+        warn_notes((), card.not_published, hint=None)
+    say(index_lines(index, headline=False))
 
 
 @cli.group("index")
@@ -102,61 +84,19 @@ def index_group() -> None:
 @json_option
 @debug_option
 def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
-    """Validate a model-index file or directory: exit 0 when clean, 2 with problems.
+    """Validate a model-index file or directory: exit 0 when it has no problem, 2 with any.
 
-    Unknown keys close to a known one (Paramters) are warnings; --strict makes every
-    unknown key a problem.
+    Unknown keys close to a known one (Paramters) are warnings; --strict makes every unknown
+    key a problem. An empty value (a figure not published, such as Top 1 Accuracy with no
+    value) is a warning too, and a problem under --strict. A model with a problem is left
+    out; the others load.
     """
     index, problems = check_index(path, strict=strict)
     shown = str(path) if path else "the packaged index"
-    # Under --strict the warnings are among the problems: say each once.
-    warnings = () if strict else index.warnings
-    emit_json(
-        json_out,
-        {
-            "source": shown,
-            "ok": not problems,
-            "strict": strict,
-            "models": len(index),
-            "files": list(index.files),
-            "problems": [p.__dict__ for p in problems],
-            "warnings": [w.to_dict() for w in index.warnings],
-            "notes": list(index.notes),
-        },
-    )
-    if not json_to_stdout(json_out):
-        for problem in problems:
-            click.echo(f"error: {problem}", err=True)
-        warn_notes(index.notes, warnings, hint=None)
-        counted = f", {len(warnings)} warning(s)" if warnings else ""
-        if problems:
-            click.echo(f"{len(problems)} problem(s){counted} in {shown}", err=True)
-            fix = "fix the fields named above"
-            if strict and index.unknown_keys:
-                fix += "; --strict rejects every unknown key (without it, only misspellings warn)"
-            click.echo(f"hint: {fix}", err=True)
-        else:
-            console.print(
-                f"[green]ok[/]: {shown}: {len(index)} models in {len(index.collections)} "
-                f"collections, {len(index.files)} files{counted}"
-            )
-        if warnings:
-            hint = "fix the key, or pass --strict to treat unknown keys as errors"
-            click.echo(f"hint: {hint}", err=True)
+    lines = check_lines(index, problems, shown, strict)
+    emit(json_out, check_json(index, problems, shown, strict), lambda: say(lines))
     if problems:
         sys.exit(2)
-
-
-def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
-    """The sources head their columns; when the table would not fit unwrapped (names are
-    file paths) the columns are A and B, named in the title."""
-    table = rich_table(diff_table(report, rows))
-    if table_width(table) > console.width:
-        table.title = f"A: {report.label_a} vs B: {report.label_b}"
-        table.columns[2].header, table.columns[3].header = "A", "B"
-        for column in table.columns:  # fitted again below, to the shorter headers
-            column.width = None
-    return fit_to_console(table)
 
 
 @cli.command("diff")
@@ -182,7 +122,16 @@ def _diff_table(report: DiffReport, rows: list[Any]) -> Table:
     "--dataset",
     metavar="NAME",
     help="The dataset a results CSV is on (imagenet, imagenet-real, ...); needed unless the "
-    "file is named results-<dataset>.csv.",
+    "file is named results-<dataset>.csv. For a paperswithcode archive: the leaderboard "
+    "read (default: ImageNet).",
+)
+@click.option(
+    "--match",
+    "match_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Pairs of names the sources spell differently: a CSV of 'A name,B name' lines "
+    "(MixNet-S,mixnet_s), used for models no other rule pairs.",
 )
 @index_option
 @json_option
@@ -194,22 +143,21 @@ def diff(
     fmt: str,
     show_all: bool,
     dataset: str | None,
+    match_file: Path | None,
     index_path: Path | None,
     json_out: Path | None,
 ) -> None:
     """Compare two sources model by model, field by field; exit 1 when any field differs.
 
-    A and B are model-index files or directories, timm results CSVs, or one of:
-    index, timm:imagenet, timm:imagenet-real, timm:imagenetv2. Fields only one side has are
-    listed as not compared; exit 2 when nothing at all could be compared.
+    A and B are model-index files or directories, timm results CSVs, paperswithcode archives
+    (evaluation-tables.json), Hugging Face .eval_results, or one of: index, timm:imagenet,
+    timm:imagenet-real, timm:imagenetv2. Models pair by name (a timm tag dropped when the other
+    side has none), then by the weights file both name, then by the --match file; each pair
+    says its rule. Fields only one side has and models left unpaired are listed; exit 2 when
+    nothing at all could be compared.
     """
-    a = load_source(source_a, index_path=index_path, dataset=dataset)
-    b = load_source(source_b, index_path=index_path, dataset=dataset)
-    if dataset is not None and not (a.used_dataset or b.used_dataset):
-        raise InputError(
-            f"--dataset {dataset}: neither {a.label} nor {b.label} is a results CSV file",
-            hint="drop --dataset: model indexes and the timm:* tables name their datasets",
-        )
+    match_lines = read_match_file(match_file) if match_file is not None else []
+    a, b = load_sources(source_a, source_b, index_path=index_path, dataset=dataset)
     report = diff_sources(
         a.cards,
         b.cards,
@@ -217,6 +165,7 @@ def diff(
         label_a=a.label,
         label_b=b.label,
         notes=[*a.notes, *b.notes],
+        match_lines=match_lines,
     )
     rows = report.comparisons if show_all else report.differences
     emit_json(json_out, report.to_dict())
@@ -228,41 +177,9 @@ def diff(
         table = diff_table(report, rows).markdown() if rows else ""
         click.echo(render_markdown("diff.md.j2", report=report, table=table), nl=False)
     else:
-        if rows:
-            console.print(_diff_table(report, rows))
-        if report.pairs:
-            not_compared = report.not_compared()
-            verdict = (
-                "[red]nothing compared[/]"  # never "0 differ": that would read as agreement
-                if report.compared_nothing
-                else f"{len(report.comparisons)} fields compared, "
-                f"[{'red' if report.differences else 'green'}]{len(report.differences)} differ[/]"
-                + (f" (tolerance ±{tolerance:g} points)" if tolerance else "")
-            )
-            console.print(
-                f"{len(report.pairs)} models matched, {verdict}"
-                + (f"; {len(report.one_sided)} not compared:" if not_compared else "")
-            )
-            for line in not_compared:
-                click.echo(f"  one side only: {line}")
-        if report.only_a:
-            click.echo(f"only in {report.label_a}: {', '.join(report.only_a)}")
-        if report.only_b:
-            listed = ", ".join(report.only_b) if len(report.only_b) <= 20 else "--json lists them"
-            click.echo(f"{len(report.only_b)} models only in {report.label_b}: {listed}")
-        warn_notes(report.notes, report.warnings, hint="fix the keys named above")
-    if not report.pairs:
-        named = ", ".join(NAMED_SOURCES)
-        raise InputError(
-            f"nothing to compare: no model is in both {a.label} and {b.label}",
-            hint="models match by name (a timm tag such as .ra_in1k is dropped when the other "
-            f"side has none); named sources: {named}",
-        )
-    if report.compared_nothing:
-        raise InputError(
-            f"nothing to compare: the {len(report.pairs)} models in both {a.label} and "
-            f"{b.label} share no field",
-            hint="the fields each side has are listed above; for a results CSV, check --dataset",
-        )
+        print_diff(report, rows)
+        hint = "fix the keys or the --match lines named above"
+        warn_notes(report.notes, report.warnings, hint=hint)
+    report.raise_if_nothing_compared()
     if not report.ok:
         sys.exit(EXIT_DIFFERENT)

@@ -4,33 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from mixbench.cli.app import cli
-from mixbench.cli.options import debug_option, index_option, json_option
-from mixbench.cli.output import (
-    console,
-    emit_json,
-    json_to_stdout,
-    numeric_column,
-    rich_table,
-    text_column,
+from mixbench.cli.app import EXIT_DIFFERENT, cli
+from mixbench.cli.options import (
+    debug_option,
+    image_size_option,
+    index_option,
+    json_option,
+    pretrained_option,
+    weights_option,
 )
+from mixbench.cli.output import console, emit, rich_table
 from mixbench.index import load_index
-from mixbench.report.tables import flops_table
-
-if TYPE_CHECKING:
-    pass
+from mixbench.report.tables import flops_notes, flops_table, prediction_table
 
 
 @cli.command("predict")
 @click.argument("model_spec", metavar="MODEL")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file.")
-@click.option("--pretrained", is_flag=True, help="The card's published weights (Hugging Face).")
+@weights_option
+@pretrained_option
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True)
 @index_option
 @json_option
@@ -52,38 +47,33 @@ def predict(
         model_spec, weights=weights, pretrained=pretrained, index_path=index_path
     )
     predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
-    if not resolved.has_weights:  # said once the images are read: not before an error about them
+    random = not resolved.has_weights
+    if random:  # said once the images are read: not before an error about them
         click.echo(
             "warning: no weights given, the model is randomly initialised "
             "(pass --weights FILE or --pretrained)",
             err=True,
         )
-    emit_json(
+    data = {
+        "model": resolved.name,
+        "weights": resolved.weights,
+        "random_weights": random,
+        "preprocessing": resolved.preprocessing.__dict__,
+        "predictions": [p.to_dict() for p in predictions],
+    }
+    emit(
         json_out,
-        {
-            "model": resolved.name,
-            "weights": resolved.weights,
-            "random_weights": not resolved.has_weights,
-            "preprocessing": resolved.preprocessing.__dict__,
-            "predictions": [p.to_dict() for p in predictions],
-        },
+        data,
+        lambda: [
+            console.print(rich_table(prediction_table(p, random_weights=random)))
+            for p in predictions
+        ],
     )
-    if json_to_stdout(json_out):
-        return
-    random = "" if resolved.has_weights else " — RANDOM WEIGHTS: not a trained model's answer"
-    for prediction in predictions:
-        table = Table(title=prediction.image + random, title_justify="left")
-        numeric_column(table, "#")
-        text_column(table, "class")
-        numeric_column(table, "probability")
-        for rank, score in enumerate(prediction.top, start=1):
-            table.add_row(str(rank), f"{score.name} ({score.label})", f"{score.probability:.4f}")
-        console.print(table)
 
 
 @cli.command("flops")
 @click.argument("model_specs", metavar="[MODEL]...", nargs=-1)
-@click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's image size.")
+@image_size_option
 @index_option
 @json_option
 @debug_option
@@ -100,26 +90,15 @@ def flops(
     the verdict: pass (reproduced at the card's size), fail (only at another input), info
     (nothing reproduces it). Default: every model of the index.
     """
-    from mixbench.measure.complexity import CONVENTIONS, explain_index_flops
+    from mixbench.measure.complexity import explain_index_flops
 
     findings = explain_index_flops(model_specs, load_index(index_path), image_size=image_size)
-    emit_json(json_out, [finding.to_dict() for finding in findings])
-    if json_to_stdout(json_out):
-        _exit_on_failed_verdict(findings)
-        return
-    console.print(rich_table(flops_table(findings)))
-    for finding in findings:
-        if finding.verdict.status != "pass":
-            console.print(f"{finding.model}: {finding.verdict.reason}", highlight=False)
-    used = {f.verdict.convention for f in findings if f.verdict.convention}
-    for key in (key for key in CONVENTIONS if key in used):
-        console.print(f"{CONVENTIONS[key].label}: {CONVENTIONS[key].description}.", highlight=False)
-    _exit_on_failed_verdict(findings)
 
+    def render() -> None:
+        console.print(rich_table(flops_table(findings)))
+        for line in flops_notes(findings):
+            console.print(line, highlight=False)
 
-def _exit_on_failed_verdict(findings: list[Any]) -> None:
-    """Exit 1 when a card's FLOPs fail, as ``verify`` does on the same finding."""
+    emit(json_out, [finding.to_dict() for finding in findings], render)
     if any(finding.verdict.status == "fail" for finding in findings):
-        from mixbench.cli.app import EXIT_DIFFERENT
-
-        sys.exit(EXIT_DIFFERENT)
+        sys.exit(EXIT_DIFFERENT)  # as verify does on the same finding

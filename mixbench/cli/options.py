@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -75,3 +76,49 @@ db_option = click.option(
     envvar="MIXBENCH_DB",
     help="Results database (default: $XDG_DATA_HOME/mixbench/results.sqlite).",
 )
+
+weights_option = click.option(
+    "--weights", type=click.Path(path_type=Path), help="Local checkpoint file."
+)
+pretrained_option = click.option(
+    "--pretrained", is_flag=True, help="The card's published weights (Hugging Face)."
+)
+cache_dir_option = click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
+)
+strict_option = click.option(
+    "--strict", is_flag=True, help="Treat every unknown card key as an error."
+)
+data_option = click.option(
+    "--data",
+    help="ImageNet-val folder (synset folders, or flat with --labels), hf:NAME[:SPLIT] or "
+    "synthetic[:N] (verify: enables top-1/top-5).",
+)
+labels_option = click.option(
+    "--labels",
+    type=click.Path(path_type=Path),
+    help="Ground truth for a flat val folder: val.txt, LOC_val_solution.csv or TF's synset labels.",
+)
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
+)
+amp_option = click.option(
+    "--amp", is_flag=True, help="timm's spelling: --precision fp16 on a GPU, bf16 on a CPU."
+)
+channels_last_option = click.option(
+    "--channels-last", is_flag=True, help="NHWC memory layout (unless +nchw/+nhwc)."
+)
+image_size_option = click.option(
+    "--image-size", type=click.IntRange(min=32), help="Default: the card's."
+)
+
+
+def with_options(*options: Any) -> Any:
+    """Several options as one decorator, listed in the order ``--help`` shows them."""
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from mixbench.cli.app import cli
 from mixbench.cli.options import db_option, debug_option, json_option
-from mixbench.cli.output import console, emit_json, json_to_stdout, rich_table
+from mixbench.cli.output import console, emit, rich_table
 from mixbench.formatting import visible
 from mixbench.report.tables import runs_table
-from mixbench.store import ResultsStore
-
-if TYPE_CHECKING:
-    pass
-
+from mixbench.store import ResultsStore, RunRecord
 
 #: Runs listed unless --limit says otherwise: a store gathers hundreds.
 DEFAULT_LIMIT = 20
@@ -44,21 +39,21 @@ def list_runs(
 ) -> None:
     """The measurement runs recorded in the results store, newest first."""
     store = ResultsStore(db_path)
-    wanted = limit or None
-    # one more than shown: whether there are more to say so
-    records = store.runs(model=model, kind=kind, limit=None if wanted is None else wanted + 1)
-    more = wanted is not None and len(records) > wanted
-    records = records[:wanted] if wanted is not None else records
+    records, more = store.newest_runs(model=model, kind=kind, limit=limit or None)
     for run_id, why in store.unreadable:  # a hand-edited cell: that run, not the store
         click.echo(f"warning: {store.path}: run {run_id} cannot be read ({visible(why)})", err=True)
-    emit_json(json_out, [record.to_dict() for record in records])
-    if json_to_stdout(json_out):
-        return
+    filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
+    render = lambda: _show(records, more, store, filters)  # noqa: E731
+    emit(json_out, [record.to_dict() for record in records], render)
+
+
+def _show(records: list[RunRecord], more: bool, store: ResultsStore, filters: str) -> None:
     if not records:
-        filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
         console.print(f"no runs{' with ' + filters if filters else ''} in {store.path}")
         return
     noun = "run" if len(records) == 1 else "runs"
     console.print(rich_table(runs_table(records, f"{len(records)} {noun} in {store.path}")))
     if more:
-        console.print(f"the newest {wanted} shown; pass --limit N for more, --limit 0 for all")
+        console.print(
+            f"the newest {len(records)} shown; pass --limit N for more, --limit 0 for all"
+        )

@@ -1,9 +1,8 @@
-"""``throughput``, ``latency`` and ``export-onnx``."""
+"""``throughput``, ``latency``, ``export`` and ``export-onnx``."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,53 +10,41 @@ import click
 
 from mixbench.cli.app import cli
 from mixbench.cli.options import (
+    amp_option,
+    channels_last_option,
     db_option,
     debug_option,
     device_option,
+    image_size_option,
     index_option,
     json_option,
+    pretrained_option,
+    weights_option,
+    with_options,
 )
-from mixbench.cli.output import (
-    console,
-    emit_json,
-    json_to_stdout,
-    rich_table,
-)
-from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
-from mixbench.pipeline import Pipeline
+from mixbench.cli.output import console, emit, emit_json, json_to_stdout
+from mixbench.cli.runtime import pipeline_for, stop_on_sigterm_as_on_ctrl_c
 from mixbench.progress import StepProgress
 
 # the names only: the CLI imports no torch before a command runs
-from mixbench.runtimes.constants import COMPILE_MODES, DEFAULT_OPSET, EXPORT_FORMATS
-from mixbench.store import ResultsStore
-
-IMPL_HELP = (
-    "Comma list of implementations: native (mixbench's optimised MixNet; +noopt as built) or "
-    "timm, through PyTorch eager (default), +compile (torch.compile), +ort (ONNX Runtime), "
-    "+openvino (OpenVINO), +tensorrt (TensorRT, GPU); ort, openvino and tensorrt alone run "
-    "timm's graph. Modifiers: +nhwc +nchw "
-    "+graphs (PyTorch), +trt (ONNX Runtime's TensorRT provider), +gpu +defaults (OpenVINO's "
-    "GPU plugin; its own default precision)."
+from mixbench.runtimes.constants import (
+    COMPILE_MODES,
+    DEFAULT_OPSET,
+    EXPORT_FORMATS,
+    IMPLEMENTATIONS_HELP,
+    PRECISIONS_HELP,
 )
-PRECISION_HELP = (
-    "fp32, bf16, fp16 or a comma list (every implementation at each; rows are ranked within "
-    "the precision they computed in, read back from the runtime). PyTorch autocasts; "
-    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime and TensorRT a model in it."
-)
-
 
 speed_options = [
     device_option,
-    click.option("--precision", "precision", help=PRECISION_HELP),
-    click.option(
-        "--amp", is_flag=True, help="timm's spelling: --precision fp16 on GPU, bf16 on CPU."
-    ),
+    click.option("--precision", "precision", help=PRECISIONS_HELP),
+    amp_option,
     click.option(
         "--dtype",
         type=click.Choice(["float16", "bfloat16", "float32"]),
         help="With --amp: the autocast dtype. Without: cast PyTorch model and input (pure).",
     ),
-    click.option("--channels-last", is_flag=True, help="NHWC layout (unless +nchw/+nhwc)."),
+    channels_last_option,
     click.option("--compile", "compile_", is_flag=True, help="torch.compile every PyTorch impl."),
     click.option(
         "--compile-mode",
@@ -71,7 +58,7 @@ speed_options = [
         "implementations",
         default="native,timm",
         show_default=True,
-        help=IMPL_HELP,
+        help=IMPLEMENTATIONS_HELP,
     ),
     click.option(
         "--opset",
@@ -86,7 +73,7 @@ speed_options = [
         show_default=True,
         help="Run native through mixbench.optimize (BN folded, MixConv merged ...).",
     ),
-    click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
+    image_size_option,
     click.option(
         "--warmup-seconds",
         type=click.FloatRange(min=0),
@@ -97,116 +84,6 @@ speed_options = [
     index_option,
     debug_option,
 ]
-
-
-def _with_speed_options(command: Any) -> Any:
-    for option in reversed(speed_options):
-        command = option(command)
-    return command
-
-
-def _speed_settings(
-    *,
-    device: str | None,
-    batch_size: int | None,
-    precision: str | None,
-    amp: bool,
-    dtype: str | None,
-    channels_last: bool,
-    compile_: bool,
-    optimize: bool,
-    image_size: int | None,
-    cuda_graphs: bool = False,
-    compile_mode: str = "default",
-    opset: int = DEFAULT_OPSET,
-    timing: Any = None,
-) -> Any:
-    from mixbench.measure.device import pick_device
-    from mixbench.measure.speed.run import SpeedSettings
-
-    return SpeedSettings(
-        device=pick_device(device),
-        batch_size=batch_size,
-        precision=precision,
-        amp=amp,
-        dtype=dtype,
-        channels_last=channels_last,
-        image_size=image_size,
-        compile=compile_,
-        cuda_graphs=cuda_graphs,
-        optimize=optimize,
-        **({} if timing is None else {"timing": timing}),
-        compile_mode=compile_mode,
-        opset=opset,
-    )
-
-
-def _speed_caption(report: Any, *, explain_bandwidth: bool = True) -> str:
-    """How the figures were taken, under the table (the % bw column explained when it is
-    shown)."""
-    from mixbench.formatting import fmt_bytes
-
-    if report.to_dict()["kind"] == "latency":
-        calls = report.settings["timing"]["latency_iterations"]
-        return f"{calls} calls per row, each timed until the device is done, rows alternating"
-    trials = report.settings["timing"]["trials"]
-    caption = f"median of {trials} interleaved trials"
-    if report.bandwidth is not None and explain_bandwidth:
-        caption += (
-            f"; % bw: traffic/img × img/s over {fmt_bytes(report.bandwidth.peak)}/s "
-            f"({report.bandwidth.source})"
-        )
-    return caption
-
-
-_ENVIRONMENT_LINE = (
-    ("gpu", "GPU"),
-    ("driver", "driver"),
-    ("cpu", "CPU"),
-    ("torch", "torch"),
-    ("timm", "timm"),
-    ("cuda", "CUDA"),
-    ("cudnn", "cuDNN"),
-    ("onnxruntime", "onnxruntime"),
-    ("openvino", "openvino"),
-    ("tensorrt", "TensorRT"),
-)
-
-
-_CUDA_ONLY = ("cuda", "cudnn")
-
-
-def _environment_line(environment: dict[str, str], *, on_cuda: bool = True) -> str:
-    """What a speed figure depends on, in one line under its table (the CUDA and cuDNN
-    versions torch was built with only when the run was on CUDA; the JSON has them all)."""
-    return " · ".join(
-        f"{label} {environment[key]}"
-        for key, label in _ENVIRONMENT_LINE
-        if key in environment and (on_cuda or key not in _CUDA_ONLY)
-    )
-
-
-def _ran_on_cuda(report: Any) -> bool:
-    device = str(report.settings.get("device") or report.device or "")
-    return device.startswith("cuda")
-
-
-def _emit(report: Any, json_out: Path | None) -> None:
-    """The table (one spec: :func:`mixbench.report.tables.speed_table`), then the lines under
-    it, or the JSON."""
-    from mixbench.report.tables import speed_notes, speed_table
-
-    emit_json(json_out, report.to_dict())
-    if json_to_stdout(json_out):
-        return
-    table = rich_table(speed_table(report))
-    shown = any(column.header == "% bw" for column in table.columns)
-    table.caption = _speed_caption(report, explain_bandwidth=shown)
-    table.caption_justify = "left"
-    console.print(table)
-    for line in speed_notes(report):
-        console.print(line, highlight=False)
-    console.print(_environment_line(report.environment, on_cuda=_ran_on_cuda(report)))
 
 
 @cli.command("throughput")
@@ -224,27 +101,14 @@ def _emit(report: Any, json_out: Path | None) -> None:
     help="Each trial's length (default: 1 on a GPU, 0.5 on a CPU: the seven cards in about a "
     "minute).",
 )
-@_with_speed_options
+@with_options(*speed_options)
 def throughput_command(
     model_specs: tuple[str, ...],
-    batch_size: int | None,
-    trials: int,
-    trial_seconds: float | None,
-    device: str | None,
-    precision: str | None,
-    amp: bool,
-    dtype: str | None,
-    channels_last: bool,
-    compile_: bool,
-    compile_mode: str,
     implementations: str,
-    opset: int,
-    optimize: bool,
-    image_size: int | None,
-    warmup_seconds: float | None,
     json_out: Path | None,
     db_path: Path | None,
     index_path: Path | None,
+    **options: Any,
 ) -> None:
     """Images/s of each MODEL (default: every card) per implementation, side by side.
 
@@ -255,39 +119,15 @@ def throughput_command(
     the speed-up column compares each mixbench row with each row on timm's graph. Exports
     (ONNX Runtime, OpenVINO, TensorRT) are made once and cached.
     """
-    from mixbench.measure.speed.timing import timing_for
+    from mixbench.measure.speed.run import SpeedSettings
 
     stop_on_sigterm_as_on_ctrl_c()
-    settings = _speed_settings(
-        device=device,
-        batch_size=batch_size,
-        precision=precision,
-        amp=amp,
-        dtype=dtype,
-        channels_last=channels_last,
-        compile_=compile_,
-        optimize=optimize,
-        image_size=image_size,
-        compile_mode=compile_mode,
-        opset=opset,
-    )
-    settings = replace(
-        settings,
-        timing=timing_for(
-            settings.torch_device,
-            trials=trials,
-            trial_seconds=trial_seconds,
-            warmup_seconds=warmup_seconds,
-        ),
-    )
+    settings = SpeedSettings.from_cli(**options)
     with StepProgress("throughput") as progress:
-        pipeline = Pipeline(
-            ResultsStore(db_path), command=command_line(), on_progress=progress.update
-        )
-        report = pipeline.throughput(
-            list(model_specs) or None, settings, implementations, index_path=index_path
-        )
-    _emit(report, json_out)
+        pipeline = pipeline_for(db_path, progress)
+        specs = list(model_specs) or None
+        report = pipeline.throughput(specs, settings, implementations, index_path=index_path)
+    _show_speed(report, json_out)
     pipeline.raise_if_unsaved()
 
 
@@ -302,62 +142,34 @@ def throughput_command(
     help="Timed calls per implementation.",
 )
 @click.option("--cuda-graphs", is_flag=True, help="Replay CUDA graphs (every impl; CUDA only).")
-@_with_speed_options
+@with_options(*speed_options)
 def latency_command(
     model_spec: str,
-    batch_size: int,
-    iterations: int,
-    cuda_graphs: bool,
-    device: str | None,
-    precision: str | None,
-    amp: bool,
-    dtype: str | None,
-    channels_last: bool,
-    compile_: bool,
-    compile_mode: str,
     implementations: str,
-    opset: int,
-    optimize: bool,
-    image_size: int | None,
-    warmup_seconds: float | None,
     json_out: Path | None,
     db_path: Path | None,
     index_path: Path | None,
+    **options: Any,
 ) -> None:
     """p50/p90/p99 milliseconds per call of MODEL, per implementation, after warm-up.
 
     Each call is timed from the call until the device is done (launch overhead included).
     """
-    from mixbench.measure.speed.timing import timing_for
+    from mixbench.measure.speed.run import SpeedSettings
 
     stop_on_sigterm_as_on_ctrl_c()
-    settings = _speed_settings(
-        device=device,
-        batch_size=batch_size,
-        precision=precision,
-        amp=amp,
-        dtype=dtype,
-        channels_last=channels_last,
-        compile_=compile_,
-        optimize=optimize,
-        image_size=image_size,
-        cuda_graphs=cuda_graphs,
-        compile_mode=compile_mode,
-        opset=opset,
-    )
-    settings = replace(
-        settings,
-        timing=timing_for(
-            settings.torch_device, latency_iterations=iterations, warmup_seconds=warmup_seconds
-        ),
-    )
+    settings = SpeedSettings.from_cli(**options)
     with StepProgress("latency") as progress:
-        pipeline = Pipeline(
-            ResultsStore(db_path), command=command_line(), on_progress=progress.update
-        )
+        pipeline = pipeline_for(db_path, progress)
         report = pipeline.latency(model_spec, settings, implementations, index_path=index_path)
-    _emit(report, json_out)
+    _show_speed(report, json_out)
     pipeline.raise_if_unsaved()
+
+
+def _show_speed(report: Any, json_out: Path | None) -> None:
+    from mixbench.report.console import print_speed
+
+    emit(json_out, report.to_dict(), lambda: print_speed(report))
 
 
 def _export_options(command: Any) -> Any:
@@ -378,7 +190,7 @@ def _export_options(command: Any) -> Any:
         click.option(
             "--static-batch", is_flag=True, help="Fix the batch axis to --batch (default: dynamic)."
         ),
-        click.option("--image-size", type=click.IntRange(min=32), help="Default: the card's."),
+        image_size_option,
         click.option(
             "--opset",
             type=click.IntRange(min=7),
@@ -390,10 +202,8 @@ def _export_options(command: Any) -> Any:
             help="torch.onnx.export's exporter (--to onnx; default: dynamo when onnxscript is "
             "installed).",
         ),
-        click.option("--weights", type=click.Path(path_type=Path), help="Local checkpoint file."),
-        click.option(
-            "--pretrained", is_flag=True, help="The card's published weights (Hugging Face)."
-        ),
+        weights_option,
+        pretrained_option,
         json_option,
         index_option,
         debug_option,
@@ -458,66 +268,23 @@ def export_onnx_command(model_spec: str, dtype: str, **options: Any) -> None:
 
 
 def _export(
-    model_spec: str,
-    to: str,
-    precision: str,
-    *,
-    optimized: bool,
-    batch: int,
-    static_batch: bool,
-    image_size: int | None,
-    opset: int | None,
-    exporter: str | None,
-    out: Path | None,
-    weights: Path | None,
-    pretrained: bool,
-    json_out: Path | None,
-    index_path: Path | None,
+    model_spec: str, to: str, precision: str, json_out: Path | None, **options: Any
 ) -> None:
     from mixbench.cli.app import EXIT_DIFFERENT
     from mixbench.deploy import export_model, export_runtime
 
     export_runtime(to)  # the extra, before the model is built
-    made = export_model(
-        model_spec,
-        to,
-        out,
-        precision=precision,
-        optimized=optimized,
-        batch=batch,
-        dynamic_batch=not static_batch,
-        image_size=image_size,
-        opset=opset,
-        weights=weights,
-        pretrained=pretrained,
-        exporter=exporter,
-        index_path=index_path,
-    )
+    options["dynamic_batch"] = not options.pop("static_batch")
+    made = export_model(model_spec, to, options.pop("out"), precision=precision, **options)
     emit_json(json_out, made.to_dict())
-    key, check = made.key, made.check
-    if key.weights.startswith("random"):
+    if made.key.weights.startswith("random"):
         click.echo(
-            f"warning: no weights given, the weights are random ({key.weights}); "
+            f"warning: no weights given, the weights are random ({made.key.weights}); "
             "pass --weights FILE or --pretrained",
             err=True,
         )
     if not json_to_stdout(json_out):
-        shape = "dynamic batch" if key.batch is None else f"batch {key.batch}"
-        files = " + ".join(str(path) for path in made.files)
-        console.print(
-            f"wrote {files} ({made.bytes / 1e6:.1f} MB): {key.model} "
-            f"({'optimised' if made.optimized else 'as built'}), {made.precision.asked}, "
-            f"{shape}, {key.image_size}×{key.image_size}, opset {key.opset}, "
-            f"{key.exporter} exporter; the card's preprocessing is in its metadata",
-            highlight=False,
-        )
-        verdict = "agree" if check.agree else "DIFFER"
-        console.print(
-            f"outputs {verdict}: max relative difference {check.max_relative:.2e} "
-            f"(bound {check.tolerance:.0e} for {made.precision.label}, "
-            f"{made.precision.how}), top-1 {check.top1_same}/{check.images}, against "
-            f"{check.reference}, batch {made.check_batch} on {made.provider}",
-            highlight=False,
-        )
+        for line in made.summary_lines():
+            console.print(line, highlight=False)
     if not made.agree:
         sys.exit(EXIT_DIFFERENT)

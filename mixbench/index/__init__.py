@@ -8,6 +8,7 @@
 
 from mixbench.index.cards import (
     CARD_FIELDS,
+    NOT_PUBLISHED,
     TOP1,
     TOP5,
     CardWarning,
@@ -17,6 +18,7 @@ from mixbench.index.cards import (
     Paper,
     Result,
 )
+from mixbench.index.loader import LeftOut
 from mixbench.index.model_index import (
     ModelIndex,
     check_index,
@@ -27,9 +29,11 @@ from mixbench.index.model_index import (
 
 __all__ = [
     "CARD_FIELDS",
+    "NOT_PUBLISHED",
     "TOP1",
     "TOP5",
     "CardWarning",
+    "LeftOut",
     "Location",
     "Metric",
     "ModelCard",

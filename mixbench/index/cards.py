@@ -17,7 +17,24 @@ from mixbench.index.fields import CARD_FIELDS, FIELDS, HasFigures
 TOP1 = "top1"
 TOP5 = "top5"
 
-__all__ = ["CARD_FIELDS", "TOP1", "TOP5", "CardWarning", "Location", "Metric", "ModelCard"]
+__all__ = [
+    "CARD_FIELDS",
+    "NOT_PUBLISHED",
+    "TOP1",
+    "TOP5",
+    "UNKNOWN_KEY_KIND",
+    "CardWarning",
+    "Location",
+    "Metric",
+    "ModelCard",
+]
+
+#: :attr:`CardWarning.kind` of a key mixbench does not know (a suggestion: a probable misspelling)
+UNKNOWN_KEY_KIND = "unknown_key"
+#: :attr:`CardWarning.kind` of a null or empty value: how indexes say "not published (yet)"
+NOT_PUBLISHED = "not_published"
+#: what a not-published warning says after its field
+NOT_PUBLISHED_MESSAGE = "empty: not published"
 
 
 @dataclass(frozen=True)
@@ -31,7 +48,9 @@ class Location:
 
 @dataclass(frozen=True)
 class CardWarning:
-    """Something in a source that is probably a mistake, e.g. a misspelled key.
+    """Something in a source worth saying that does not stop it loading: a key mixbench does
+    not know (``kind`` :data:`UNKNOWN_KEY_KIND`; with ``suggestions``, probably misspelled), or
+    a null or empty value (:data:`NOT_PUBLISHED`: the figure is absent from the card).
 
     ``field`` is the key's path (``Models[0].Metadata.Paramters``); ``suggestions`` the known
     spellings it is closest to, best first (several only when equally close).
@@ -42,6 +61,7 @@ class CardWarning:
     field: str
     message: str
     suggestions: tuple[str, ...] = ()
+    kind: str = UNKNOWN_KEY_KIND
 
     @property
     def suggestion(self) -> str | None:
@@ -73,7 +93,11 @@ class CardWarning:
 
 @dataclass(frozen=True)
 class Metric:
-    """One published figure, e.g. ``Top 1 Accuracy: 78.98%`` → name ``top1``, value 78.98."""
+    """One published figure, e.g. ``Top 1 Accuracy: 78.98%`` → name ``top1``, value 78.98.
+
+    A metric mixbench does not compare (BLEU-4, CIDEr, mAP, ...) is kept as published: its
+    value a number where it reads as one, else its text.
+    """
 
     name: str
     value: float | str
@@ -104,7 +128,11 @@ class Paper:
 @dataclass(frozen=True)
 class ModelCard(HasFigures):
     """One model as published: metadata, results, provenance, and unknown fields kept as-is
-    (in ``extra``; the ones that look like misspelled known keys are also in ``warnings``)."""
+    (in ``extra``; the ones that look like misspelled known keys are also in ``warnings``).
+
+    ``not_published``: the null or empty values of the card and of its collection (a figure
+    the index leaves empty is absent from the card, and said here with its ``file:line``).
+    """
 
     name: str
     collection: str | None = None
@@ -125,6 +153,7 @@ class ModelCard(HasFigures):
     source: Location | None = None
     # Probable mistakes in the card's source (misspelled keys), its collection's included.
     warnings: tuple[CardWarning, ...] = ()
+    not_published: tuple[CardWarning, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.figures) - set(FIELDS)
@@ -170,6 +199,7 @@ class ModelCard(HasFigures):
         ]
         data["source"] = str(self.source) if self.source else None
         data["warnings"] = [warning.to_dict() for warning in self.warnings]
+        data["not_published"] = [warning.to_dict() for warning in self.not_published]
         for key in ("architecture", "tasks", "training_data", "training_techniques", "notes"):
             data[key] = list(data[key])
         return data

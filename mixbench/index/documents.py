@@ -113,6 +113,9 @@ def json_document(text: str, shown: str) -> LocatedDocument:
         return LocatedDocument(
             None, shown, problems=[Problem(shown, 1, "", "JSON nested too deeply")]
         )
+    except ValueError:  # an integer of thousands of digits: Python refuses to read it
+        message = "malformed JSON: an integer of thousands of digits (no figure is)"
+        return LocatedDocument(None, shown, problems=[Problem(shown, 1, "", message)])
     return LocatedDocument(data, shown, lines={(): 1})
 
 

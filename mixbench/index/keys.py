@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 
 from mixbench.errors import Problem
-from mixbench.index.cards import CardWarning
+from mixbench.index.cards import NOT_PUBLISHED, CardWarning
 from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.located_yaml import LocatedDocument, Path, format_path
 
@@ -106,6 +106,11 @@ def unknown_key(
 
 
 def strict_problem(warning: CardWarning) -> Problem:
-    """An unknown key as ``--strict`` reports it: a problem, suggestion or not."""
-    reason = warning.did_you_mean() if warning.suggestions else "--strict accepts only known keys"
+    """An unknown key or an empty value as ``--strict`` reports it: a problem."""
+    if warning.kind == NOT_PUBLISHED:
+        reason = "--strict refuses empty values"
+    elif warning.suggestions:
+        reason = warning.did_you_mean()
+    else:
+        reason = "--strict accepts only known keys"
     return Problem(warning.file, warning.line, warning.field, f"{warning.message} ({reason})")

@@ -1,7 +1,10 @@
 """Loading a model index: files, ``Import:`` trees, collections and inheritance.
 
 All problems in all files are collected before anything is raised, so one run of
-``mixbench index check`` shows everything wrong.
+``mixbench index check`` shows everything wrong. A problem costs only what it is in: a model
+with a broken value (or whose collection has one, or whose name is taken) is left out
+(:class:`LeftOut`, with its problems), a file that does not parse loses its own models, and
+everything else loads.
 """
 
 from __future__ import annotations
@@ -37,14 +40,41 @@ CARD_SUFFIXES = frozenset(INDEX_SUFFIXES)
 class _Entry:
     fields: Fields
     doc: LocatedDocument
+    # the problems inside the entry: a model with any is left out, and so are a collection's
+    # models when it has any
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A model that is in the source but not loaded, and why: the problems in its entry, or in
+    its collection (``collection`` names it then), each located as ``file:line``."""
+
+    name: str | None
+    source: Location
+    problems: tuple[Problem, ...]
+    collection: str | None = None
+
+    def reason(self) -> str:
+        """The first problem (and how many more): what to fix for the model to load."""
+        first = str(self.problems[0]) if self.problems else "unreadable"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        via = f"its collection {self.collection!r} has a problem: " if self.collection else ""
+        return f"{via}{first}{more}"
+
+    def __str__(self) -> str:
+        return f"{self.name or 'a model without a Name'} ({self.source}): {self.reason()}"
 
 
 @dataclass
 class IndexContents:
     """Everything read from a source tree, before cards are assembled."""
 
+    # every model entry read as a mapping (named or not, with its problems)
     models: list[_Entry] = field(default_factory=list)
     collections: list[_Entry] = field(default_factory=list)
+    # model entries that are not even a mapping: left out before they have fields
+    unreadable: list[LeftOut] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # Unknown top-level keys (entries keep their own in Fields.unknown_keys).
@@ -58,6 +88,14 @@ class IndexContents:
         for entry in (*self.collections, *self.models):
             found.extend(entry.fields.unknown_keys)
         return found
+
+    def all_not_published(self) -> list[CardWarning]:
+        """Every null or empty value of every collection and model, in reading order."""
+        return [
+            warning
+            for entry in (*self.collections, *self.models)
+            for _path, warning in entry.fields.not_published
+        ]
 
 
 def resolve_root(path: Path) -> Path:
@@ -196,12 +234,15 @@ class IndexReader:
             entry_path = path if single else (*path, index)
             fields = EntryReader(doc, entry_path).read(entry, kind=kind)
             if fields is None:
+                if kind == "model":
+                    where = Location(doc.file, doc.line(entry_path))
+                    left = LeftOut(None, where, tuple(doc.problems_under(entry_path)))
+                    self.contents.unreadable.append(left)
                 continue
             if kind == "collection" and fields.name is None:
                 doc.problem(entry_path, format_path(entry_path), "collection has no Name")
                 continue
-            if fields.name is not None:
-                target.append(_Entry(fields, doc))
+            target.append(_Entry(fields, doc, doc.problems_under(entry_path)))
 
     def read_imports(
         self,
@@ -237,40 +278,64 @@ class IndexReader:
                 self.read(target, chain, at)
 
 
-def assemble(contents: IndexContents) -> tuple[list[ModelCard], list[Problem]]:
-    """Apply collection inheritance and build cards; report duplicates and unknown collections."""
-    problems: list[Problem] = []
+@dataclass
+class Assembled:
+    """The cards built, the models left out, and the problems found assembling them."""
+
+    cards: list[ModelCard] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def assemble(contents: IndexContents) -> Assembled:
+    """Apply collection inheritance and build cards; report duplicates and unknown collections.
+
+    A model with a problem of its own, a name taken before it, an unknown collection or a
+    collection with a problem is left out (with those problems); every other model is built.
+    """
+    done = Assembled(left_out=list(contents.unreadable))
     collections: dict[str, _Entry] = {}
     for entry in contents.collections:
         name = entry.fields.name or ""
         if name in collections:
             first = collections[name]
-            problems.append(_duplicate(entry, "collection", name, first))
+            done.problems.append(_duplicate(entry, "collection", name, first))
         else:
             collections[name] = entry
-    cards: list[ModelCard] = []
     seen: dict[str, _Entry] = {}
     for entry in contents.models:
-        name = entry.fields.name or ""
-        if name in seen:
-            problems.append(_duplicate(entry, "model", name, seen[name]))
-            continue
-        seen[name] = entry
+        own = list(entry.problems)
+        name = entry.fields.name
+        if name is not None and name in seen:
+            own.append(_duplicate(entry, "model", name, seen[name]))
+            done.problems.append(own[-1])
+        elif name is not None:
+            seen[name] = entry
         parent = None
         if entry.fields.collection is not None:
             parent = collections.get(entry.fields.collection)
             if parent is None:
-                known = ", ".join(sorted(collections)) or "none defined"
-                problems.append(
-                    Problem(
-                        entry.doc.file,
-                        entry.doc.line(entry.fields.collection_path),
-                        format_path(entry.fields.collection_path),
-                        f"unknown collection {entry.fields.collection!r} (known: {known})",
-                    )
-                )
-        cards.append(build_card(entry, parent))
-    return cards, problems
+                own.append(_unknown_collection(entry, collections))
+                done.problems.append(own[-1])
+        where = Location(entry.doc.file, entry.fields.line)
+        if own or name is None:
+            done.left_out.append(LeftOut(name, where, tuple(own)))
+        elif parent is not None and parent.problems:
+            collection = parent.fields.name
+            done.left_out.append(LeftOut(name, where, tuple(parent.problems), collection))
+        else:
+            done.cards.append(build_card(entry, parent))
+    return done
+
+
+def _unknown_collection(entry: _Entry, collections: dict[str, _Entry]) -> Problem:
+    known = ", ".join(sorted(collections)) or "none defined"
+    return Problem(
+        entry.doc.file,
+        entry.doc.line(entry.fields.collection_path),
+        format_path(entry.fields.collection_path),
+        f"unknown collection {entry.fields.collection!r} (known: {known})",
+    )
 
 
 def _duplicate(entry: _Entry, kind: str, name: str, first: _Entry) -> Problem:
@@ -293,6 +358,11 @@ def build_card(entry: _Entry, parent: _Entry | None) -> ModelCard:
         base = results.get(key)
         metrics = {**base.metrics, **result.metrics} if base else result.metrics
         results[key] = Result(result.task, result.dataset, metrics, result.dataset_type)
+    # An empty value on one side that the other side publishes is no gap in the card.
+    not_published = (
+        *(w for path, w in inherited.not_published if not own.publishes(path)),
+        *(w for path, w in own.not_published if not inherited.publishes(path)),
+    )
     return ModelCard(
         name=own.name or "",
         collection=own.collection,
@@ -302,6 +372,7 @@ def build_card(entry: _Entry, parent: _Entry | None) -> ModelCard:
         notes=(*inherited.notes, *own.notes),
         source=Location(entry.doc.file, own.line),
         warnings=tuple(w for w in (*inherited.unknown_keys, *own.unknown_keys) if w.suggestions),
+        not_published=not_published,
         figures={k: v for k, v in values.items() if k in FIELDS},
         **{k: v for k, v in values.items() if k not in FIELDS},
     )

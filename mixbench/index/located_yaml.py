@@ -30,6 +30,9 @@ class LocatedDocument:
     file: str
     lines: dict[Path, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # The value path of each problem raised through :meth:`problem`, so that a problem costs
+    # only the model it is in (:meth:`problems_under`).
+    problem_paths: list[tuple[Path, Problem]] = field(default_factory=list)
 
     def line(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest located ancestor."""
@@ -42,7 +45,12 @@ class LocatedDocument:
     def problem(self, path: Path, field_name: str, message: str) -> Problem:
         found = Problem(self.file, self.line(path), field_name, message)
         self.problems.append(found)
+        self.problem_paths.append((path, found))
         return found
+
+    def problems_under(self, path: Path) -> list[Problem]:
+        """The problems found at ``path`` or inside it (one model's entry)."""
+        return [found for at, found in self.problem_paths if at[: len(path)] == path]
 
 
 class _Walker:

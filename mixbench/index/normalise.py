@@ -5,16 +5,31 @@ Both published shapes pass through here: paperswithcode's (``Metadata:``, ``Resu
 ``{name, type}``, ``metrics`` as a list of ``{name, type, value}``). Keys are matched
 case-insensitively, with spaces, hyphens and underscores alike. A key that is not known
 (see :mod:`mixbench.index.keys`) is kept in ``extra`` and recorded in ``unknown_keys``.
+
+A null or empty value anywhere in an entry (``Parameters:``, ``FLOPs: null``, ``Code: {URL:
+null}``, ``Metrics: {}``, ``Results: ~``) is how indexes say "not published (yet)": the figure is
+absent, and each is recorded in ``not_published`` with its line, never a reason to refuse the
+entry. A metric mixbench does not compare (BLEU-4, CIDEr, ...) is kept whatever its value.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mixbench.index.cards import TOP1, TOP5, CardWarning, Metric, Paper, Result
+from mixbench.index.cards import (
+    NOT_PUBLISHED,
+    NOT_PUBLISHED_MESSAGE,
+    TOP1,
+    TOP5,
+    CardWarning,
+    Metric,
+    Paper,
+    Result,
+)
 from mixbench.index.fields import CARD_FIGURES
 from mixbench.index.keys import (
     COLLECTION_KEYS,
@@ -36,6 +51,7 @@ from mixbench.index.located_yaml import LocatedDocument, Path, format_path
 from mixbench.index.values import (
     ValueProblem,
     describe,
+    is_empty,
     parse_number,
     parse_percent,
     parse_text,
@@ -58,6 +74,9 @@ _METADATA_FIELDS: dict[str, tuple[str, Callable[[object], tuple[Any, float | Non
     "training_techniques": ("training_techniques", lambda v: (parse_text_list(v), None)),
 }
 
+# Entry keys whose empty values are no unpublished figure (see EntryReader.find_empty).
+_NOT_FIGURES = frozenset({"name", "measured"})
+
 _PERCENT_METRIC = re.compile(r"acc|top|err", re.IGNORECASE)
 
 
@@ -76,6 +95,31 @@ class Fields:
     line: int | None = None
     # Every key not known where it stands; the ones with a suggestion are warnings.
     unknown_keys: list[CardWarning] = field(default_factory=list)
+    # Every null or empty value, by its path inside the entry (inheritance drops the ones the
+    # other side of a model/collection pair publishes).
+    not_published: list[tuple[Path, CardWarning]] = field(default_factory=list)
+    # The entry as published, to tell what it publishes at a path.
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def publishes(self, path: Path) -> bool:
+        """Whether the entry has a value (not null, not empty) at ``path`` or publishes what
+        it holds in a short form (keys compared loosely; a path through a list is never
+        matched: results merge by dataset, not position)."""
+        node: object = self.raw
+        for part in path:
+            if is_empty(node):
+                return False
+            if not isinstance(node, dict):
+                # published in its short form (`Code: URL` for `Code: {URL: ...}`); a list's
+                # items are not matched by position
+                return not isinstance(node, list)
+            if not isinstance(part, str):
+                return False
+            found = lookup(node).get(normalise_key(part))
+            if found is None:
+                return False
+            node = found[1]
+        return not is_empty(node)
 
 
 class EntryReader:
@@ -103,7 +147,8 @@ class EntryReader:
         if not isinstance(entry, dict):
             self.problem(self.path, f"expected a {kind} mapping, got {describe(entry)}")
             return None
-        fields = Fields(line=self.doc.line(self.path), unknown_keys=self.unknown)
+        fields = Fields(line=self.doc.line(self.path), unknown_keys=self.unknown, raw=entry)
+        fields.not_published = self.find_empty(entry)
         keys = lookup(entry)
         known = MODEL_KEYS if kind == "model" else COLLECTION_KEYS
         for norm, (key, value) in keys.items():
@@ -111,8 +156,9 @@ class EntryReader:
             if norm == "name":
                 fields.name = self.text(path, value)
             elif norm in ("in_collection", "collection") and kind == "model":
-                fields.collection = self.text(path, value)
-                fields.collection_path = path
+                if not is_empty(value):  # empty: no collection (said in not_published)
+                    fields.collection = self.text(path, value)
+                    fields.collection_path = path
             elif norm == "metadata":
                 self.metadata(path, value, fields)
             elif norm == "results":
@@ -130,6 +176,44 @@ class EntryReader:
             self.problem(self.path, "model has no Name")
         return fields
 
+    def find_empty(self, entry: dict[str, Any]) -> list[tuple[Path, CardWarning]]:
+        """Every null or empty value in the entry, in reading order, by its path inside it.
+
+        Not among them: the entry's ``Name`` (a model without a name cannot be a card: an
+        error), nor what ``mixbench export`` writes under ``Measured`` (the runs behind measured
+        figures, ``Runs: {}`` when none are stored: no figure a card publishes). Iterative: a
+        document as deep as the YAML reader allows never recurses here.
+        """
+        found: list[tuple[Path, CardWarning]] = []
+        pending: list[tuple[Path, object]] = [
+            ((key,), value)
+            for key, value in entry.items()
+            if normalise_key(key) not in _NOT_FIGURES
+        ]
+        pending.reverse()
+        while pending:
+            inside, value = pending.pop()
+            if is_empty(value):
+                found.append((inside, self.not_published(inside)))
+                continue
+            children: list[tuple[Path, object]] = []
+            if isinstance(value, dict):
+                children = [((*inside, key), item) for key, item in value.items()]
+            elif isinstance(value, list):
+                children = [((*inside, index), item) for index, item in enumerate(value)]
+            pending.extend(reversed(children))
+        return found
+
+    def not_published(self, inside: Path) -> CardWarning:
+        path = (*self.path, *inside)
+        return CardWarning(
+            self.doc.file,
+            self.doc.line(path),
+            format_path(path),
+            NOT_PUBLISHED_MESSAGE,
+            kind=NOT_PUBLISHED,
+        )
+
     def text(self, path: Path, value: object) -> str | None:
         try:
             text = parse_text(value, "a name").strip()
@@ -142,11 +226,13 @@ class EntryReader:
         return text
 
     def url(self, path: Path, value: object) -> str | None:
-        if value is None:
+        if is_empty(value):
             return None
         if isinstance(value, dict):
             self.check_keys(path, value, URL_KEYS)
             found = lookup(value).get("url")
+            if found is not None and is_empty(found[1]):
+                return None  # `Code: {URL: null}`: not published
             value = found[1] if found else None
         if not isinstance(value, str):
             self.problem(path, f"expected a URL, got {describe(value)}")
@@ -154,7 +240,7 @@ class EntryReader:
         return value.strip()
 
     def paper(self, path: Path, value: object) -> Paper | None:
-        if value is None:
+        if is_empty(value):
             return None
         if isinstance(value, str):
             is_url = value.strip().startswith(("http://", "https://"))
@@ -167,15 +253,14 @@ class EntryReader:
         title = keys.get("title", (None, None))[1]
         url = keys.get("url", (None, None))[1]
         for name, item in (("Title", title), ("URL", url)):
-            if item is not None and not isinstance(item, str):
+            if not is_empty(item) and not isinstance(item, str):
                 self.problem((*path, name), f"expected text, got {describe(item)}")
-        return Paper(
-            title=title if isinstance(title, str) else None,
-            url=url if isinstance(url, str) else None,
-        )
+        title = title.strip() if isinstance(title, str) and not is_empty(title) else None
+        url = url.strip() if isinstance(url, str) and not is_empty(url) else None
+        return Paper(title=title, url=url) if title or url else None
 
     def metadata(self, path: Path, value: object, fields: Fields) -> None:
-        if value is None:
+        if is_empty(value):
             return
         if not isinstance(value, dict):
             self.problem(path, f"expected a mapping of metadata fields, got {describe(value)}")
@@ -186,8 +271,8 @@ class EntryReader:
                 self.check_key((*path, key), METADATA_KEYS)
                 unknown[key] = item
                 continue
-            if item is None:
-                continue
+            if is_empty(item):
+                continue  # not published: absent from the card
             attribute, parse = _METADATA_FIELDS[norm]
             try:
                 parsed, resolution = parse(item)
@@ -201,12 +286,14 @@ class EntryReader:
             fields.extra[path[-1]] = unknown
 
     def results(self, path: Path, value: object, fields: Fields) -> None:
-        if value is None:
+        if is_empty(value):
             return
         if not isinstance(value, list):
             self.problem(path, f"expected a list of results, got {describe(value)}")
             return
         for index, item in enumerate(value):
+            if is_empty(item):
+                continue
             result = self.result((*path, index), item, fields)
             if result is not None:
                 key = (result.task or "", result.dataset_key)
@@ -227,8 +314,8 @@ class EntryReader:
         task, _ = self.named((*path, task_key), task_value)
         dataset_key, dataset_value = keys.get("dataset", ("Dataset", None))
         dataset, dataset_type = self.named((*path, dataset_key), dataset_value)
-        if dataset is None and dataset_type is None:
-            self.problem(path, "result has no Dataset")
+        if dataset is None and dataset_type is None and "dataset" not in keys:
+            self.problem(path, "result has no Dataset")  # an empty one is not published
         metrics: dict[str, Metric] = {}
         if "metrics" not in keys:
             self.problem(path, "result has no Metrics")
@@ -240,7 +327,7 @@ class EntryReader:
 
     def named(self, path: Path, value: object) -> tuple[str | None, str | None]:
         """A task or dataset: plain text, or Hugging Face's ``{name, type}``."""
-        if value is None:
+        if is_empty(value):
             return None, None
         if isinstance(value, str):
             return value.strip(), None
@@ -249,8 +336,9 @@ class EntryReader:
             keys = lookup(value)
             name = keys.get("name", (None, None))[1]
             kind = keys.get("type", (None, None))[1]
+            name, kind = (None if is_empty(part) else part for part in (name, kind))
             if (name is None or isinstance(name, str)) and (kind is None or isinstance(kind, str)):
-                if name is None and kind is None:
+                if name is None and kind is None and not {"name", "type"} & keys.keys():
                     self.problem(path, "expected a name or a type")
                 return name, kind
         self.problem(path, f"expected a name or {{name, type}}, got {describe(value)}")
@@ -258,13 +346,21 @@ class EntryReader:
 
     def metrics(self, path: Path, value: object, fields: Fields) -> list[Metric]:
         pairs: list[tuple[Path, str | None, str | None, object]] = []
+        if is_empty(value):
+            return []
         if isinstance(value, dict):
-            pairs = [((*path, key), key, None, item) for key, item in value.items()]
+            pairs = [
+                ((*path, key), key, None, item)
+                for key, item in value.items()
+                if not is_empty(item)  # not published: absent
+            ]
             for key in value:
                 if canonical_metric(key, None) not in (TOP1, TOP5):
                     self.check_unknown_metric((*path, key))
         elif isinstance(value, list):
             for index, item in enumerate(value):
+                if is_empty(item):
+                    continue
                 if not isinstance(item, dict):
                     got = describe(item)
                     self.problem((*path, index), f"expected {{name, type, value}}, got {got}")
@@ -275,9 +371,12 @@ class EntryReader:
                 if "value" not in keys:
                     self.problem((*path, index), "metric has no value")
                     continue
+                name, kind = (None if is_empty(part) else part for part in (name, kind))
                 if not all(part is None or isinstance(part, str) for part in (name, kind)):
                     self.problem((*path, index), "metric name and type must be text")
                     continue
+                if is_empty(keys["value"][1]):
+                    continue  # not published
                 pairs.append(((*path, index, keys["value"][0]), name, kind, keys["value"][1]))
                 self.check_listed_metric((*path, index), keys, name, kind)
         else:
@@ -292,13 +391,16 @@ class EntryReader:
             self.problem(path, "metric has neither name nor type")
             return None
         canonical = canonical_metric(name, kind)
+        compared = canonical in (TOP1, TOP5)
         try:
-            if canonical in (TOP1, TOP5) or _PERCENT_METRIC.search(published):
+            if compared or _PERCENT_METRIC.search(published):
                 number, resolution, fraction = parse_percent(value)
             else:
                 number, resolution = parse_number(value)
                 fraction = False
         except ValueProblem as error:
+            if not compared:  # never compared: kept as published, never costs the model
+                return Metric(canonical, as_published(value), published)
             self.problem(path, str(error))
             return None
         if fraction:
@@ -339,6 +441,14 @@ class EntryReader:
         self.unknown.append(
             CardWarning(self.doc.file, line, format_path(path), message, suggestions)
         )
+
+
+def as_published(value: object) -> float | str:
+    """A metric value mixbench does not read as a figure, kept: a number as a number, else
+    its text (a mapping or a list as written)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return value.strip() if isinstance(value, str) else str(value)
 
 
 # "top1", "top-5 accuracy", "acc@1", "accuracy_top1", ...

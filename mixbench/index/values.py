@@ -37,6 +37,21 @@ def _decimal(text: str) -> Decimal:
         raise ValueProblem(f"not a number: {text!r}") from error
     if not number.is_finite():
         raise ValueProblem(f"not a finite number: {text!r}")
+    return _plausible(number, text)
+
+
+#: No published figure has more digits than this before the point: a number beyond it would
+#: overflow the arithmetic that reads it (1e999999999), so it is refused as written.
+MAX_DIGITS = 40
+MIN_EXPONENT = 400
+
+
+def _plausible(number: Decimal, shown: object) -> Decimal:
+    # tiny is harmless down to a float's range (1e-308); far below, resolution arithmetic fails
+    if number and not -MIN_EXPONENT <= number.adjusted() <= MAX_DIGITS:
+        raise ValueProblem(
+            f"not a plausible figure: {str(shown)[:40]!r} (over {MAX_DIGITS} digits)"
+        )
     return number
 
 
@@ -79,7 +94,8 @@ def _from_number(value: object, what: str) -> Decimal:
         raise ValueProblem(f"expected {what}, got {describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueProblem(f"expected {what}, got {value}")
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return _plausible(number, value)
 
 
 def _scaled_count(
@@ -191,9 +207,18 @@ def parse_text(value: object, what: str = "text") -> str:
 
 
 def parse_text_list(value: object) -> tuple[str, ...]:
-    """A list of names (or one name alone)."""
+    """A list of names (or one name alone); empty items are not published, not names."""
     items = value if isinstance(value, list) else [value]
-    return tuple(parse_text(item, "a list of names") for item in items if item is not None)
+    return tuple(parse_text(item, "a list of names") for item in items if not is_empty(item))
+
+
+def is_empty(value: object) -> bool:
+    """Null (``~``, ``Key:``), blank text, ``[]`` or ``{}``: how an index says "not published"."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict) and not value
 
 
 def describe(value: object) -> str:

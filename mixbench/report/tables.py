@@ -52,6 +52,8 @@ class TableSpec:
     title: str
     columns: tuple[Column, ...]
     rows: list[Row] = field(default_factory=list)
+    #: a list of label/value pairs reads better without a header row (on the console)
+    show_header: bool = True
 
     def droppable(self) -> list[str]:
         """Headers that may go when the terminal is too narrow, in the order they go."""
@@ -499,6 +501,28 @@ def flops_table(findings: Sequence[Any]) -> TableSpec:
     return TableSpec("FLOPs: what the card's figure counts", columns, rows)
 
 
+def flops_notes(findings: Sequence[Any]) -> list[str]:
+    """Under ``flops``'s table: why each card that did not pass did not, then the counting
+    conventions the table names, described."""
+    from mixbench.measure.complexity import CONVENTIONS
+
+    lines = [f"{f.model}: {f.verdict.reason}" for f in findings if f.verdict.status != "pass"]
+    used = {f.verdict.convention for f in findings if f.verdict.convention}
+    lines += [f"{c.label}: {c.description}." for key, c in CONVENTIONS.items() if key in used]
+    return lines
+
+
+def prediction_table(prediction: Any, *, random_weights: bool) -> TableSpec:
+    """``predict``: one image's top-k classes with their probabilities."""
+    random = " — RANDOM WEIGHTS: not a trained model's answer" if random_weights else ""
+    columns = (Column("#", FIGURE), Column("class"), Column("probability", FIGURE))
+    rows = [
+        Row([str(rank), f"{score.name} ({score.label})", f"{score.probability:.4f}"])
+        for rank, score in enumerate(prediction.top, start=1)
+    ]
+    return TableSpec(prediction.image + random, columns, rows)
+
+
 def audit_summary_table(findings: Any) -> TableSpec:
     """``mixbench audit``'s console summary: how many cards each finding concerns."""
     counts = [
@@ -579,6 +603,31 @@ def _run_path(record: Any) -> list[str]:
         return random
     precision = settings.get("precision_computed") or settings.get("precision")
     return [*random, f"via {settings['implementation']} {precision}"]
+
+
+def card_table(card: Any) -> TableSpec:
+    """``mixbench show``: one card's fields, label and value, those it publishes only."""
+    from mixbench.index.fields import CARD_FIGURES
+
+    figures = ((f.label, card.figure(f.name), f.shown) for f in CARD_FIGURES)
+    rows: list[tuple[str, object]] = [
+        ("collection", card.collection),
+        ("paper", card.paper.title or card.paper.url if card.paper else None),
+        *((label, None if value is None else shown(value)) for label, value, shown in figures),
+        ("architecture", ", ".join(card.architecture)),
+        ("training data", ", ".join(card.training_data)),
+        ("training techniques", ", ".join(card.training_techniques)),
+        ("code", card.code_url),
+        ("weights", card.weights_url),
+        *(
+            (f"{metric.published_name} ({result.dataset})", fmt_value(metric.value))
+            for result in card.results
+            for metric in result.metrics.values()
+        ),
+        ("source", str(card.source) if card.source else None),
+    ]
+    shown = [Row([label, fmt_value(value)]) for label, value in rows if value not in (None, "")]
+    return TableSpec(card.name, (Column("field"), Column("value")), shown, show_header=False)
 
 
 def cards_table(cards: Sequence[Any], title: str) -> TableSpec:

@@ -532,6 +532,16 @@ def render_from_store(
     return written
 
 
+def rendered_json(out: Path, written: Sequence[Path], reports: Sequence[VerifyReport]) -> dict:
+    """``report --json``: the files written and the runs rendered (model, run id, status,
+    time)."""
+    runs = [
+        {"model": r.model, "run_id": r.run_id, "status": r.status, "created": r.created}
+        for r in reports
+    ]
+    return {"out": str(out), "written": [str(path) for path in written], "runs": runs}
+
+
 #: What a page says of a plot it could not draw.
 PLOT_NOT_DRAWN = {
     PUBLISHED_VS_MEASURED: "Published vs measured: not drawn: no check measured a figure the "

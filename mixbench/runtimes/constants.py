@@ -11,3 +11,18 @@ EXPORT_FORMATS = {"onnx": "ort", "openvino": "openvino"}
 #: What ``mixbench eval`` runs without ``--impl``: the model as built, in PyTorch eager (the
 #: reference a deployed path's predictions are paired with).
 DEFAULT_IMPLEMENTATION = "native+noopt"
+
+#: ``--impl`` of throughput and latency: the names a user types
+IMPLEMENTATIONS_HELP = (
+    "Comma list of implementations: native (mixbench's optimised MixNet; +noopt as built) or "
+    "timm, through PyTorch eager (default), +compile (torch.compile), +ort (ONNX Runtime), "
+    "+openvino (OpenVINO), +tensorrt (TensorRT, GPU); ort, openvino and tensorrt alone run "
+    "timm's graph. Modifiers: +nhwc +nchw "
+    "+graphs (PyTorch), +trt (ONNX Runtime's TensorRT provider), +gpu +defaults (OpenVINO's "
+    "GPU plugin; its own default precision)."
+)
+PRECISIONS_HELP = (
+    "fp32, bf16, fp16 or a comma list (every implementation at each; rows are ranked within "
+    "the precision they computed in, read back from the runtime). PyTorch autocasts; "
+    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime and TensorRT a model in it."
+)

@@ -62,12 +62,17 @@ class VerifyOptions:
         labels: str | Path | None = None,
         weights: str | Path | None = None,
         cache_dir: str | Path | None = None,
+        device: str | None = None,
         **given: Any,
     ) -> VerifyOptions:
         """Options from the command line's values: ``tolerance`` and ``require`` as typed
-        (``top1=0.1,deployed=0.2``; ``top1,top5``), paths as paths. What they mean together
-        is checked by :func:`mixbench.verify.run.validate_options`, before any work."""
+        (``top1=0.1,deployed=0.2``; ``top1,top5``), paths as paths, the device as asked (none:
+        cuda when present). What they mean together is checked by
+        :func:`mixbench.verify.run.validate_options`, before any work."""
+        from mixbench.measure.device import pick_device
+
         return cls(
+            device=pick_device(device),
             tolerance=parse_tolerance(tolerance),
             require=split_names(require, "--require"),
             labels=None if labels is None else str(labels),

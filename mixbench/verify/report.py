@@ -38,6 +38,28 @@ def models_tally(reports: Sequence[VerifyReport]) -> str:
     return ", ".join(f"{n} {verdict.lower()}" for verdict, n in counts.items() if n)
 
 
+def summary_line(reports: Sequence[VerifyReport]) -> str:
+    """``7 model(s) verified: FAIL: mixnet_s — 49 of 70 checks ran (not run: ...)``; models
+    that could not be built are named too (``NOT BUILT: dla46_c``): never a silent pass."""
+    failed = [r.model for r in reports if r.status == "fail"]
+    unsure = [r.model for r in reports if r.status == "inconclusive"]
+    unbuilt = [r.model for r in reports if r.not_built is not None]
+    if failed:
+        verdict = f"FAIL: {', '.join(failed)}"
+    elif unsure:
+        verdict = f"INCONCLUSIVE: {', '.join(unsure)}"
+    else:
+        verdict = "PASS" if len(unbuilt) < len(reports) else ""  # of the models built
+    if unbuilt:
+        verdict = "; ".join(part for part in (verdict, f"NOT BUILT: {', '.join(unbuilt)}") if part)
+    coverages = [r.coverage() for r in reports]
+    ran = sum(c["ran"] for c in coverages)
+    total = sum(c["total"] for c in coverages)
+    not_run = list(dict.fromkeys(label for c in coverages for label in c["not_run_labels"]))
+    text = f"{len(reports)} model(s) verified: {verdict} — {ran} of {total} checks ran"
+    return text + (f" (not run: {', '.join(not_run)})" if not_run else "")
+
+
 @dataclass
 class VerifyReport:
     model: str

@@ -213,6 +213,7 @@ def card_to_verify(model_spec: str, index: ModelIndex) -> ModelCard:
     card = find_card(model_spec, index)
     if card is not None:
         return card
+    index.raise_if_left_out(model_spec)  # in the source, but not loaded: say why
     resolve_config(model_spec)
     raise InputError(
         f"{model_spec}: no published card to verify against",

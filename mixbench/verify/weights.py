@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from pathlib import Path
 
 from mixbench.index import ModelCard
+from mixbench.index.weights_url import weights_file
 from mixbench.resolve import ResolvedModel
 from mixbench.store import sha256_file
 from mixbench.verify.options import VerifyOptions
 
-#: torch.hub's convention: ``name-<first hex digits of the file's sha256>.ext``
-_HASH_PREFIX = re.compile(r"-([a-f0-9]{6,})\.")
-
 
 def card_weights_file(card: ModelCard) -> tuple[str | None, str | None]:
     """The card's weights file name and the sha256 prefix it carries (torch.hub style)."""
-    if not card.weights_url:
-        return None, None
-    name = PurePosixPath(urlparse(card.weights_url).path).name or None
-    match = _HASH_PREFIX.search(name or "")
-    return name, match.group(1) if match else None
+    return weights_file(card.weights_url)
 
 
 @dataclass(frozen=True)

@@ -220,7 +220,7 @@ def test_a_bracket_open_at_the_end_is_reported_on_the_last_line(tmp_path):
 
 
 def test_speed_environment_names_cuda_only_on_cuda():
-    from mixbench.cli.speed import _environment_line
+    from mixbench.report.speed import environment_line as _environment_line
 
     environment = {"cpu": "AMD EPYC", "torch": "2.5", "timm": "1.0", "cuda": "12.4", "cudnn": "9"}
     on_cpu = _environment_line(environment, on_cuda=False)

@@ -171,3 +171,23 @@ def test_control_characters_are_a_located_problem(tmp_path):
     """Found by hypothesis: PyYAML's reader raised before parsing began."""
     [problem] = problems_of(write(tmp_path, "i.yml", "Models:\n- Name: a\x1b\n"))
     assert "i.yml:2:" in problem and "character 0x1b not allowed" in problem
+
+
+@pytest.mark.parametrize(
+    "value", ['"1e999999999"', "1e999", '"1e-999999"', '"1e-999999999"', "9" * 60]
+)
+def test_a_figure_too_large_to_read_is_the_fields_problem_not_an_overflow(tmp_path, value):
+    path = write(tmp_path, "i.yml", f"Models:\n- Name: a\n  Metadata:\n    Parameters: {value}\n")
+    _, problems = check_index(path)
+    assert len(problems) == 1 and problems[0].line == 4
+    assert "not a plausible figure" in problems[0].message or "expected" in problems[0].message
+
+
+def test_json_with_an_integer_python_refuses_to_read_is_malformed_json(tmp_path):
+    digits = "9" * 5000
+    text = '{"Models": [{"Name": "a", "Metadata": {"Parameters": DIGITS}}]}'
+    path = write(tmp_path, "i.json", text.replace("DIGITS", digits))
+    _, problems = check_index(path)
+    assert [p.message for p in problems] == [
+        "malformed JSON: an integer of thousands of digits (no figure is)"
+    ]

@@ -1,4 +1,5 @@
-"""Random and mutated sources only ever produce the project's own error type."""
+"""Random and mutated sources only ever produce the project's own error type, or an index
+that says what it left out."""
 
 from __future__ import annotations
 
@@ -41,14 +42,24 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def load_text(text: str, suffix: str) -> None:
-    """Parse ``text``; anything but success or IndexProblems fails the test."""
+    """Parse ``text``; anything but success or IndexProblems fails the test. A success with
+    problems loaded what it could: each model left out carries its problems, and the headline
+    counts them."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / f"fuzz{suffix}"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         try:
-            load_index(path)
+            index = load_index(path)
         except IndexProblems as error:
             assert error.problems and all(str(p) for p in error.problems)
+            return
+        assert len(index) > 0 or not index.problems  # nothing loaded with problems: raised
+        for left in index.left_out:
+            assert left.problems and left.reason() and str(left)
+        assert f"{len(index.left_out)} left out" in index.headline()
+        for card in index:
+            assert all(w.file for w in card.not_published)
+            card.to_dict()
 
 
 @FUZZ

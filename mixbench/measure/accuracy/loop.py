@@ -60,6 +60,16 @@ class EvalOptions:
     #: ``--precision``: fp32, bf16 or fp16 (None: fp32, or --amp's)
     precision: str | None = None
 
+    @classmethod
+    def from_cli(
+        cls, *, device: str | None = None, no_resume: bool = False, **given: Any
+    ) -> EvalOptions:
+        """Options from ``eval``'s command line: the device as asked (none: cuda when present),
+        ``--no-resume`` as ``resume=False``."""
+        from mixbench.measure.device import pick_device
+
+        return cls(device=pick_device(device), resume=not no_resume, **given)
+
     @property
     def amp_dtype(self) -> torch.dtype:
         # float16 is what timm's validate uses on GPUs; CPUs autocast to bfloat16

@@ -93,6 +93,33 @@ class SpeedSettings:
     compile_mode: str = "default"  # torch.compile's mode for +compile (always with freezing)
     opset: int = DEFAULT_OPSET  # ONNX opset of exports
 
+    @classmethod
+    def from_cli(
+        cls,
+        *,
+        device: str | None = None,
+        compile_: bool = False,
+        trials: int | None = None,
+        trial_seconds: float | None = None,
+        warmup_seconds: float | None = None,
+        iterations: int | None = None,
+        **given: Any,
+    ) -> SpeedSettings:
+        """Settings from ``throughput``/``latency``'s options as typed: the device as asked
+        (none: cuda when present) and its timing defaults for what was not given."""
+        from mixbench.measure.device import pick_device
+        from mixbench.measure.speed.timing import timing_for
+
+        device = pick_device(device)
+        timed = {"trials": trials, "latency_iterations": iterations}
+        timing = timing_for(
+            torch.device(device),
+            trial_seconds=trial_seconds,
+            warmup_seconds=warmup_seconds,
+            **{key: value for key, value in timed.items() if value is not None},
+        )
+        return cls(device=device, compile=compile_, timing=timing, **given)
+
     @property
     def torch_device(self) -> torch.device:
         return torch.device(self.device)
