@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import debug_option, index_option, json_option
+from mixbench.cli.options import debug_option, index_option, json_option, strict_option
 from mixbench.cli.output import (
     console,
     emit,
@@ -28,16 +28,10 @@ from mixbench.report import render_markdown
 from mixbench.report.console import print_diff
 from mixbench.report.tables import card_table, cards_table, diff_table
 
-card_strict_option = click.option(
-    "--strict",
-    is_flag=True,
-    help="Treat any problem, unknown card key or empty value as an error (exit 2).",
-)
-
 
 @cli.command("list")
 @index_option
-@card_strict_option
+@strict_option
 @json_option
 @debug_option
 def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> None:
@@ -57,7 +51,7 @@ def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> 
 @cli.command("show")
 @click.argument("name")
 @index_option
-@card_strict_option
+@strict_option
 @json_option
 @debug_option
 def show_card(name: str, index_path: Path | None, strict: bool, json_out: Path | None) -> None:

@@ -87,7 +87,9 @@ cache_dir_option = click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
 )
 strict_option = click.option(
-    "--strict", is_flag=True, help="Treat every unknown card key as an error."
+    "--strict",
+    is_flag=True,
+    help="Treat any problem of the index, unknown card key or empty value as an error (exit 2).",
 )
 data_option = click.option(
     "--data",

@@ -17,7 +17,7 @@ from torch import nn
 
 from mixbench.errors import InputError
 from mixbench.io import exists
-from mixbench.models.config import read_yaml
+from mixbench.models.documents import read_yaml
 from mixbench.models.registry import (
     FamilyConfig,
     ModelFamily,
