@@ -130,19 +130,25 @@ def _measure(name: str, runs: Sequence[RunRecord]) -> MeasuredModel:
         if any(key in values for key in ACCURACY_FIELDS) and "images" not in values:
             behind = _eval_behind(verify, values, scored)  # a run stored without its count
             if behind is not None:
-                take("images", _count(behind.metrics.get("count")), behind)
+                take("images", _count(_images(behind)), behind)
     # Accuracy is taken from one run as a pair: a top-1 and a top-5 of different runs could be
     # of different weights or data.
     if scored and not any(key in values for key in ACCURACY_FIELDS):
         newest = scored[0]
         for key in ACCURACY_FIELDS:
             take(key, _percent(newest.metrics.get(key)), newest)
-        take("images", _count(newest.metrics.get("count")), newest)
+        take("images", _count(_images(newest)), newest)
         # The preprocessing that produced this accuracy, where verify said nothing of it.
         for key, value in _preprocessing(newest.preprocessing).items():
             if key not in values:
                 take(key, value, newest)
     return MeasuredModel.of(name, sources=sources, **values)
+
+
+def _images(run: RunRecord) -> object:
+    """An evaluation's image count: its measurement (``count`` in its summary when stored
+    before measurements were kept)."""
+    return run.metrics.get("images", run.metrics.get("count"))
 
 
 def _verify_measurements(run: RunRecord) -> list[Measurement]:

@@ -87,11 +87,19 @@ def as_metrics(measurements: Iterable[Measurement]) -> dict[str, Any]:
 
 @dataclass
 class RunRecord:
-    """One measurement run: what was measured, on what, with what, and the numbers."""
+    """One measurement run: what was measured, on what, with what, and the numbers.
+
+    The measured figures are ``measurements`` (each with its unit and conditions) and only
+    there; ``summary`` holds what describes the run without being a measurement (a verify
+    run's status and counts, a speed row's implementation and precision, an evaluation's
+    unreadable images). :attr:`metrics`, the flat view ``mixbench runs`` and the store's
+    ``metrics`` column show, derives from both. A run stored before measurements were kept
+    has its figures in ``summary`` alone.
+    """
 
     kind: str
     model: str
-    metrics: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None
     weights_sha256: str | None = None
     dataset: str | None = None
@@ -106,21 +114,32 @@ class RunRecord:
     id: int | None = None
     measurements: list[Measurement] = field(default_factory=list)
 
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """metric → value: the summary, then every measurement by its metric name."""
+        return {**self.summary, **as_metrics(self.measurements)}
+
     def measurement(self, metric: str) -> Measurement | None:
         return find(self.measurements, metric)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["measurements"] = [m.to_dict() for m in self.measurements]
+        data["metrics"] = self.metrics  # derived: for readers of the flat view
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The inverse of :meth:`to_dict`; an older record's ``metrics`` (before the summary
+        and measurements were kept apart) becomes its summary."""
+        values = dict(data)
+        metrics = values.pop("metrics", None)
+        if "summary" not in values and metrics is not None:
+            values["summary"] = metrics
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown run record field(s): {', '.join(unknown)}")
-        values = dict(data)
         values["measurements"] = [
             m if isinstance(m, Measurement) else Measurement.from_dict(m)
             for m in values.get("measurements") or []

@@ -414,6 +414,8 @@ def _insert_run(connection: sqlite3.Connection, row: dict[str, Any]) -> int:
 
 
 def _to_row(record: RunRecord) -> dict[str, Any]:
+    """The record as a row: its ``metrics`` column is the derived flat view (what a query or an
+    older mixbench reads); the measurements travel in ``details``."""
     row: dict[str, Any] = {name: getattr(record, name) for name in _TEXT_COLUMNS}
     row["created"] = _normalised_timestamp(record.created)
     for name in _JSON_COLUMNS:
@@ -437,6 +439,13 @@ def _from_row(row: tuple[Any, ...]) -> RunRecord:
         values["details"].pop(_MEASUREMENTS, []) if isinstance(values["details"], dict) else []
     )
     values["measurements"] = [Measurement.from_dict(m) for m in measured]
+    # the summary is what the flat view holds beyond the measurements (all of it for a run
+    # stored before measurements were kept)
+    named = {m["metric"] for m in measured if isinstance(m, dict)}
+    metrics = values.pop("metrics")
+    values["summary"] = (
+        {k: v for k, v in metrics.items() if k not in named} if isinstance(metrics, dict) else {}
+    )
     return RunRecord(**values)
 
 

@@ -11,7 +11,7 @@ def eval_run(model: str = "mixnet_xl", **overrides: Any) -> RunRecord:
     fields: dict[str, Any] = {
         "kind": "eval",
         "model": model,
-        "metrics": {"top1": 80.472, "top5": 95.106, "count": 50000},
+        "summary": {"top1": 80.472, "top5": 95.106, "count": 50000},
         "weights": "mixnet_xl.safetensors",
         "weights_sha256": "0123456789abcdef" * 4,
         "dataset": "imagenet:/data/val",

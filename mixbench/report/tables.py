@@ -540,13 +540,22 @@ def audit_summary_table(findings: Any) -> TableSpec:
     )
 
 
-_RUN_METRICS = {"top1": "top-1", "top5": "top-5", "count": "images"}
+_RUN_METRICS = {"top1": "top-1", "top5": "top-5", "images": "images"}
+#: what a run stored before measurements were kept calls a figure
+_OLD_NAMES = {"images": "count"}
+
+
+def _run_figure(record: Any, key: str) -> object:
+    metrics = record.metrics
+    return metrics.get(key, metrics.get(_OLD_NAMES.get(key, key)))
 
 
 def runs_table(records: Sequence[Any], title: str) -> TableSpec:
     """``mixbench runs``: one row per stored run, newest first; a metric column only where
     some run has it, the rest of a run's metrics (and its path) in one text column."""
-    metric_columns = [key for key in _RUN_METRICS if any(key in r.metrics for r in records)]
+    metric_columns = [
+        key for key in _RUN_METRICS if any(_run_figure(r, key) is not None for r in records)
+    ]
     others = [_other_metrics(record) for record in records]
     columns = [
         Column("id", FIGURE),
@@ -567,7 +576,7 @@ def runs_table(records: Sequence[Any], title: str) -> TableSpec:
             record.kind,
             record.model,
             record.dataset or "—",
-            *(_run_metric(key, record.metrics.get(key)) for key in metric_columns),
+            *(_run_metric(key, _run_figure(record, key)) for key in metric_columns),
             *([other or "—"] if any(others) else []),
             record.device or "—",
             record.weights_sha256[:12] if record.weights_sha256 else record.weights or "—",
@@ -588,7 +597,9 @@ def _other_metrics(record: Any) -> str:
             *(
                 f"{key} {fmt_value(value)}"
                 for key, value in record.metrics.items()
-                if key not in _RUN_METRICS and isinstance(value, (int, float, str))
+                if key not in _RUN_METRICS
+                and key not in _OLD_NAMES.values()
+                and isinstance(value, (int, float, str))
             ),
         ]
     )

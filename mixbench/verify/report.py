@@ -177,18 +177,11 @@ class VerifyReport:
         return measured
 
     def to_run_record(self) -> RunRecord:
-        metrics: dict[str, Any] = {
-            "status": self.status,
-            **self.counts(),
-            "checks_ran": self.coverage()["ran"],
-        }
-        for check in self.checks:
-            if isinstance(check.measured, (int, float)) and not isinstance(check.measured, bool):
-                metrics[check.name] = check.measured
+        summary = {"status": self.status, **self.counts(), "checks_ran": self.coverage()["ran"]}
         return RunRecord(
             kind="verify",
             model=self.model,
-            metrics=metrics,
+            summary=summary,
             weights=self.weights,
             device=self.device,
             versions=self.environment,

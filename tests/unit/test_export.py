@@ -25,6 +25,7 @@ from mixbench.export import (
 )
 from mixbench.index import check_index, load_index
 from mixbench.index.published import load_source
+from mixbench.records import Measurement
 from mixbench.store import ResultsStore, RunRecord
 from mixbench.verify import Check, VerifyReport
 
@@ -109,7 +110,12 @@ def eval_run(
     return RunRecord(
         kind="eval",
         model=model,
-        metrics={"top1": top1, "top5": top5, "count": count, "bad_images": 0},
+        summary={"bad_images": 0},
+        measurements=[
+            Measurement.of("top1", top1, images=count),
+            Measurement.of("top5", top5, images=count),
+            Measurement.of("images", count),
+        ],
         weights=weights,
         dataset=dataset,
         preprocessing={
@@ -140,7 +146,7 @@ def only(models: list[MeasuredModel]) -> MeasuredModel:
 
 def test_round_trip_reads_back_the_same_numbers(store: ResultsStore, tmp_path: Path) -> None:
     run_id = store.add(verify_run())
-    store.add(RunRecord(kind="throughput", model="mixnet_s", metrics={"images_per_second": 9.0}))
+    store.add(RunRecord(kind="throughput", model="mixnet_s", summary={"images_per_second": 9.0}))
     out = exported(store, tmp_path)
     index, problems = check_index(out)
     assert problems == []
@@ -408,3 +414,16 @@ def test_an_evaluation_through_a_deployed_path_is_not_the_models_accuracy(
     lowered.details = {"settings": {"implementation": "native+noopt", "precision": "bf16"}}
     store.add(lowered)
     assert only(measured_models(store)).top1 == 75.994
+
+
+def test_an_eval_run_stored_before_measurements_were_kept_exports_alike(
+    store: ResultsStore, tmp_path: Path
+) -> None:
+    """Older stores hold an evaluation's figures in its flat metrics (``count``, not
+    ``images``): the export reads them the same."""
+    old = eval_run()
+    old.summary = {"top1": 75.994, "top5": 92.786, "count": 50_000, "bad_images": 0}
+    old.measurements = []
+    store.add(old)
+    model = only(measured_models(store))
+    assert (model.top1, model.top5, model.images) == (75.994, 92.786, 50_000)

@@ -470,7 +470,7 @@ def test_reports_from_the_store_use_the_newest_runs(tmp_path):
             RunRecord(
                 kind="throughput",
                 model="mixnet_s",
-                metrics={"implementation": implementation, "images_per_second": speed},
+                summary={"implementation": implementation, "images_per_second": speed},
                 details={"precision": "float32", "batch_size": 64},
             )
         )

@@ -58,7 +58,7 @@ def test_add_then_get_round_trips_every_field(store: ResultsStore) -> None:
 
 
 def test_record_defaults_and_dict_round_trip() -> None:
-    record = RunRecord(kind="eval", model="mixnet_s", metrics={"top1": 75.0})
+    record = RunRecord(kind="eval", model="mixnet_s", summary={"top1": 75.0})
     assert record.created.endswith("+00:00") and "T" in record.created
     assert record.id is None and record.details == {} and record.versions == {}
     assert RunRecord.from_dict(record.to_dict()) == record
@@ -75,7 +75,7 @@ def test_created_is_stored_in_utc(store: ResultsStore) -> None:
 
 
 def test_paths_and_tensor_scalars_are_stored_as_json(store: ResultsStore) -> None:
-    run_id = store.add(eval_run(metrics={"top1": torch.tensor(80.5)}, details={"p": Path("x")}))
+    run_id = store.add(eval_run(summary={"top1": torch.tensor(80.5)}, details={"p": Path("x")}))
     record = store.get(run_id)
     assert record.metrics == {"top1": 80.5} and record.details == {"p": "x"}
 
@@ -108,11 +108,11 @@ json_objects = st.dictionaries(st.text(), json_values, max_size=5)
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],  # one store for all examples
 )
-@given(metrics=json_objects, details=json_objects, model=st.text(min_size=1), dataset=st.text())
+@given(summary=json_objects, details=json_objects, model=st.text(min_size=1), dataset=st.text())
 def test_any_json_round_trips(
-    store: ResultsStore, metrics: dict, details: dict, model: str, dataset: str
+    store: ResultsStore, summary: dict, details: dict, model: str, dataset: str
 ) -> None:
-    record = RunRecord(kind="eval", model=model, metrics=metrics, details=details, dataset=dataset)
+    record = RunRecord(kind="eval", model=model, summary=summary, details=details, dataset=dataset)
     assert store.get(store.add(record)) == record
 
 
@@ -367,7 +367,7 @@ def insert_then_die(connection, row):
     connection.execute("UPDATE runs SET model = 'clobbered'")
     os._exit(9)  # no rollback, no cleanup: as if the machine lost power
 store_module._insert_run = insert_then_die
-record = RunRecord(kind="eval", model="half-written", metrics={}, details={"x": "y" * 200_000})
+record = RunRecord(kind="eval", model="half-written", summary={}, details={"x": "y" * 200_000})
 ResultsStore(sys.argv[1]).add(record)
 """
 
@@ -392,7 +392,7 @@ def _add_many(path: str, worker: int, count: int, start: Any) -> None:
     start.wait()  # both processes begin together, so their writes interleave
     store = ResultsStore(path)
     for index in range(count):
-        store.add(RunRecord(kind="eval", model=f"w{worker}", metrics={"index": index}))
+        store.add(RunRecord(kind="eval", model=f"w{worker}", summary={"index": index}))
 
 
 def test_two_processes_writing_at_once_both_land(tmp_path: Path) -> None:
@@ -424,7 +424,7 @@ def run_cli(*args: str, db: Path | None = None):
 
 def test_cli_runs_table(store: ResultsStore) -> None:
     store.add(eval_run("mixnet_s", created="2024-01-01T00:00:00+00:00"))
-    store.add(RunRecord(kind="throughput", model="mixnet_xl", metrics={"images_per_s": 1234.5}))
+    store.add(RunRecord(kind="throughput", model="mixnet_xl", summary={"images_per_s": 1234.5}))
     result = run_cli("--db", str(store.path))
     assert result.exit_code == 0, result.output
     assert f"2 runs in {store.path}" in result.stdout

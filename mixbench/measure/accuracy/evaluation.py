@@ -105,6 +105,14 @@ class EvalReport:
             numbers["real_count"] = self.real.count
         return numbers
 
+    def summary(self) -> dict[str, Any]:
+        """What a stored run says beside its measurements (top-1, top-5, images, ReaL's):
+        the images left out as unreadable, and ReaL's image count."""
+        found: dict[str, Any] = {"bad_images": len(self.bad_images)}
+        if self.real is not None:
+            found["real_count"] = self.real.count
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -163,7 +171,7 @@ class EvalReport:
         return RunRecord(
             kind="eval",
             model=self.model,
-            metrics=self.headline(),
+            summary=self.summary(),
             weights=self.weights,
             weights_sha256=self.weights_sha256,
             dataset=self.data.get("spec"),

@@ -550,7 +550,7 @@ class ThroughputReport(_Ranked):
             RunRecord(
                 kind="throughput",
                 model=result.model,
-                metrics=self.metrics_for(result),
+                summary=self.summary_for(result),
                 device=self.device,
                 versions=self.environment,
                 git_sha=self.git_sha,
@@ -585,12 +585,15 @@ class ThroughputReport(_Ranked):
     def measurements(self) -> list[Measurement]:
         return [m for result in self.results for m in self.measurements_for(result)]
 
-    def metrics_for(self, result: SpeedResult) -> dict[str, Any]:
-        metrics = {k: v for k, v in result.metrics(self.peak_bandwidth).items() if v is not None}
+    def summary_for(self, result: SpeedResult) -> dict[str, Any]:
+        """What a stored row says beside its measurements: how it ran, its other figures (the
+        trials' spread, bandwidth achieved) and its output check."""
+        figures = result.metrics(self.peak_bandwidth).items()
+        others = {k: v for k, v in figures if k not in _SPEED_METRICS and v is not None}
         return {
             "implementation": result.implementation,
             "precision": result.precision.name,
-            **metrics,
+            **others,
             **_check_metrics(result),
         }
 
@@ -623,10 +626,8 @@ class LatencyReport(_Ranked):
 
     def measurements_for(self, result: LatencyResult) -> list[Measurement]:
         conditions = result.conditions(self.device)
-        return [
-            Measurement.of(f"{key}_ms", getattr(result.stats, key), **conditions)
-            for key in ("p50", "p90", "p99", "mean")
-        ]
+        stats = result.stats.to_dict()
+        return [Measurement.of(key, stats[key], **conditions) for key in _LATENCY_METRICS]
 
     def measurements(self) -> list[Measurement]:
         return [m for result in self.results for m in self.measurements_for(result)]
@@ -636,10 +637,12 @@ class LatencyReport(_Ranked):
             RunRecord(
                 kind="latency",
                 model=result.model,
-                metrics={
+                summary={
                     "implementation": result.implementation,
                     "precision": result.precision.name,
-                    **result.stats.to_dict(),
+                    **{
+                        k: v for k, v in result.stats.to_dict().items() if k not in _LATENCY_METRICS
+                    },
                     **_check_metrics(result),
                 },
                 device=self.device,
@@ -697,6 +700,8 @@ def runtime_notes(results: Sequence[Row]) -> list[str]:
     return lines
 
 
+#: a latency row's figures kept as measurements (its other statistics stay in its summary)
+_LATENCY_METRICS = ("p50_ms", "p90_ms", "p99_ms", "mean_ms")
 _SPEED_METRICS = (
     "images_per_second",
     "ms_per_batch",
