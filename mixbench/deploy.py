@@ -1,8 +1,8 @@
 """``mixbench export``'s Python API: the file a user deploys, checked before it is handed over.
 
->>> from mixbench.deploy import export_model
->>> made = export_model("mixnet_s", to="openvino", precision="bf16", out=Path("m.xml"),
-...                     pretrained=True)  # doctest: +SKIP
+>>> from mixbench.deploy import ExportOptions, export_model
+>>> made = export_model("mixnet_s", ExportOptions(to="openvino", precision="bf16"),
+...                     out=Path("m.xml"), pretrained=True)  # doctest: +SKIP
 >>> made.check.agree, made.precision.label  # doctest: +SKIP
 
 The file is written by the runtime that opens it (:attr:`Runtime.format`: ONNX Runtime writes
@@ -16,18 +16,73 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from mixbench.errors import InputError
-from mixbench.measure.precision import ComputedPrecision, canonical_precision
-from mixbench.runtimes import OutputCheck, Request, compare_outputs, runtime_named
+from mixbench.measure.options import IMAGE_SIZE
+from mixbench.options import flag
 from mixbench.runtimes.constants import DEFAULT_OPSET, EXPORT_FORMATS
-from mixbench.runtimes.registry import implementation
-from mixbench.runtimes.subject import Subject
+
+if TYPE_CHECKING:
+    from mixbench.measure.precision import ComputedPrecision
+    from mixbench.runtimes import OutputCheck
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What an export writes: the format, its precision, the graph and the file's shape (no
+    torch at import: the CLI declares ``export``'s options from these fields)."""
+
+    to: str = field(
+        default="onnx",
+        metadata=flag(
+            "onnx (ONNX Runtime and most runtimes) or openvino (IR: .xml + .bin).",
+            choices=tuple(EXPORT_FORMATS),
+            show_default=True,
+        ),
+    )
+    precision: str = field(
+        default="fp32",
+        metadata=flag(
+            "fp32, fp16 (onnx: a float16 model; openvino: float16 weights and hint) or bf16 "
+            "(openvino: the hint in the IR's runtime options).",
+            show_default=True,
+        ),
+    )
+    optimized: bool = field(
+        default=False,
+        metadata=flag(
+            "Export mixbench.optimize's graph (BN folded, MixConv merged, in the form the "
+            "target runtime runs fastest)."
+        ),
+    )
+    batch: int = field(
+        default=1,
+        metadata=flag(
+            "Batch of the check (and of the file, with --static-batch).",
+            minimum=1,
+            show_default=True,
+        ),
+    )
+    dynamic_batch: bool = field(
+        default=True,
+        metadata=flag("Fix the batch axis to --batch (default: dynamic).", flag="--static-batch"),
+    )
+    image_size: int | None = field(default=None, metadata=IMAGE_SIZE)
+    opset: int | None = field(
+        default=None,
+        metadata=flag(f"ONNX opset (--to onnx; default {DEFAULT_OPSET}).", kind=int, minimum=7),
+    )
+    exporter: str | None = field(
+        default=None,
+        metadata=flag(
+            "torch.onnx.export's exporter (--to onnx; default: dynamo when onnxscript is "
+            "installed).",
+            choices=("dynamo", "torchscript"),
+        ),
+    )
 
 
 @dataclass
@@ -108,32 +163,35 @@ class Deployable:
 
 def export_model(
     spec: str,
-    to: str = "onnx",
+    options: ExportOptions | None = None,
     out: Path | None = None,
     *,
-    precision: str = "fp32",
-    optimized: bool = False,
-    batch: int = 1,
-    dynamic_batch: bool = True,
-    image_size: int | None = None,
-    opset: int | None = None,
     weights: str | os.PathLike[str] | None = None,
     pretrained: bool = False,
-    exporter: str | None = None,
     index_path: str | os.PathLike[str] | None = None,
 ) -> Deployable:
     """Write MODEL (native; ``optimized``: mixbench.optimize's graph in the form the target
-    runtime runs fastest) as ``to`` at ``out`` and check it (see the module docstring)."""
+    runtime runs fastest) as ``options.to`` at ``out`` and check it (see the module
+    docstring)."""
+    import torch
+
+    from mixbench.measure.precision import PrecisionRequest, canonical_precision
     from mixbench.resolve import resolve_model
+    from mixbench.runtimes import Request, compare_outputs
+    from mixbench.runtimes.registry import implementation
+    from mixbench.runtimes.subject import Subject
+
+    options = options or ExportOptions()
+    to, optimized, batch, opset = options.to, options.optimized, options.batch, options.opset
 
     runtime = export_runtime(to)
-    if to != "onnx" and (opset is not None or exporter is not None):
+    if to != "onnx" and (opset is not None or options.exporter is not None):
         raise InputError(
             f"export --to {to}: --opset and --exporter are torch.onnx.export's; an {to} file "
             "is converted by its own runtime",
             hint="drop them, or export --to onnx",
         )
-    precision = canonical_precision(precision)
+    precision = canonical_precision(options.precision)
     if precision not in runtime.export_precisions:
         raise InputError(
             f"export --to {to}: {precision} is not written; {to} files are "
@@ -143,17 +201,15 @@ def export_model(
     out = out if out is not None else default_path(spec, to, precision, optimized)
     refuse_unwritable(out, to)
     resolved = resolve_model(spec, weights=weights, pretrained=pretrained, index_path=index_path)
-    subject = Subject(resolved, image_size)
-    from mixbench.measure.precision import PrecisionRequest
-
+    subject = Subject(resolved, options.image_size)
     request = Request(
         implementation=implementation("native", runtime.name, optimize=optimized),
         precision=PrecisionRequest(precision),
         device=torch.device("cpu"),
-        batch=None if dynamic_batch else batch,
+        batch=None if options.dynamic_batch else batch,
         image_size=subject.image_size,
         opset=DEFAULT_OPSET if opset is None else opset,
-        exporter=exporter,
+        exporter=options.exporter,
     )
     path, made = runtime.write(subject, request, out)
     session = runtime.open(path, request, made)
@@ -182,6 +238,8 @@ def export_model(
 
 def export_runtime(to: str) -> Any:
     """The runtime that writes and opens ``to`` files, its extra checked."""
+    from mixbench.runtimes import runtime_named
+
     if to not in EXPORT_FORMATS:
         raise InputError(
             f"export --to {to!r}: not a format mixbench writes",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -93,3 +94,45 @@ def predict_images(
             )
             predictions.append(Prediction(str(path), scores))
     return predictions
+
+
+@dataclass(frozen=True)
+class ModelPredictions:
+    """What ``mixbench predict`` answers: the model, its weights (none: random) and
+    preprocessing, and each image's top-k classes."""
+
+    model: str
+    weights: str | None
+    preprocessing: Preprocessing
+    predictions: list[Prediction]
+
+    @property
+    def random_weights(self) -> bool:
+        return self.weights is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "weights": self.weights,
+            "random_weights": self.random_weights,
+            "preprocessing": self.preprocessing.__dict__,
+            "predictions": [p.to_dict() for p in self.predictions],
+        }
+
+
+def predict_model(
+    spec: str,
+    images: Sequence[str | Path],
+    *,
+    top_k: int = 5,
+    weights: str | os.PathLike[str] | None = None,
+    pretrained: bool = False,
+    index_path: str | os.PathLike[str] | None = None,
+) -> ModelPredictions:
+    """Top-k classes of ``images`` through MODEL (a card's name or a config file), with its
+    card's preprocessing."""
+    from mixbench.resolve import resolve_model
+
+    resolved = resolve_model(spec, weights=weights, pretrained=pretrained, index_path=index_path)
+    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
+    return ModelPredictions(resolved.name, resolved.weights, resolved.preprocessing, predictions)

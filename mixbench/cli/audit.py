@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import db_option, debug_option, index_option, json_option, strict_option
+from mixbench.cli.options import common_options, strict_option
 from mixbench.cli.output import console, emit, rich_table
 from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.progress import StepProgress
@@ -18,7 +18,6 @@ DEFAULT_OUT = Path("mixbench-audit")
 
 
 @cli.command("audit")
-@index_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -28,9 +27,7 @@ DEFAULT_OUT = Path("mixbench-audit")
 )
 @click.option("--name", "stem", default="audit", show_default=True, help="Report file stem.")
 @strict_option
-@json_option
-@db_option
-@debug_option
+@common_options(db=True, index=True)
 def audit_command(
     index_path: Path | None,
     out: Path,

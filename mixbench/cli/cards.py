@@ -8,14 +8,12 @@ from pathlib import Path
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import debug_option, index_option, json_option, strict_option
+from mixbench.cli.options import common_options, strict_option
 from mixbench.cli.output import (
-    console,
     emit,
     emit_json,
     json_to_stdout,
-    print_json,
-    rich_table,
+    print_table,
     say,
     warn_notes,
 )
@@ -30,10 +28,8 @@ from mixbench.report.tables import card_table, cards_table, diff_table
 
 
 @cli.command("list")
-@index_option
 @strict_option
-@json_option
-@debug_option
+@common_options(index=True)
 def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> None:
     """Every model card with its published figures.
 
@@ -41,8 +37,8 @@ def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> 
     --strict makes any problem, unknown key or empty value an error (exit 2).
     """
     index = load_index(index_path, strict=strict)
-    table = rich_table(cards_table(list(index), f"{len(index)} model cards"))
-    emit(json_out, [card.to_dict() for card in index], lambda: console.print(table))
+    table = cards_table(list(index), f"{len(index)} model cards")
+    emit(json_out, [card.to_dict() for card in index], lambda: print_table(table))
     if not json_to_stdout(json_out):
         warn_notes(index.notes, index.warnings)
     say(index_lines(index, headline=not json_to_stdout(json_out)))
@@ -50,15 +46,13 @@ def list_cards(index_path: Path | None, strict: bool, json_out: Path | None) -> 
 
 @cli.command("show")
 @click.argument("name")
-@index_option
 @strict_option
-@json_option
-@debug_option
+@common_options(index=True)
 def show_card(name: str, index_path: Path | None, strict: bool, json_out: Path | None) -> None:
     """One model card, normalised (--json: numbers as numbers, warnings included)."""
     index = load_index(index_path, strict=strict)
     card = index[name]  # a model left out says why
-    emit(json_out, card.to_dict(), lambda: console.print(rich_table(card_table(card))))
+    emit(json_out, card.to_dict(), lambda: print_table(card_table(card)))
     if not json_to_stdout(json_out):
         warn_notes(card.notes, card.warnings)
         warn_notes((), card.not_published, hint=None)
@@ -75,8 +69,7 @@ def index_group() -> None:
 @click.option(
     "--strict", is_flag=True, help="Treat every unknown key as an error, not only misspellings."
 )
-@json_option
-@debug_option
+@common_options()
 def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
     """Validate a model-index file or directory: exit 0 when it has no problem, 2 with any.
 
@@ -127,9 +120,7 @@ def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
     help="Pairs of names the sources spell differently: a CSV of 'A name,B name' lines "
     "(MixNet-S,mixnet_s), used for models no other rule pairs.",
 )
-@index_option
-@json_option
-@debug_option
+@common_options(index=True)
 def diff(
     source_a: str,
     source_b: str,
@@ -166,7 +157,7 @@ def diff(
     if json_to_stdout(json_out):
         pass  # stdout carries the JSON alone
     elif fmt == "json":
-        print_json(report.to_dict())
+        emit_json(Path("-"), report.to_dict())
     elif fmt == "md":
         table = diff_table(report, rows).markdown() if rows else ""
         click.echo(render_markdown("diff.md.j2", report=report, table=table), nl=False)

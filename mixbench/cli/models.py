@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import (
-    debug_option,
-    image_size_option,
-    index_option,
-    json_option,
-    pretrained_option,
-    weights_option,
-)
-from mixbench.cli.output import console, emit, rich_table
+from mixbench.cli.options import common_options, image_size_option, weights_options
+from mixbench.cli.output import emit, print_table
 from mixbench.index import load_index
 from mixbench.report.tables import flops_notes, flops_table, prediction_table
 
@@ -24,59 +18,28 @@ from mixbench.report.tables import flops_notes, flops_table, prediction_table
 @cli.command("predict")
 @click.argument("model_spec", metavar="MODEL")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@weights_option
-@pretrained_option
+@weights_options
 @click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True)
-@index_option
-@json_option
-@debug_option
-def predict(
-    model_spec: str,
-    images: tuple[Path, ...],
-    weights: Path | None,
-    pretrained: bool,
-    top_k: int,
-    index_path: Path | None,
-    json_out: Path | None,
-) -> None:
+@common_options(index=True)
+def predict(model_spec: str, images: tuple[Path, ...], json_out: Path | None, **given: Any) -> None:
     """Top-k ImageNet classes for IMAGE..., with the card's preprocessing."""
-    from mixbench.predict import predict_images
-    from mixbench.resolve import resolve_model
+    from mixbench.predict import predict_model
 
-    resolved = resolve_model(
-        model_spec, weights=weights, pretrained=pretrained, index_path=index_path
-    )
-    predictions = predict_images(resolved.model, images, resolved.preprocessing, top_k=top_k)
-    random = not resolved.has_weights
-    if random:  # said once the images are read: not before an error about them
+    answer = predict_model(model_spec, images, **given)
+    if answer.random_weights:  # said once the images are read: not before an error about them
         click.echo(
             "warning: no weights given, the model is randomly initialised "
             "(pass --weights FILE or --pretrained)",
             err=True,
         )
-    data = {
-        "model": resolved.name,
-        "weights": resolved.weights,
-        "random_weights": random,
-        "preprocessing": resolved.preprocessing.__dict__,
-        "predictions": [p.to_dict() for p in predictions],
-    }
-    emit(
-        json_out,
-        data,
-        lambda: [
-            console.print(rich_table(prediction_table(p, random_weights=random)))
-            for p in predictions
-        ],
-    )
+    tables = [prediction_table(p, random_weights=answer.random_weights) for p in answer.predictions]
+    emit(json_out, answer.to_dict(), lambda: [print_table(table) for table in tables])
 
 
 @cli.command("flops")
 @click.argument("model_specs", metavar="[MODEL]...", nargs=-1)
 @image_size_option
-@index_option
-@json_option
-@debug_option
+@common_options(index=True)
 def flops(
     model_specs: tuple[str, ...],
     image_size: int | None,
@@ -93,12 +56,7 @@ def flops(
     from mixbench.measure.complexity import explain_index_flops
 
     findings = explain_index_flops(model_specs, load_index(index_path), image_size=image_size)
-
-    def render() -> None:
-        console.print(rich_table(flops_table(findings)))
-        for line in flops_notes(findings):
-            console.print(line, highlight=False)
-
-    emit(json_out, [finding.to_dict() for finding in findings], render)
+    data = [finding.to_dict() for finding in findings]
+    emit(json_out, data, lambda: print_table(flops_table(findings), flops_notes(findings)))
     if any(finding.verdict.status == "fail" for finding in findings):
         sys.exit(EXIT_DIFFERENT)  # as verify does on the same finding

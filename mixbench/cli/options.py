@@ -1,4 +1,5 @@
-"""Options shared by several commands, defined once."""
+"""Options shared by several commands, defined once, and :func:`options_of`: the click options
+of an options dataclass's fields (their :class:`~mixbench.options.Flag`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 import click
 
-from mixbench.cli.output import check_writable
+from mixbench.io import check_writable
+from mixbench.measure.options import SpeedSettings
+from mixbench.options import Flag, flags_of
+from mixbench.verify.options import VerifyOptions
 
 
 def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -45,7 +49,8 @@ def is_json_file(word: str) -> bool:
 def _check_json_file(
     _ctx: click.Context, _param: click.Parameter, value: Path | None
 ) -> Path | None:
-    check_writable(value)  # refused before any work: exit 2
+    if value is not None and str(value) != "-":
+        check_writable(value, "--json")  # refused before any work: exit 2
     return value
 
 
@@ -67,51 +72,12 @@ json_option = click.option(
     help=JSON_HELP,
 )
 
-device_option = click.option("--device", help="cpu, cuda or cuda:N (default: cuda when present).")
-
 db_option = click.option(
     "--db",
     "db_path",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="MIXBENCH_DB",
     help="Results database (default: $XDG_DATA_HOME/mixbench/results.sqlite).",
-)
-
-weights_option = click.option(
-    "--weights", type=click.Path(path_type=Path), help="Local checkpoint file."
-)
-pretrained_option = click.option(
-    "--pretrained", is_flag=True, help="The card's published weights (Hugging Face)."
-)
-cache_dir_option = click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Hugging Face datasets cache (hf:)."
-)
-strict_option = click.option(
-    "--strict",
-    is_flag=True,
-    help="Treat any problem of the index, unknown card key or empty value as an error (exit 2).",
-)
-data_option = click.option(
-    "--data",
-    help="ImageNet-val folder (synset folders, or flat with --labels), hf:NAME[:SPLIT] or "
-    "synthetic[:N] (verify: enables top-1/top-5).",
-)
-labels_option = click.option(
-    "--labels",
-    type=click.Path(path_type=Path),
-    help="Ground truth for a flat val folder: val.txt, LOC_val_solution.csv or TF's synset labels.",
-)
-workers_option = click.option(
-    "--workers", type=click.IntRange(min=0), help="DataLoader processes (default: min(4, cores))."
-)
-amp_option = click.option(
-    "--amp", is_flag=True, help="timm's spelling: --precision fp16 on a GPU, bf16 on a CPU."
-)
-channels_last_option = click.option(
-    "--channels-last", is_flag=True, help="NHWC memory layout (unless +nchw/+nhwc)."
-)
-image_size_option = click.option(
-    "--image-size", type=click.IntRange(min=32), help="Default: the card's."
 )
 
 
@@ -124,3 +90,52 @@ def with_options(*options: Any) -> Any:
         return command
 
     return decorate
+
+
+def common_options(*, db: bool = False, index: bool = False) -> Any:
+    """What every command ends with: --json, --db and --index where it reads them, --debug."""
+    chosen = [option for option, wanted in ((db_option, db), (index_option, index)) if wanted]
+    return with_options(json_option, *chosen, debug_option)
+
+
+def options_of(cls: type, *names: str, exclude: tuple[str, ...] = ()) -> Any:
+    """The click options of ``cls``'s fields that declare a :class:`~mixbench.options.Flag`
+    (all but ``exclude`` in the class's order, or ``names`` in that order) as one decorator;
+    each passes the field's name to the command, for the class's ``from_cli``."""
+    flags = [entry for entry in flags_of(cls, *names) if entry[0] not in exclude]
+    return with_options(*(click_option(name, how, default) for name, how, default in flags))
+
+
+def click_option(name: str, how: Flag, default: Any) -> Any:
+    """One :class:`~mixbench.options.Flag` as a click option named ``name``."""
+    spelling = how.flag or "--" + name.replace("_", "-")
+    kind = how.kind  # filled in by flags_of
+    settings: dict[str, Any] = {"help": how.help}
+    if how.choices is not None:
+        settings["type"] = click.Choice(how.choices)
+    elif kind is Path:
+        settings["type"] = click.Path(path_type=Path, file_okay=not how.folder)
+    elif kind in (int, float) and how.minimum is not None:
+        settings["type"] = (click.IntRange if kind is int else click.FloatRange)(min=how.minimum)
+    elif kind is bool and how.negatable:
+        spelling = f"{spelling}/--no-{spelling[2:]}"
+    elif kind is bool:
+        settings["is_flag"] = True
+        if default:  # the flag sets the opposite of the default: --no-resume, resume=False
+            settings["flag_value"] = False
+    elif kind is not str:
+        settings["type"] = kind
+    if default is not None and default is not False:
+        settings["default"] = default
+    for key in ("metavar", "show_default"):
+        if getattr(how, key):
+            settings[key] = getattr(how, key)
+    return click.option(spelling, name, **settings)
+
+
+#: Options of several commands, declared on the field they fill: the images and their labels, the
+#: model's weights, the strict reading of the index, the input size.
+data_options = options_of(VerifyOptions, "data", "labels")
+weights_options = options_of(VerifyOptions, "weights", "pretrained")
+strict_option = options_of(VerifyOptions, "strict")
+image_size_option = options_of(SpeedSettings, "image_size")

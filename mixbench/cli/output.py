@@ -11,14 +11,9 @@ import click
 
 from mixbench.formatting import visible
 from mixbench.io import write_atomically
-from mixbench.report.console import (  # noqa: F401  (re-exported: what commands print with)
-    console,
-    fit_to_console,
-    numeric_column,
-    rich_table,
-    table_width,
-    text_column,
-)
+
+# what commands print with
+from mixbench.report.console import console, print_table, rich_table  # noqa: F401
 
 
 def emit(json_out: Path | None, data: object, render: Callable[[], object]) -> None:
@@ -40,36 +35,21 @@ def say(lines: Sequence[str | tuple[str, bool]]) -> None:
             console.print(text)
 
 
-def print_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
 def json_to_stdout(json_out: Path | None) -> bool:
     """``--json`` alone or ``--json -``: stdout carries the JSON only, no table."""
     return json_out is not None and str(json_out) == "-"
 
 
 def emit_json(json_out: Path | None, data: object) -> None:
-    """What ``--json [FILE]`` asked for: nothing, JSON on stdout, or JSON written to FILE."""
-    if json_out is not None:
-        write_json_file(json_out, data)
-
-
-def write_json_file(path: Path, data: object) -> None:
-    """Whole or not at all: a reader never sees a half-written result."""
-    text = json.dumps(data, indent=2, default=str)
-    if str(path) == "-":
-        click.echo(text)
+    """What ``--json [FILE]`` asked for: nothing, JSON on stdout, or JSON written to FILE whole
+    or not at all (a reader never sees a half-written result)."""
+    if json_out is None:
         return
-    write_atomically(path, text + "\n")
-
-
-def check_writable(path: Path | None, option: str = "--json") -> None:
-    """``--json FILE`` (and other outputs) writable, checked before any work (exit 2)."""
-    if path is not None and str(path) != "-":
-        from mixbench.io import check_writable as writable
-
-        writable(path, option)
+    text = json.dumps(data, indent=2, default=str)
+    if str(json_out) == "-":
+        click.echo(text)
+    else:
+        write_atomically(json_out, text + "\n")
 
 
 def warn_notes(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mixbench.cli.app import cli
-from mixbench.cli.options import db_option, debug_option, json_option
+from mixbench.cli.options import common_options
 from mixbench.cli.output import console, emit, rich_table
 from mixbench.formatting import visible
 from mixbench.report.tables import runs_table
@@ -18,7 +18,6 @@ DEFAULT_LIMIT = 20
 
 
 @cli.command("runs")
-@db_option
 @click.option("--model", help="Only runs of this model.")
 @click.option("--kind", help="Only runs of this kind (eval, throughput, latency, verify).")
 @click.option(
@@ -28,8 +27,7 @@ DEFAULT_LIMIT = 20
     show_default=True,
     help="At most N runs, newest first (0: all of them).",
 )
-@json_option
-@debug_option
+@common_options(db=True)
 def list_runs(
     db_path: Path | None,
     model: str | None,

@@ -9,71 +9,17 @@ from typing import Any
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import (
-    amp_option,
-    cache_dir_option,
-    data_option,
-    db_option,
-    debug_option,
-    device_option,
-    index_option,
-    json_option,
-    labels_option,
-    pretrained_option,
-    strict_option,
-    weights_option,
-    workers_option,
-)
+from mixbench.cli.options import common_options, options_of
 from mixbench.cli.output import console, emit, emit_json, json_to_stdout, warn_notes
 from mixbench.cli.runtime import pipeline_for, stop_on_sigterm_as_on_ctrl_c
 from mixbench.progress import StepProgress
 from mixbench.store import ResultsStore
+from mixbench.verify.options import VerifyOptions
 
 
 @cli.command("verify")
 @click.argument("model_specs", metavar="MODEL|all", nargs=-1, required=True)
-@data_option
-@labels_option
-@weights_option
-@pretrained_option
-@device_option
-@click.option(
-    "--batch",
-    "batch_size",
-    type=click.IntRange(min=1),
-    help="Images per batch for accuracy (default: 64) and speed (default: throughput's, 8 on "
-    "a CPU).",
-)
-@workers_option
-@amp_option
-@click.option(
-    "--impl",
-    "implementation",
-    help="The path people deploy (needs --data): evaluate through this implementation "
-    "(ort, native+ort, openvino, native+openvino, timm+compile, ...) and check it keeps the "
-    "card: top-1 agreement with eager float32 and the top-1 change, with 95% intervals.",
-)
-@click.option(
-    "--precision",
-    help="The deployed path's precision (fp32, bf16, fp16), read back from its runtime.",
-)
-@click.option("--throughput", is_flag=True, help="Also measure speed (info).")
-@click.option(
-    "--require",
-    metavar="CHECK,...",
-    help="Checks that must pass: a required check that is skipped, inconclusive or info fails "
-    "(e.g. top1,top5,file_size).",
-)
-@strict_option
-@click.option(
-    "--tolerance",
-    default="top1=0.1,top5=0.1,deployed=0.2",
-    show_default=True,
-    help="Tolerances in percentage points: top1/top5 against the card; deployed: the top-1 "
-    "change of the --impl/--precision path against eager float32.",
-)
-@cache_dir_option
-@json_option
+@options_of(VerifyOptions)
 @click.option(
     "--report",
     "report_out",
@@ -81,9 +27,7 @@ from mixbench.store import ResultsStore
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write a Markdown report (plots beside it); also to $GITHUB_STEP_SUMMARY when set.",
 )
-@db_option
-@index_option
-@debug_option
+@common_options(db=True, index=True)
 def verify_command(
     model_specs: tuple[str, ...],
     json_out: Path | None,
@@ -100,7 +44,6 @@ def verify_command(
     from mixbench.io import prepare_output
     from mixbench.report.console import VerifyConsole
     from mixbench.report.verify import append_step_summary, write_markdown_report
-    from mixbench.verify import VerifyOptions
 
     if report_out is not None:
         prepare_output(report_out, "--report")
@@ -139,7 +82,6 @@ def verify_command(
 
 @cli.command("report")
 @click.argument("models", metavar="[MODEL]...", nargs=-1)
-@db_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -148,8 +90,7 @@ def verify_command(
     show_default=True,
     help="Folder for verify-summary.md, one verify-MODEL.md per model, and the plots.",
 )
-@json_option
-@debug_option
+@common_options(db=True)
 def report_command(
     models: tuple[str, ...], db_path: Path | None, out: Path, json_out: Path | None
 ) -> None:
@@ -172,7 +113,6 @@ def report_command(
 
 @cli.command("export-index")
 @click.argument("models", metavar="[MODEL]...", nargs=-1)
-@db_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, allow_dash=True),
@@ -188,8 +128,7 @@ def report_command(
     show_default=True,
     help="eval-results: OUT/MODEL/.eval_results/imagenet-1k.yaml; hf-card: OUT/MODEL/README.md.",
 )
-@json_option
-@debug_option
+@common_options(db=True)
 def export_index_command(
     models: tuple[str, ...], db_path: Path | None, out: Path, fmt: str, json_out: Path | None
 ) -> None:

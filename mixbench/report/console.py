@@ -238,6 +238,13 @@ class VerifyConsole:
         console.print(summary_line(self.reports))
 
 
+def print_table(spec: TableSpec, lines: Sequence[str] = ()) -> None:
+    """A table, then the lines under it (notes, as they are: no highlighting)."""
+    console.print(rich_table(spec))
+    for line in lines:
+        console.print(line, highlight=False)
+
+
 # ------------------------------------------------------------------------ speed
 
 

@@ -21,8 +21,3 @@ IMPLEMENTATIONS_HELP = (
     "+graphs (PyTorch), +trt (ONNX Runtime's TensorRT provider), +gpu +defaults (OpenVINO's "
     "GPU plugin; its own default precision)."
 )
-PRECISIONS_HELP = (
-    "fp32, bf16, fp16 or a comma list (every implementation at each; rows are ranked within "
-    "the precision they computed in, read back from the runtime). PyTorch autocasts; "
-    "OpenVINO gets INFERENCE_PRECISION_HINT; ONNX Runtime and TensorRT a model in it."
-)

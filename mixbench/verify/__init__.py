@@ -20,30 +20,49 @@ module per check group, each one row of the table).
 
 from __future__ import annotations
 
-from mixbench.verify.check import STATUSES, Check, Status
-from mixbench.verify.checks import CHECK_NAMES, CHECKS, CheckContext, CheckGroup, CheckSpec
-from mixbench.verify.checks.accuracy import IMAGENET_VAL_IMAGES, judge_accuracy_check
-from mixbench.verify.checks.flops import check_flops
-from mixbench.verify.options import (
-    DEFAULT_TOLERANCE,
-    EVAL_BATCH,
-    VerifyOptions,
-    deployed_path,
-    parse_tolerance,
-)
-from mixbench.verify.report import VerifyReport
-from mixbench.verify.run import (
-    apply_requirements,
-    enabled_checks,
-    needs_real_model,
-    open_evaluation_data,
-    parse_require,
-    resolve_for_checks,
-    validate_options,
-    verify,
-    verify_many,
-    verify_targets,
-)
+from typing import Any
+
+_LAZY = {
+    "Check": "check",
+    "STATUSES": "check",
+    "Status": "check",
+    "CHECKS": "checks",
+    "CHECK_NAMES": "checks",
+    "CheckContext": "checks",
+    "CheckGroup": "checks",
+    "CheckSpec": "checks",
+    "IMAGENET_VAL_IMAGES": "checks.accuracy",
+    "judge_accuracy_check": "checks.accuracy",
+    "check_flops": "checks.flops",
+    "DEFAULT_TOLERANCE": "options",
+    "EVAL_BATCH": "options",
+    "VerifyOptions": "options",
+    "deployed_path": "options",
+    "parse_tolerance": "options",
+    "VerifyReport": "report",
+    "apply_requirements": "run",
+    "enabled_checks": "run",
+    "needs_real_model": "run",
+    "open_evaluation_data": "run",
+    "parse_require": "run",
+    "resolve_for_checks": "run",
+    "validate_options": "run",
+    "verify": "run",
+    "verify_many": "run",
+    "verify_targets": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API, imported on first use: the CLI reads :class:`VerifyOptions`' options without
+    loading torch."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"mixbench.verify.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'mixbench.verify' has no attribute {name!r}")
+
 
 __all__ = [
     "CHECKS",

@@ -9,11 +9,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from mixbench.errors import InputError
 from mixbench.measure.accuracy.agreement import DEPLOYED_TOLERANCE
-from mixbench.measure.speed.timing import TimingOptions
+from mixbench.measure.options import AMP, DEVICE, WORKERS, TimingOptions
+from mixbench.options import flag
 from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 
 #: Accuracy tolerances in percentage points, per metric, unless the user says otherwise;
@@ -25,29 +24,88 @@ EVAL_BATCH = 64
 
 @dataclass(frozen=True)
 class VerifyOptions:
-    data: str | None = None
-    labels: str | None = None
-    weights: str | None = None
-    pretrained: bool = False
-    device: str = "cpu"
-    #: images per batch: the evaluations' (default 64) and the speed checks' (default: the
-    #: throughput default of the device, 8 on a CPU: a CPU at 64 would take minutes)
-    batch_size: int | None = None
-    workers: int | None = None
-    amp: bool = False
-    throughput: bool = False
-    tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
-    cache_dir: str | None = None
+    """What ``verify`` is asked: each field's Flag is its command-line option and help."""
+
+    data: str | None = field(
+        default=None,
+        metadata=flag(
+            "ImageNet-val folder (synset folders, or flat with --labels), hf:NAME[:SPLIT] or "
+            "synthetic[:N] (verify: enables top-1/top-5)."
+        ),
+    )
+    labels: str | None = field(
+        default=None,
+        metadata=flag(
+            "Ground truth for a flat val folder: val.txt, LOC_val_solution.csv or TF's synset "
+            "labels.",
+            kind=Path,
+        ),
+    )
+    weights: str | None = field(default=None, metadata=flag("Local checkpoint file.", kind=Path))
+    pretrained: bool = field(
+        default=False, metadata=flag("The card's published weights (Hugging Face).")
+    )
+    device: str = field(default="cpu", metadata=DEVICE)
+    batch_size: int | None = field(
+        default=None,
+        metadata=flag(
+            # a CPU at 64 would take minutes to time
+            "Images per batch for accuracy (default: 64) and speed (default: throughput's, 8 on "
+            "a CPU).",
+            flag="--batch",
+            kind=int,
+            minimum=1,
+        ),
+    )
+    workers: int | None = field(default=None, metadata=WORKERS)
+    amp: bool = field(default=False, metadata=AMP)
+    implementation: str | None = field(
+        default=None,
+        metadata=flag(
+            "The path people deploy (needs --data): evaluate through this implementation "
+            "(ort, native+ort, openvino, native+openvino, timm+compile, ...) and check it keeps "
+            "the card: top-1 agreement with eager float32 and the top-1 change, with 95% "
+            "intervals.",
+            flag="--impl",
+        ),
+    )
+    precision: str | None = field(
+        default=None,
+        metadata=flag(
+            "The deployed path's precision (fp32, bf16, fp16), read back from its runtime."
+        ),
+    )
+    throughput: bool = field(default=False, metadata=flag("Also measure speed (info)."))
+    require: tuple[str, ...] = field(
+        default=(),
+        metadata=flag(
+            "Checks that must pass: a required check that is skipped, inconclusive or info "
+            "fails (e.g. top1,top5,file_size).",
+            kind=str,  # typed: a comma list
+            default=None,
+            metavar="CHECK,...",
+        ),
+    )
+    strict: bool = field(
+        default=False,
+        metadata=flag(
+            "Treat any problem of the index, unknown card key or empty value as an error (exit 2)."
+        ),
+    )
+    tolerance: dict[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_TOLERANCE),
+        metadata=flag(
+            "Tolerances in percentage points: top1/top5 against the card; deployed: the top-1 "
+            "change of the --impl/--precision path against eager float32.",
+            default=",".join(f"{key}={points:g}" for key, points in DEFAULT_TOLERANCE.items()),
+            show_default=True,
+        ),
+    )
+    cache_dir: str | None = field(
+        default=None, metadata=flag("Hugging Face datasets cache (hf:).", kind=Path)
+    )
     #: the speed checks' timing (``None``: throughput's defaults for the device)
     speed_timing: TimingOptions | None = None
-    #: checks that must pass: skipped, inconclusive or info becomes fail (a CI gate)
-    require: tuple[str, ...] = ()
-    #: every unknown key of the card is an error, not a warning
-    strict: bool = False
-    #: the path people deploy (``--impl``, ``--precision``): the deployed checks evaluate
-    #: through it and pair its predictions with eager float32's
-    implementation: str | None = None
-    precision: str | None = None
 
     @property
     def deploys(self) -> bool:
@@ -129,6 +187,8 @@ def split_names(text: str | None, option: str = "--require") -> tuple[str, ...]:
 def deployed_path(options: VerifyOptions) -> tuple[Any, Any]:
     """(implementation, precision request) of ``--impl``/``--precision``, each checked against
     its runtime before anything runs."""
+    import torch
+
     from mixbench.measure.precision import parse_precisions
     from mixbench.runtimes import parse_implementation, runtime_named
 

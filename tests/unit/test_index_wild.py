@@ -78,6 +78,7 @@ def test_mmpretrain_nulls_are_absent_figures_and_other_metrics_are_kept(mmpretra
     assert mmpretrain["resnet101-csra_1xb16_voc07-448px"].metric("mAP", "PASCAL VOC 2007") == 94.98
 
 
+@pytest.mark.slow  # the command end to end on a 548-model zoo
 def test_index_check_on_mmpretrain_warns_and_strict_fails(tmp_path):
     report = tmp_path / "check.json"
     result = run("index", "check", str(MMPRETRAIN), "--json", str(report))
@@ -93,6 +94,7 @@ def test_index_check_on_mmpretrain_warns_and_strict_fails(tmp_path):
     assert len(data["not_published"]) == MMPRETRAIN_NULLS and data["left_out"] == []
 
 
+@pytest.mark.slow  # the command end to end on a 548-model zoo
 def test_list_on_mmpretrain_lists_every_model_with_the_headline(tmp_path):
     listed = tmp_path / "cards.json"
     result = run("list", "--index", str(MMPRETRAIN), "--json", str(listed))

@@ -23,14 +23,7 @@ from mixbench.errors import InputError
 from mixbench.events import OnProgress, ProgressEvent
 from mixbench.measure.accuracy.agreement import Agreement
 from mixbench.measure.accuracy.distributed import close_distributed, init_distributed
-from mixbench.measure.accuracy.loop import (
-    DEFAULT_IMPLEMENTATION,
-    EvalOptions,
-    EvalOutcome,
-    LoopStatus,
-    default_workers,
-    run_predictions,
-)
+from mixbench.measure.accuracy.loop import EvalOutcome, LoopStatus, run_predictions
 from mixbench.measure.accuracy.resume_log import ResumeLog
 from mixbench.measure.accuracy.scoring import (
     ClassAccuracy,
@@ -40,6 +33,7 @@ from mixbench.measure.accuracy.scoring import (
     score_per_class,
     score_real,
 )
+from mixbench.measure.options import EvalOptions, default_workers
 from mixbench.measure.precision import PrecisionRequest, dtype_name, exact_float32
 from mixbench.records import Measurement
 from mixbench.resolve import ResolvedModel, resolve_model
@@ -52,6 +46,7 @@ from mixbench.runtimes import (
     parse_implementation,
     runtime_named,
 )
+from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 from mixbench.runtimes.subject import Subject
 from mixbench.store import RunRecord, sha256_file
 

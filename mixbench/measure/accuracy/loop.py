@@ -9,14 +9,12 @@ N-th pending image and rank 0 gathers the predictions. Scoring happens elsewhere
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from PIL import Image
@@ -33,65 +31,10 @@ from mixbench.measure.accuracy.resume_log import (
     default_checkpoint_dir,
 )
 from mixbench.measure.accuracy.scoring import TOP_K
-from mixbench.measure.precision import PrecisionRequest, default_amp_dtype, parse_precisions
-from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
+from mixbench.measure.options import EvalOptions, default_workers
 
-BadImagePolicy = Literal["skip", "fail"]
 #: What a corrupt file can raise while PIL decodes and resizes it.
 DECODE_ERRORS = (MixbenchError, OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-
-
-def default_workers() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    batch_size: int = 64
-    workers: int | None = None  # None: min(4, CPU cores)
-    device: str = "cpu"
-    amp: bool = False  # timm's spelling: --precision fp16 on GPU, bf16 on CPU
-    channels_last: bool = False
-    on_bad_image: BadImagePolicy = "skip"
-    resume: bool = True
-    checkpoint_dir: Path | None = None  # None: default_checkpoint_dir()
-    #: the runtime path the images go through (``--impl``): one implementation name
-    implementation: str = DEFAULT_IMPLEMENTATION
-    #: ``--precision``: fp32, bf16 or fp16 (None: fp32, or --amp's)
-    precision: str | None = None
-
-    @classmethod
-    def from_cli(
-        cls, *, device: str | None = None, no_resume: bool = False, **given: Any
-    ) -> EvalOptions:
-        """Options from ``eval``'s command line: the device as asked (none: cuda when present),
-        ``--no-resume`` as ``resume=False``."""
-        from mixbench.measure.device import pick_device
-
-        return cls(device=pick_device(device), resume=not no_resume, **given)
-
-    @property
-    def amp_dtype(self) -> torch.dtype:
-        # float16 is what timm's validate uses on GPUs; CPUs autocast to bfloat16
-        return default_amp_dtype(self.device)
-
-    @property
-    def precision_request(self) -> PrecisionRequest:
-        """What the run computes in: ``--precision``, or ``--amp``'s default dtype."""
-        if self.precision and self.amp:
-            raise InputError(
-                "pass --precision or --amp, not both",
-                hint="--precision bf16 means --amp on a CPU; --precision fp16 on a GPU",
-            )
-        if self.amp:
-            return PrecisionRequest("fp16" if self.amp_dtype == torch.float16 else "bf16")
-        requests = parse_precisions(self.precision)
-        if len(requests) > 1:
-            raise InputError(
-                f"--precision {self.precision}: an evaluation runs in one precision",
-                hint="run one eval per precision",
-            )
-        return requests[0]
 
 
 #: Logits of a normalised float32 batch on the run's device (a runtime session's ``run``).

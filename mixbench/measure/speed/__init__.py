@@ -5,6 +5,7 @@
 memory), ``traffic`` counts the bytes each layer moves.
 """
 
+from mixbench.measure.options import TimingOptions
 from mixbench.measure.speed.run import (
     LatencyReport,
     SpeedSettings,
@@ -12,7 +13,6 @@ from mixbench.measure.speed.run import (
     latency,
     throughput,
 )
-from mixbench.measure.speed.timing import TimingOptions
 
 __all__ = [
     "LatencyReport",

@@ -30,15 +30,14 @@ from mixbench.environment import collect_environment, device_label, git_sha
 from mixbench.errors import InputError, NotSupportedHere
 from mixbench.events import OnProgress, StepCounter
 from mixbench.index import ModelIndex, load_index
+from mixbench.measure.options import SpeedSettings, TimingOptions
 from mixbench.measure.precision import (
     COMPUTED,
     ComputedPrecision,
     PrecisionRequest,
-    legacy_precision,
-    parse_precisions,
 )
 from mixbench.measure.speed import timing as speed
-from mixbench.measure.speed.timing import LatencyStats, TimingOptions, Trials, Warmup
+from mixbench.measure.speed.timing import LatencyStats, Trials, Warmup
 from mixbench.measure.speed.traffic import Traffic, copy_bandwidth, count_traffic, spec_bandwidth
 from mixbench.models.factory import resolve_config
 from mixbench.records import Measurement, RunRecord
@@ -50,7 +49,6 @@ from mixbench.runtimes import (
     Request,
     Session,
     compare_outputs,
-    parse_implementations,
     runtime_named,
 )
 from mixbench.runtimes.subject import Subject
@@ -68,97 +66,6 @@ __all__ = [
 #: A throughput row whose fastest trial is this many times its slowest, or a latency row whose
 #: p99 is this many times its p50, is flagged as noisy: its rank may be the machine's.
 NOISY_SPREAD, NOISY_TAIL = 1.5, 3.0
-
-#: Batch size when none is given: timm's benchmark default on GPUs; a CPU would take minutes.
-#: timm's benchmark batch on a GPU; 8 on a CPU, where the seven cards' default run (two rows
-#: each, 0.5 s trials) then takes about a minute on 2 cores (at 16: two)
-DEFAULT_BATCH = {"cuda": 256, "cpu": 8}
-
-
-@dataclass(frozen=True)
-class SpeedSettings:
-    device: str = "cpu"
-    batch_size: int | None = None  # None: DEFAULT_BATCH for the device type
-    #: ``--precision``: "fp32", "bf16", "fp16" or a comma list (every row at each)
-    precision: str | None = None
-    amp: bool = False  # timm's spelling: autocast to fp16 on GPU, bf16 on CPU (or to dtype)
-    dtype: str | None = None  # with amp: the autocast dtype; alone: cast (PyTorch rows)
-    channels_last: bool = False
-    image_size: int | None = None  # None: the card's
-    compile: bool = False
-    cuda_graphs: bool = False
-    optimize: bool = True
-    timing: TimingOptions = field(default_factory=TimingOptions)
-    count_traffic: bool = True
-    compile_mode: str = "default"  # torch.compile's mode for +compile (always with freezing)
-    opset: int = DEFAULT_OPSET  # ONNX opset of exports
-
-    @classmethod
-    def from_cli(
-        cls,
-        *,
-        device: str | None = None,
-        compile_: bool = False,
-        trials: int | None = None,
-        trial_seconds: float | None = None,
-        warmup_seconds: float | None = None,
-        iterations: int | None = None,
-        **given: Any,
-    ) -> SpeedSettings:
-        """Settings from ``throughput``/``latency``'s options as typed: the device as asked
-        (none: cuda when present) and its timing defaults for what was not given."""
-        from mixbench.measure.device import pick_device
-        from mixbench.measure.speed.timing import timing_for
-
-        device = pick_device(device)
-        timed = {"trials": trials, "latency_iterations": iterations}
-        timing = timing_for(
-            torch.device(device),
-            trial_seconds=trial_seconds,
-            warmup_seconds=warmup_seconds,
-            **{key: value for key, value in timed.items() if value is not None},
-        )
-        return cls(device=device, compile=compile_, timing=timing, **given)
-
-    @property
-    def torch_device(self) -> torch.device:
-        return torch.device(self.device)
-
-    @property
-    def batch(self) -> int:
-        return self.batch_size or DEFAULT_BATCH.get(self.torch_device.type, 16)
-
-    @property
-    def precisions(self) -> tuple[PrecisionRequest, ...]:
-        """What every row is asked to compute in: ``--precision``, or ``--amp``/``--dtype``."""
-        legacy = legacy_precision(self.amp, self.dtype, self.torch_device)
-        if legacy is not None and self.precision:
-            raise InputError(
-                "pass --precision, or --amp/--dtype (timm's spelling), not both",
-                hint="--precision bf16 means --amp on a CPU; --precision fp16 on a GPU",
-            )
-        return (legacy,) if legacy is not None else parse_precisions(self.precision)
-
-    def implementations(self, text: str) -> list[Implementation]:
-        return parse_implementations(
-            text, compile=self.compile, cuda_graphs=self.cuda_graphs, optimize=self.optimize
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "device": self.device,
-            "batch_size": self.batch,
-            "precision": [request.name for request in self.precisions],
-            "cast": any(request.cast for request in self.precisions),
-            "channels_last": self.channels_last,
-            "image_size": self.image_size,
-            "compile": self.compile,
-            "cuda_graphs": self.cuda_graphs,
-            "optimize": self.optimize,
-            "timing": self.timing.__dict__,
-            "compile_mode": self.compile_mode,  # +compile rows: runtime.options has the rest
-            "onnx_opset": self.opset,
-        }
 
 
 @dataclass(kw_only=True)

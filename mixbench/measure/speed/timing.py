@@ -19,55 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import torch
 
+from mixbench.measure.options import TimingOptions
+
 #: One forward pass of a prepared model on its fixed input.
 Step = Callable[[], object]
-
-
-@dataclass(frozen=True)
-class TimingOptions:
-    """How long to warm up and how much to measure."""
-
-    trials: int = 5
-    trial_seconds: float = 1.0  # each trial runs about this long (at least one batch)
-    warmup_seconds: float = 1.0  # warm up at least this long ...
-    warmup_iterations: int = 3  # ... and at least this many calls (compilation, autotuning)
-    latency_iterations: int = 200
-
-    def __post_init__(self) -> None:
-        if self.trials < 1 or self.warmup_iterations < 1 or self.latency_iterations < 1:
-            raise ValueError("trials, warmup_iterations and latency_iterations must be >= 1")
-        if self.trial_seconds <= 0 or self.warmup_seconds < 0:
-            raise ValueError("trial_seconds must be > 0 and warmup_seconds >= 0")
-
-
-#: Seconds of each trial and of the warm-up unless given, by device type: 1 s on a GPU (as
-#: timm's benchmark.py); 0.5 s on a CPU, so ``mixbench throughput`` of the seven cards (two
-#: rows each, five trials) finishes in about a minute on 2 cores.
-DEFAULT_SECONDS = {"cuda": 1.0, "cpu": 0.5}
-#: Warm-up calls at least, by device type: a GPU's first calls compile and autotune; eager
-#: and exported CPU runtimes are warm after their first two
-WARMUP_CALLS = {"cuda": 3, "cpu": 2}
-
-
-def timing_for(
-    device: torch.device,
-    *,
-    trial_seconds: float | None = None,
-    warmup_seconds: float | None = None,
-    **given: Any,
-) -> TimingOptions:
-    """The timing options of a run on ``device``: what was given, the device's defaults else."""
-    seconds = DEFAULT_SECONDS.get(device.type, 1.0)
-    given.setdefault("warmup_iterations", WARMUP_CALLS.get(device.type, 3))
-    return TimingOptions(
-        trial_seconds=seconds if trial_seconds is None else trial_seconds,
-        warmup_seconds=seconds if warmup_seconds is None else warmup_seconds,
-        **given,
-    )
 
 
 @dataclass(frozen=True)

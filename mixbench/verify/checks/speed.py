@@ -16,8 +16,8 @@ from mixbench.verify.options import VerifyOptions, deployed_path
 def check_speed(card: ModelCard, options: VerifyOptions) -> list[Check]:
     """Throughput and latency here, native beside timm (and the deployed path, with
     ``--impl``/``--precision``): information, not a verdict."""
-    from mixbench.measure.speed.run import SpeedSettings, latency, throughput
-    from mixbench.measure.speed.timing import timing_for
+    from mixbench.measure.options import SpeedSettings, timing_for
+    from mixbench.measure.speed.run import latency, throughput
 
     deployed = None
     if options.deploys:
