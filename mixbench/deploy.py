@@ -114,6 +114,15 @@ class Deployable:
             digest.update(path.read_bytes())
         return digest.hexdigest()
 
+    def warnings(self) -> list[str]:
+        """What a user of the file must know: random weights are useless to deploy."""
+        if not self.key.weights.startswith("random"):
+            return []
+        return [
+            f"no weights given, the weights are random ({self.key.weights}); pass --weights "
+            "FILE or --pretrained"
+        ]
+
     def summary_lines(self) -> list[str]:
         """What ``export`` prints: the file written and how, then its check against PyTorch."""
         key, check = self.key, self.check

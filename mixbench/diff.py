@@ -19,13 +19,55 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from mixbench.errors import InputError
 from mixbench.index.cards import CARD_FIELDS, ModelCard
 from mixbench.index.fields import FIELDS
-from mixbench.pairing import RULES, MatchLine, Pair, closest_pairs, match_models
+from mixbench.options import flag
+from mixbench.pairing import RULES, MatchLine, Pair, closest_pairs, match_models, read_match_file
 
 FIELD_LABELS = {name: field.label for name, field in FIELDS.items()}
+#: how ``diff`` shows its report: md is a Markdown table for CI comments
+DIFF_FORMATS = ("table", "md", "json")
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """What ``diff`` is asked: each field's Flag is its command-line option and help."""
+
+    tolerance: float = field(
+        default=0.0,
+        metadata=flag(
+            "Allowed |Δ| in percentage points for accuracies.", minimum=0, show_default=True
+        ),
+    )
+    format: str = field(
+        default="table",
+        metadata=flag(
+            "md: a Markdown table for CI comments.", choices=DIFF_FORMATS, show_default=True
+        ),
+    )
+    show_all: bool = field(default=False, metadata=flag("List agreeing fields too.", flag="--all"))
+    dataset: str | None = field(
+        default=None,
+        metadata=flag(
+            "The dataset a results CSV is on (imagenet, imagenet-real, ...); needed unless the "
+            "file is named results-<dataset>.csv. For a paperswithcode archive: the leaderboard "
+            "read (default: ImageNet).",
+            metavar="NAME",
+        ),
+    )
+    match_file: Path | None = field(
+        default=None,
+        metadata=flag(
+            "Pairs of names the sources spell differently: a CSV of 'A name,B name' lines "
+            "(MixNet-S,mixnet_s), used for models no other rule pairs.",
+            flag="--match",
+            kind=Path,
+            metavar="FILE",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -398,6 +440,31 @@ def diff_sources(
     return report
 
 
+def diff_named_sources(
+    source_a: str | Path,
+    source_b: str | Path,
+    options: DiffOptions | None = None,
+    *,
+    index_path: str | Path | None = None,
+) -> DiffReport:
+    """``mixbench diff A B``: read both sources as the command line names them
+    (:func:`mixbench.index.published.load_sources`) and the ``--match`` file, and compare."""
+    from mixbench.index.published import load_sources
+
+    options = options or DiffOptions()
+    match_lines = read_match_file(options.match_file) if options.match_file is not None else []
+    a, b = load_sources(source_a, source_b, index_path=index_path, dataset=options.dataset)
+    return diff_sources(
+        a.cards,
+        b.cards,
+        tolerance=options.tolerance,
+        label_a=a.label,
+        label_b=b.label,
+        notes=[*a.notes, *b.notes],
+        match_lines=match_lines,
+    )
+
+
 def _dataset_shown(label: str) -> str:
     """``top1 (ImageNet-ReaL)`` → ``ImageNet-ReaL``."""
     return label.partition(" (")[2].removesuffix(")")
@@ -408,12 +475,14 @@ def _pair_name(a: ModelCard, b: ModelCard) -> str:
 
 
 __all__ = [
+    "DiffOptions",
     "DiffReport",
     "FieldComparison",
     "ModelPair",
     "OneSidedField",
     "OneSidedSummary",
     "compare_values",
+    "diff_named_sources",
     "diff_sources",
     "match_models",
     "one_sided_fields",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from mixbench.errors import InputError
 from mixbench.export import MeasuredModel, exportable_models
 from mixbench.index.eval_results import EVAL_RESULTS_DIR, IMAGENET_HUB_ID, PERCENT_NOTE, hub_format
 from mixbench.io import write_atomically
+from mixbench.options import flag
 from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 from mixbench.store import ResultsStore, RunRecord
 
@@ -55,6 +56,34 @@ NO_ACCURACY_HINT = (
     "`mixbench verify MODEL --data DIR` or `mixbench eval MODEL --data DIR --pretrained` "
     "measures it; --format model-index exports the other figures"
 )
+
+
+@dataclass(frozen=True)
+class IndexExportOptions:
+    """What ``export-index`` is asked: each field's Flag is its command-line option and help."""
+
+    out: Path = field(
+        default=Path("-"),
+        metadata=flag(
+            "Model-index YAML file to write ('-': stdout); a folder for eval-results and hf-card.",
+            kind=Path,
+            dash=True,
+            show_default=True,
+        ),
+    )
+    format: str = field(
+        default="model-index",
+        metadata=flag(
+            "eval-results: OUT/MODEL/.eval_results/imagenet-1k.yaml; hf-card: OUT/MODEL/README.md.",
+            choices=EXPORT_FORMATS,
+            show_default=True,
+        ),
+    )
+
+    @property
+    def file(self) -> Path | None:
+        """Where to write (``None``: stdout, ``--out -``)."""
+        return None if str(self.out) == "-" else self.out
 
 
 @dataclass(frozen=True)
@@ -301,6 +330,7 @@ __all__ = [
     "EXPORT_FORMATS",
     "FOLDER_FORMATS",
     "FolderExport",
+    "IndexExportOptions",
     "accuracy_conditions",
     "eval_result_entries",
     "export_folder",

@@ -1,9 +1,10 @@
 """How a field of an options dataclass is typed on a command line: its :class:`Flag`.
 
 An options dataclass (``VerifyOptions``, ``EvalOptions``, ``SpeedSettings``, ``TimingOptions``,
-``ExportOptions``) is the one declaration of its options, as Hugging Face's ``HfArgumentParser``
-reads a dataclass: a field a command line fills carries a ``Flag`` in its metadata, written
-with :func:`flag`, and its help is the field's documentation::
+``ExportOptions``, ``DiffOptions``, ``AuditOptions``, ``RunFilter``, ``IndexExportOptions``) is
+the one declaration of its options, as Hugging Face's ``HfArgumentParser`` reads a dataclass:
+a field a command line fills carries a ``Flag`` in its metadata, written with :func:`flag`, and
+its help is the field's documentation::
 
     workers: int | None = field(default=None, metadata=flag("DataLoader processes.", minimum=0))
 
@@ -46,6 +47,8 @@ class Flag:
     metavar: str | None = None
     #: a Path that must be a folder
     folder: bool = False
+    #: a Path that may be ``-`` (stdout)
+    dash: bool = False
 
 
 def flag(help: str, **how: Any) -> dict[str, Flag]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mixbench.errors import InputError
@@ -54,6 +55,20 @@ class Pipeline:
         #: locked during the run): the results are still returned and shown, and the CLI
         #: says this after them (exit 2), never losing them silently
         self.unsaved: list[str] = []
+
+    @classmethod
+    def of_command(
+        cls, db_path: Path | None, progress: Any, *, command: str | None, store: bool = True
+    ) -> Pipeline:
+        """The pipeline of a command: storing into ``db_path`` (``None``: the default store;
+        not on a torchrun rank other than 0: ``store=False``), ``command`` recorded, progress
+        and warnings shown on ``progress`` (a :class:`mixbench.progress.StepProgress`)."""
+        return cls(
+            ResultsStore(db_path) if store else None,
+            command=command,
+            on_progress=progress.update,
+            warn=progress.warn,
+        )
 
     # ------------------------------------------------------------------ stages
 

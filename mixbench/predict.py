@@ -110,6 +110,15 @@ class ModelPredictions:
     def random_weights(self) -> bool:
         return self.weights is None
 
+    def warnings(self) -> list[str]:
+        """What a reader of the answer must know: random weights answer nothing."""
+        if not self.random_weights:
+            return []
+        return [
+            "no weights given, the model is randomly initialised (pass --weights FILE or "
+            "--pretrained)"
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,

@@ -18,15 +18,24 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mixbench.errors import InputError
 from mixbench.io import exists
+from mixbench.options import flag
 from mixbench.records import Measurement, RunRecord, utc_now
 
-__all__ = ["ResultsStore", "RunRecord", "default_store_path", "sha256_file", "utc_now"]
+__all__ = [
+    "ResultsStore",
+    "RunFilter",
+    "RunRecord",
+    "default_store_path",
+    "sha256_file",
+    "utc_now",
+]
 
 # "MIXB": marks the file as ours, so a foreign SQLite database is refused rather than extended.
 APPLICATION_ID = 0x4D495842
@@ -34,6 +43,37 @@ SCHEMA_VERSION = 1
 # Another process may hold the write lock for a moment; wait for it rather than fail.
 BUSY_TIMEOUT_S = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+#: Runs ``mixbench runs`` lists unless --limit says otherwise: a store gathers hundreds.
+DEFAULT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs :meth:`ResultsStore.newest_runs` lists: each field's Flag is its option of
+    ``mixbench runs``."""
+
+    model: str | None = field(default=None, metadata=flag("Only runs of this model."))
+    kind: str | None = field(
+        default=None,
+        metadata=flag("Only runs of this kind (eval, throughput, latency, verify)."),
+    )
+    #: ``None`` or 0: all of them (the command line lists :data:`DEFAULT_LIMIT`)
+    limit: int | None = field(
+        default=None,
+        metadata=flag(
+            "At most N runs, newest first (0: all of them).",
+            kind=int,
+            minimum=0,
+            default=DEFAULT_LIMIT,
+            show_default=True,
+        ),
+    )
+
+    def text(self) -> str:
+        """The filters given, as ``model=mixnet_s kind=eval`` (empty: none)."""
+        return " ".join(f"{k}={v}" for k, v in (("model", self.model), ("kind", self.kind)) if v)
+
 
 # Statements run one by one: sqlite3's executescript() would COMMIT our open transaction first.
 _SCHEMA = (
@@ -175,11 +215,14 @@ class ResultsStore:
             parameters.append(limit)
         return self._read(query, parameters)
 
-    def newest_runs(
-        self, *, model: str | None = None, kind: str | None = None, limit: int | None = None
-    ) -> tuple[list[RunRecord], bool]:
-        """At most ``limit`` runs (``None``: all), newest first, and whether there are more."""
-        found = self.runs(model=model, kind=kind, limit=None if limit is None else limit + 1)
+    def newest_runs(self, which: RunFilter | None = None) -> tuple[list[RunRecord], bool]:
+        """At most ``which.limit`` runs of its model and kind (all: no filter), newest first,
+        and whether there are more."""
+        which = which or RunFilter()
+        limit = which.limit or None
+        found = self.runs(
+            model=which.model, kind=which.kind, limit=None if limit is None else limit + 1
+        )
         more = limit is not None and len(found) > limit
         return (found[:limit] if limit is not None else found), more
 

@@ -1,31 +1,49 @@
 """Auditing a whole model index: :mod:`~mixbench.audit.findings` reads verify reports as
 findings for a card's maintainers; :func:`~mixbench.audit.run.run_audit` is the whole audit as
-one call (verify every card, store the reports, write the page with its plot).
+one call (verify every card, store the reports, write the page with its plot), asked by
+:class:`~mixbench.audit.options.AuditOptions`.
 
->>> from mixbench.audit import run_audit
->>> run, _pipeline = run_audit("tests/data/timm-docs", Path("out"))  # doctest: +SKIP
+>>> from mixbench.audit import AuditOptions, run_audit
+>>> run, _pipeline = run_audit("tests/data/timm-docs", AuditOptions(Path("out")))  # doctest: +SKIP
 >>> run.findings.flops_rules  # doctest: +SKIP
 {'photo': 232, 'square': 18, 'unexplained': 8, 'not counted': 3}
 """
 
 from __future__ import annotations
 
-from mixbench.audit.findings import (
-    PREPROCESSING,
-    AliasFix,
-    AuditFindings,
-    FlopsRule,
-    ModelFinding,
-    audit_findings,
-    model_finding,
-    suggest_alias_fixes,
-)
-from mixbench.audit.run import AuditRun, run_audit
+from typing import Any
+
+_LAZY = {
+    "PREPROCESSING": "findings",
+    "AliasFix": "findings",
+    "AuditFindings": "findings",
+    "FlopsRule": "findings",
+    "ModelFinding": "findings",
+    "audit_findings": "findings",
+    "model_finding": "findings",
+    "suggest_alias_fixes": "findings",
+    "AuditOptions": "options",
+    "AuditRun": "run",
+    "run_audit": "run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API, imported on first use: the CLI reads :class:`AuditOptions`' options without
+    loading torch."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f"mixbench.audit.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'mixbench.audit' has no attribute {name!r}")
+
 
 __all__ = [
     "PREPROCESSING",
     "AliasFix",
     "AuditFindings",
+    "AuditOptions",
     "AuditRun",
     "FlopsRule",
     "ModelFinding",

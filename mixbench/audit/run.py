@@ -15,6 +15,7 @@ from mixbench.audit.findings import (
     audit_findings,
     suggest_alias_fixes,
 )
+from mixbench.audit.options import AuditOptions
 from mixbench.verify import VerifyReport
 
 
@@ -49,21 +50,21 @@ class AuditRun:
 
 def run_audit(
     index_path: str | os.PathLike[str] | None,
-    out: Path,
+    options: AuditOptions | None = None,
     *,
-    stem: str = "audit",
-    strict: bool = False,
     db_path: Path | None = None,
     command: str | None = None,
     on_progress: Any = None,
     warn: Callable[[str], None] | None = None,
 ) -> tuple[AuditRun, Any]:
     """Verify every card of ``index_path`` (a folder of card files works) without weights,
-    store each report as it finishes (in ``OUT/STEM.sqlite`` unless ``db_path``), and write
-    the audit page with its plot. Returns the run and the pipeline (whose ``raise_if_unsaved``
-    says what could not be stored, after the caller has shown the results).
+    store each report as it finishes (in ``OUT/STEM.sqlite`` of ``options`` unless
+    ``db_path``), and write the audit page with its plot. Returns the run and the pipeline
+    (whose ``raise_if_unsaved`` says what could not be stored, after the caller has shown the
+    results).
 
-    >>> run, _pipeline = run_audit("tests/data/timm-docs", Path("out"))  # doctest: +SKIP
+    >>> options = AuditOptions(out=Path("out"), stem="timm-docs")
+    >>> run, _pipeline = run_audit("tests/data/timm-docs", options)  # doctest: +SKIP
     """
     from mixbench.environment import collect_environment
     from mixbench.index import default_index_path, load_index
@@ -72,6 +73,8 @@ def run_audit(
     from mixbench.store import ResultsStore
     from mixbench.verify import VerifyOptions
 
+    options = options or AuditOptions()
+    out, stem, strict = options.out, options.stem, options.strict
     db_path = db_path if db_path is not None else out / f"{stem}.sqlite"
     index = load_index(index_path, strict=strict)  # bad cards: an error before anything runs
     source = str(index_path or default_index_path())

@@ -4,37 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
-
+from mixbench.audit.options import AuditOptions
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import common_options, strict_option
+from mixbench.cli.options import common_options, options_of
 from mixbench.cli.output import console, emit, rich_table
 from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.progress import StepProgress
 
-#: not reports/: inside this repository that folder holds the committed reports
-DEFAULT_OUT = Path("mixbench-audit")
-
 
 @cli.command("audit")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=DEFAULT_OUT,
-    show_default=True,
-    help="Folder for the Markdown report and its plot.",
-)
-@click.option("--name", "stem", default="audit", show_default=True, help="Report file stem.")
-@strict_option
+@options_of(AuditOptions)
 @common_options(db=True, index=True)
 def audit_command(
-    index_path: Path | None,
-    out: Path,
-    stem: str,
-    strict: bool,
-    json_out: Path | None,
-    db_path: Path | None,
+    index_path: Path | None, json_out: Path | None, db_path: Path | None, **given: Any
 ) -> None:
     """Verify every card of an index (a folder of card files works) without weights, then
     write a report of what its maintainers should fix, with a plot of card FLOPs ÷ MACs.
@@ -51,9 +35,7 @@ def audit_command(
     with StepProgress("audit") as progress:
         run, pipeline = run_audit(
             index_path,
-            out,
-            stem=stem,
-            strict=strict,
+            AuditOptions(**given),
             db_path=db_path,
             command=command_line(),
             on_progress=progress.update,

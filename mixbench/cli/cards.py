@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mixbench.cli.app import EXIT_DIFFERENT, cli
-from mixbench.cli.options import common_options, strict_option
-from mixbench.cli.output import (
-    emit,
-    emit_json,
-    json_to_stdout,
-    print_table,
-    say,
-    warn_notes,
-)
-from mixbench.diff import diff_sources
+from mixbench.cli.options import common_options, options_of, strict_option
+from mixbench.cli.output import emit, emit_json, json_to_stdout, print_table, say, warn_notes
+from mixbench.diff import DiffOptions, diff_named_sources
 from mixbench.index import check_index, load_index
-from mixbench.index.published import load_sources
 from mixbench.index.said import check_json, check_lines, index_lines
-from mixbench.pairing import read_match_file
-from mixbench.report import render_markdown
-from mixbench.report.console import print_diff
-from mixbench.report.tables import card_table, cards_table, diff_table
+from mixbench.report.console import diff_markdown, print_diff
+from mixbench.report.tables import card_table, cards_table
 
 
 @cli.command("list")
@@ -89,48 +80,10 @@ def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
 @cli.command("diff")
 @click.argument("source_a", metavar="A")
 @click.argument("source_b", metavar="B")
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Allowed |Δ| in percentage points for accuracies.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "md", "json"]),
-    default="table",
-    show_default=True,
-    help="md: a Markdown table for CI comments.",
-)
-@click.option("--all", "show_all", is_flag=True, help="List agreeing fields too.")
-@click.option(
-    "--dataset",
-    metavar="NAME",
-    help="The dataset a results CSV is on (imagenet, imagenet-real, ...); needed unless the "
-    "file is named results-<dataset>.csv. For a paperswithcode archive: the leaderboard "
-    "read (default: ImageNet).",
-)
-@click.option(
-    "--match",
-    "match_file",
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="Pairs of names the sources spell differently: a CSV of 'A name,B name' lines "
-    "(MixNet-S,mixnet_s), used for models no other rule pairs.",
-)
+@options_of(DiffOptions)
 @common_options(index=True)
 def diff(
-    source_a: str,
-    source_b: str,
-    tolerance: float,
-    fmt: str,
-    show_all: bool,
-    dataset: str | None,
-    match_file: Path | None,
-    index_path: Path | None,
-    json_out: Path | None,
+    source_a: str, source_b: str, index_path: Path | None, json_out: Path | None, **given: Any
 ) -> None:
     """Compare two sources model by model, field by field; exit 1 when any field differs.
 
@@ -141,26 +94,16 @@ def diff(
     says its rule. Fields only one side has and models left unpaired are listed; exit 2 when
     nothing at all could be compared.
     """
-    match_lines = read_match_file(match_file) if match_file is not None else []
-    a, b = load_sources(source_a, source_b, index_path=index_path, dataset=dataset)
-    report = diff_sources(
-        a.cards,
-        b.cards,
-        tolerance=tolerance,
-        label_a=a.label,
-        label_b=b.label,
-        notes=[*a.notes, *b.notes],
-        match_lines=match_lines,
-    )
-    rows = report.comparisons if show_all else report.differences
+    options = DiffOptions(**given)
+    report = diff_named_sources(source_a, source_b, options, index_path=index_path)
+    rows = report.comparisons if options.show_all else report.differences
     emit_json(json_out, report.to_dict())
     if json_to_stdout(json_out):
         pass  # stdout carries the JSON alone
-    elif fmt == "json":
+    elif options.format == "json":
         emit_json(Path("-"), report.to_dict())
-    elif fmt == "md":
-        table = diff_table(report, rows).markdown() if rows else ""
-        click.echo(render_markdown("diff.md.j2", report=report, table=table), nl=False)
+    elif options.format == "md":
+        click.echo(diff_markdown(report, rows), nl=False)
     else:
         print_diff(report, rows)
         hint = "fix the keys or the --match lines named above"

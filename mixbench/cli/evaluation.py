@@ -10,8 +10,9 @@ import click
 from mixbench.cli.app import cli
 from mixbench.cli.options import common_options, data_options, options_of, weights_options
 from mixbench.cli.output import emit, print_table
-from mixbench.cli.runtime import is_main_rank, pipeline_for, stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.runtime import command_line, is_main_rank, stop_on_sigterm_as_on_ctrl_c
 from mixbench.measure.options import EvalOptions
+from mixbench.pipeline import Pipeline
 from mixbench.progress import EvalProgress
 from mixbench.verify.options import VerifyOptions
 
@@ -56,7 +57,7 @@ def eval_command(
     options = EvalOptions.from_cli(**given)
     main_rank = is_main_rank()
     with EvalProgress(enabled=main_rank) as progress:
-        pipeline = pipeline_for(db_path, progress, store=main_rank)
+        pipeline = Pipeline.of_command(db_path, progress, command=command_line(), store=main_rank)
         report = pipeline.evaluate(
             model_spec, data, options=options, index_path=index_path, **arguments
         )

@@ -26,12 +26,8 @@ def predict(model_spec: str, images: tuple[Path, ...], json_out: Path | None, **
     from mixbench.predict import predict_model
 
     answer = predict_model(model_spec, images, **given)
-    if answer.random_weights:  # said once the images are read: not before an error about them
-        click.echo(
-            "warning: no weights given, the model is randomly initialised "
-            "(pass --weights FILE or --pretrained)",
-            err=True,
-        )
+    for warning in answer.warnings():  # once the images are read: not before an error about them
+        click.echo(f"warning: {warning}", err=True)
     tables = [prediction_table(p, random_weights=answer.random_weights) for p in answer.predictions]
     emit(json_out, answer.to_dict(), lambda: [print_table(table) for table in tables])
 

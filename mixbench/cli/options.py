@@ -114,7 +114,7 @@ def click_option(name: str, how: Flag, default: Any) -> Any:
     if how.choices is not None:
         settings["type"] = click.Choice(how.choices)
     elif kind is Path:
-        settings["type"] = click.Path(path_type=Path, file_okay=not how.folder)
+        settings["type"] = click.Path(path_type=Path, file_okay=not how.folder, allow_dash=how.dash)
     elif kind in (int, float) and how.minimum is not None:
         settings["type"] = (click.IntRange if kind is int else click.FloatRange)(min=how.minimum)
     elif kind is bool and how.negatable:

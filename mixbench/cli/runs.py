@@ -3,45 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mixbench.cli.app import cli
-from mixbench.cli.options import common_options
+from mixbench.cli.options import common_options, options_of
 from mixbench.cli.output import console, emit, rich_table
 from mixbench.formatting import visible
 from mixbench.report.tables import runs_table
-from mixbench.store import ResultsStore, RunRecord
-
-#: Runs listed unless --limit says otherwise: a store gathers hundreds.
-DEFAULT_LIMIT = 20
+from mixbench.store import ResultsStore, RunFilter, RunRecord
 
 
 @cli.command("runs")
-@click.option("--model", help="Only runs of this model.")
-@click.option("--kind", help="Only runs of this kind (eval, throughput, latency, verify).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=DEFAULT_LIMIT,
-    show_default=True,
-    help="At most N runs, newest first (0: all of them).",
-)
+@options_of(RunFilter)
 @common_options(db=True)
-def list_runs(
-    db_path: Path | None,
-    model: str | None,
-    kind: str | None,
-    limit: int | None,
-    json_out: Path | None,
-) -> None:
+def list_runs(db_path: Path | None, json_out: Path | None, **given: Any) -> None:
     """The measurement runs recorded in the results store, newest first."""
     store = ResultsStore(db_path)
-    records, more = store.newest_runs(model=model, kind=kind, limit=limit or None)
+    which = RunFilter(**given)
+    records, more = store.newest_runs(which)
     for run_id, why in store.unreadable:  # a hand-edited cell: that run, not the store
         click.echo(f"warning: {store.path}: run {run_id} cannot be read ({visible(why)})", err=True)
-    filters = " ".join(f"{k}={v}" for k, v in (("model", model), ("kind", kind)) if v)
-    render = lambda: _show(records, more, store, filters)  # noqa: E731
+    render = lambda: _show(records, more, store, which.text())  # noqa: E731
     emit(json_out, [record.to_dict() for record in records], render)
 
 

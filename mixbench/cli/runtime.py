@@ -1,4 +1,4 @@
-"""How a long command behaves in its process: signals, torchrun ranks."""
+"""How a long command behaves in its process: signals, torchrun ranks, its command line."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ import shlex
 import signal
 import sys
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mixbench.pipeline import Pipeline
 
 
 def _raise_interrupt(_signal: int, _frame: object) -> None:
@@ -31,17 +26,3 @@ def command_line() -> str:
 
 def is_main_rank() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
-
-
-def pipeline_for(db_path: Path | None, progress: Any, *, store: bool = True) -> Pipeline:
-    """The pipeline of a command: storing into ``--db`` (not on a torchrun rank other than 0:
-    ``store=False``), the command line recorded, progress and warnings shown on ``progress``."""
-    from mixbench.pipeline import Pipeline
-    from mixbench.store import ResultsStore
-
-    return Pipeline(
-        ResultsStore(db_path) if store else None,
-        command=command_line(),
-        on_progress=progress.update,
-        warn=progress.warn,
-    )

@@ -11,9 +11,10 @@ import click
 from mixbench.cli.app import cli
 from mixbench.cli.options import common_options, options_of, weights_options, with_options
 from mixbench.cli.output import console, emit, emit_json, json_to_stdout
-from mixbench.cli.runtime import pipeline_for, stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
 from mixbench.deploy import ExportOptions
 from mixbench.measure.options import SpeedSettings, TimingOptions
+from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
 
 # the names only: the CLI imports no torch before a command runs
@@ -80,7 +81,7 @@ def _measure_speed(
     stop_on_sigterm_as_on_ctrl_c()
     settings = SpeedSettings.from_cli(**options)
     with StepProgress(kind) as progress:
-        pipeline = pipeline_for(db_path, progress)
+        pipeline = Pipeline.of_command(db_path, progress, command=command_line())
         measure = getattr(pipeline, kind)
         report = measure(specs, settings, implementations, index_path=index_path)
     emit(json_out, report.to_dict(), lambda: print_speed(report))
@@ -146,12 +147,8 @@ def _export(
     where = {"weights": weights, "pretrained": pretrained, "index_path": index_path}
     made = export_model(model_spec, ExportOptions(**options), out, **where)
     emit_json(json_out, made.to_dict())
-    if made.key.weights.startswith("random"):
-        click.echo(
-            f"warning: no weights given, the weights are random ({made.key.weights}); "
-            "pass --weights FILE or --pretrained",
-            err=True,
-        )
+    for warning in made.warnings():
+        click.echo(f"warning: {warning}", err=True)
     if not json_to_stdout(json_out):
         for line in made.summary_lines():
             console.print(line, highlight=False)

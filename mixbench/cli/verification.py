@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ import click
 from mixbench.cli.app import EXIT_DIFFERENT, cli
 from mixbench.cli.options import common_options, options_of
 from mixbench.cli.output import console, emit, emit_json, json_to_stdout, warn_notes
-from mixbench.cli.runtime import pipeline_for, stop_on_sigterm_as_on_ctrl_c
+from mixbench.cli.runtime import command_line, stop_on_sigterm_as_on_ctrl_c
+from mixbench.export_formats import IndexExportOptions
+from mixbench.pipeline import Pipeline
 from mixbench.progress import StepProgress
 from mixbench.store import ResultsStore
 from mixbench.verify.options import VerifyOptions
@@ -43,7 +46,7 @@ def verify_command(
     """
     from mixbench.io import prepare_output
     from mixbench.report.console import VerifyConsole
-    from mixbench.report.verify import append_step_summary, write_markdown_report
+    from mixbench.report.verify import write_markdown
 
     if report_out is not None:
         prepare_output(report_out, "--report")
@@ -52,18 +55,12 @@ def verify_command(
     output = VerifyConsole(quiet=json_to_stdout(json_out))
     try:
         with StepProgress("verify") as progress:
-
-            def show(report: Any) -> None:
-                for warning in report.warnings:
-                    progress.warn(f"{report.model}: card: {warning}")
-                output.show(report)
-
-            pipeline = pipeline_for(db_path, progress)
+            pipeline = Pipeline.of_command(db_path, progress, command=command_line())
             pipeline.verify(
                 model_specs,
                 verify_options,
                 index_path=index_path,
-                on_report=show,
+                on_report=partial(output.show, warn=progress.warn),
                 on_start=output.start,
             )
     finally:
@@ -71,10 +68,7 @@ def verify_command(
         output.finish()
         if output.reports:
             emit_json(json_out, [r.to_dict() for r in output.reports])
-            if report_out is not None:
-                write_markdown_report(output.reports, report_out)
-            else:
-                append_step_summary(output.reports)
+            write_markdown(output.reports, report_out)
     pipeline.raise_if_unsaved()  # shown and written above; said now, exit 2
     if any(r.status == "fail" for r in output.reports):
         sys.exit(EXIT_DIFFERENT)
@@ -113,24 +107,10 @@ def report_command(
 
 @cli.command("export-index")
 @click.argument("models", metavar="[MODEL]...", nargs=-1)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, allow_dash=True),
-    default="-",
-    show_default=True,
-    help="Model-index YAML file to write ('-': stdout); a folder for eval-results and hf-card.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["model-index", "eval-results", "hf-card"]),
-    default="model-index",
-    show_default=True,
-    help="eval-results: OUT/MODEL/.eval_results/imagenet-1k.yaml; hf-card: OUT/MODEL/README.md.",
-)
+@options_of(IndexExportOptions)
 @common_options(db=True)
 def export_index_command(
-    models: tuple[str, ...], db_path: Path | None, out: Path, fmt: str, json_out: Path | None
+    models: tuple[str, ...], db_path: Path | None, json_out: Path | None, **given: Any
 ) -> None:
     """Measured results from the results store as model-index YAML, or Hugging Face's eval
     results / card front matter (top-1 and top-5, a folder per model).
@@ -140,28 +120,26 @@ def export_index_command(
     --json: the measured models as JSON; alone, on stdout instead of the YAML (--out FILE
     still gets the YAML). With a folder format: the files written and the models.
     """
-
     from mixbench.export import export_index, measured_models
+    from mixbench.export_formats import export_folder
 
-    to_stdout = str(out) == "-"
+    options = IndexExportOptions(**given)
     store = ResultsStore(db_path)
-    if fmt != "model-index":  # Hugging Face's forms: mixbench.export_formats
-        from mixbench.export_formats import export_folder
-
-        done = export_folder(store, None if to_stdout else out, fmt, models=list(models) or None)
+    if options.format != "model-index":  # Hugging Face's forms: a folder per model
+        done = export_folder(store, options.file, options.format, models=list(models) or None)
         emit(
             json_out,
             done.to_dict(),
             lambda: [*map(click.echo, done.lines()), warn_notes(done.notes)],
         )
         return
-    text = export_index(store, None if to_stdout else out, models=list(models) or None)
+    text = export_index(store, options.file, models=list(models) or None)
     if json_out is not None:
         measured = measured_models(store, list(models) or None)
         emit_json(json_out, [model.to_dict() for model in measured])
     if json_to_stdout(json_out):
         return
-    if to_stdout:
+    if options.file is None:
         click.echo(text, nl=False)
     else:
-        console.print(f"wrote {out}")
+        console.print(f"wrote {options.file}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -220,7 +220,10 @@ class VerifyConsole:
     def start(self, names: Sequence[str]) -> None:
         self.compact = len(names) > SUMMARY_TABLE_OVER
 
-    def show(self, report: VerifyReport) -> None:
+    def show(self, report: VerifyReport, warn: Callable[[str], None] | None = None) -> None:
+        """The model's table (unless compact or quiet); its card's warnings on ``warn``."""
+        for warning in report.warnings if warn is not None else ():
+            warn(f"{report.model}: card: {warning}")
         self.reports.append(report)
         if not self.quiet and not self.compact:
             console.print(verify_renderable(report))
@@ -292,3 +295,12 @@ def print_diff(report: DiffReport, rows: Sequence[FieldComparison]) -> None:
             bad = report.compared_nothing or report.differences
             text.highlight_regex(r"nothing compared|\d+ differ", "red" if bad else "green")
         console.print(text, soft_wrap=True)
+
+
+def diff_markdown(report: DiffReport, rows: Sequence[FieldComparison]) -> str:
+    """``diff --format md``: the report as Markdown for a CI comment, the table of ``rows``."""
+    from mixbench.report import render_markdown
+    from mixbench.report.tables import diff_table
+
+    table = diff_table(report, rows).markdown() if rows else ""
+    return render_markdown("diff.md.j2", report=report, table=table)

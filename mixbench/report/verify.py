@@ -447,6 +447,15 @@ def write_markdown_report(
     return written
 
 
+def write_markdown(reports: Sequence[VerifyReport], path: Path | None) -> None:
+    """``verify --report``: the report at ``path`` (plots beside it) and in
+    ``$GITHUB_STEP_SUMMARY``; without a path, in ``$GITHUB_STEP_SUMMARY`` alone when set."""
+    if path is not None:
+        write_markdown_report(reports, path)
+    else:
+        append_step_summary(reports)
+
+
 def append_step_summary(reports: Sequence[VerifyReport]) -> bool:
     """Append the reports (text only) to ``$GITHUB_STEP_SUMMARY`` when it is set; whether it was."""
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -18,6 +18,10 @@ from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 #: Accuracy tolerances in percentage points, per metric, unless the user says otherwise;
 #: ``deployed``: how far the deployed path's top-1 may move from eager float32's.
 DEFAULT_TOLERANCE = {"top1": 0.1, "top5": 0.1, "deployed": DEPLOYED_TOLERANCE}
+#: ``--strict``, of every command that reads the index (verify, audit, list, show)
+STRICT = flag(
+    "Treat any problem of the index, unknown card key or empty value as an error (exit 2)."
+)
 #: Images per batch of verify's evaluations unless --batch says otherwise.
 EVAL_BATCH = 64
 
@@ -86,12 +90,7 @@ class VerifyOptions:
             metavar="CHECK,...",
         ),
     )
-    strict: bool = field(
-        default=False,
-        metadata=flag(
-            "Treat any problem of the index, unknown card key or empty value as an error (exit 2)."
-        ),
-    )
+    strict: bool = field(default=False, metadata=STRICT)
     tolerance: dict[str, float] = field(
         default_factory=lambda: dict(DEFAULT_TOLERANCE),
         metadata=flag(

@@ -12,11 +12,15 @@ from pathlib import Path
 import click
 import pytest
 
+from mixbench.audit.options import AuditOptions
 from mixbench.cli import cli
 from mixbench.cli.options import options_of
 from mixbench.deploy import ExportOptions
+from mixbench.diff import DiffOptions
+from mixbench.export_formats import IndexExportOptions
 from mixbench.measure.options import EvalOptions, SpeedSettings, TimingOptions
 from mixbench.options import KEY, flag, flags_of
+from mixbench.store import DEFAULT_LIMIT, RunFilter
 from mixbench.verify.options import DEFAULT_TOLERANCE, VerifyOptions
 
 #: each options class and the commands that expose its flags
@@ -26,6 +30,10 @@ EXPOSED = {
     SpeedSettings: ("throughput", "latency"),
     TimingOptions: ("throughput", "latency"),
     ExportOptions: ("export", "export-onnx"),
+    DiffOptions: ("diff",),
+    AuditOptions: ("audit",),
+    RunFilter: ("runs",),
+    IndexExportOptions: ("export-index",),
 }
 
 
@@ -36,6 +44,7 @@ ARGUMENTS = {
     "latency": ["m"],
     "export": ["m"],
     "export-onnx": ["m"],
+    "diff": ["a", "b"],
 }
 #: an option of the same name a command declares itself: latency's batch of 1
 OWN = {("latency", "batch_size")}
@@ -65,10 +74,10 @@ def test_every_flag_is_an_option_of_its_command_with_the_fields_help(cls):
 
 def test_shared_flags_are_declared_once():
     """--device, --amp, --workers ... fill fields of several classes: one Flag, one help."""
-    for name in ("device", "amp", "workers", "channels_last", "image_size"):
+    for name in ("device", "amp", "workers", "channels_last", "image_size", "strict"):
         declared = {
             id(f.metadata[KEY])
-            for cls in (VerifyOptions, EvalOptions, SpeedSettings, ExportOptions)
+            for cls in (VerifyOptions, EvalOptions, SpeedSettings, ExportOptions, AuditOptions)
             for f in cls.__dataclass_fields__.values()
             if f.name == name and f.metadata
         }
@@ -121,6 +130,38 @@ def test_export_static_batch_is_dynamic_batch_false():
     assert ExportOptions(**typed) == ExportOptions(to="openvino", dynamic_batch=False)
     typed = _typed(ExportOptions, "export-onnx", "mixnet_s")
     assert "to" not in typed and "precision" not in typed and typed["dynamic_batch"] is True
+
+
+def test_the_options_of_what_was_typed_are_the_api_objects():
+    """diff, audit, runs and export-index pass what was typed to their API objects whole:
+    untyped, the fields' own defaults (runs: --limit 20, the API: all)."""
+    typed = _typed(DiffOptions, "diff", "a", "b", "--tolerance", "0.1", "--all", "--match", "m")
+    assert DiffOptions(**typed) == DiffOptions(0.1, show_all=True, match_file=Path("m"))
+    assert DiffOptions(**_typed(DiffOptions, "diff", "a", "b")) == DiffOptions()
+    typed = _typed(AuditOptions, "audit", "--out", "o", "--name", "n", "--strict")
+    assert AuditOptions(**typed) == AuditOptions(Path("o"), "n", strict=True)
+    assert AuditOptions(**_typed(AuditOptions, "audit")) == AuditOptions()
+    assert RunFilter(**_typed(RunFilter, "runs")) == RunFilter(limit=DEFAULT_LIMIT)
+    assert RunFilter(**_typed(RunFilter, "runs", "--kind", "eval", "--limit", "0")).text() == (
+        "kind=eval"
+    )
+    typed = _typed(IndexExportOptions, "export-index", "--format", "hf-card", "--out", "d")
+    assert IndexExportOptions(**typed) == IndexExportOptions(Path("d"), "hf-card")
+    assert IndexExportOptions(**_typed(IndexExportOptions, "export-index")).file is None
+
+
+def test_a_run_filter_lists_what_it_names(tmp_path):
+    from store_helpers import eval_run
+
+    from mixbench.store import ResultsStore
+
+    store = ResultsStore(tmp_path / "runs.sqlite")
+    for name in ("a", "b", "a"):
+        store.add(eval_run(name))
+    assert len(store.newest_runs()[0]) == 3  # the API's default: all
+    runs, more = store.newest_runs(RunFilter(model="a", limit=1))
+    assert [run.model for run in runs] == ["a"] and more
+    assert store.newest_runs(RunFilter(model="a", limit=0)) == (store.runs(model="a"), False)
 
 
 # ------------------------------------------------------------------------ the converter
