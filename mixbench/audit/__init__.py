@@ -11,7 +11,7 @@ one call (verify every card, store the reports, write the page with its plot), a
 
 from __future__ import annotations
 
-from typing import Any
+from mixbench.lazy import lazy_attributes
 
 _LAZY = {
     "PREPROCESSING": "findings",
@@ -28,15 +28,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The API, imported on first use: the CLI reads :class:`AuditOptions`' options without
-    loading torch."""
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"mixbench.audit.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'mixbench.audit' has no attribute {name!r}")
+# the API, imported on first use: the CLI reads AuditOptions without loading torch
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

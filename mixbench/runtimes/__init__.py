@@ -13,8 +13,7 @@ measures, its notes under a table) and one line in :mod:`mixbench.runtimes.built
 
 from __future__ import annotations
 
-from typing import Any
-
+from mixbench.lazy import lazy_attributes
 from mixbench.runtimes.constants import COMPILE_MODES, DEFAULT_OPSET
 
 _LAZY = {
@@ -34,14 +33,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The API, imported on first use: the CLI reads the constants without loading torch."""
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"mixbench.runtimes.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'mixbench.runtimes' has no attribute {name!r}")
+# The API, imported on first use: the CLI reads the constants without loading torch.
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

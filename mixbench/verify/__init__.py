@@ -20,7 +20,7 @@ module per check group, each one row of the table).
 
 from __future__ import annotations
 
-from typing import Any
+from mixbench.lazy import lazy_attributes
 
 _LAZY = {
     "Check": "check",
@@ -53,15 +53,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The API, imported on first use: the CLI reads :class:`VerifyOptions`' options without
-    loading torch."""
-    if name in _LAZY:
-        import importlib
-
-        module = importlib.import_module(f"mixbench.verify.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'mixbench.verify' has no attribute {name!r}")
+# the API, imported on first use: the CLI reads VerifyOptions without loading torch
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
