@@ -4,6 +4,7 @@ batch 2, the seeded weights every row of a run shares."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,3 +44,11 @@ def build_session(
     step = session.bind(subject.images(batch or 2))
     session.observe(step())
     return session, step
+
+
+def quick_run_args(tmp_path: Path, out: Path, *, trials: int) -> list[str]:
+    """A throughput run's tail that keeps a test quick: short trials, no warm-up, on the CPU,
+    storing into the test's own store, the JSON to ``out``."""
+    timing = ["--trials", str(trials), "--trial-seconds", "0.02", "--warmup-seconds", "0"]
+    where = ["--device", "cpu", "--db", str(tmp_path / "runs.sqlite"), "--json", str(out)]
+    return [*timing, *where]

@@ -15,6 +15,7 @@ import onnxruntime
 import pytest
 import torch
 from click.testing import CliRunner
+from runtime_helpers import quick_run_args
 
 from mixbench.cli import cli
 from mixbench.errors import InputError
@@ -499,18 +500,7 @@ def test_a_row_whose_outputs_disagree_is_flagged_not_ranked(monkeypatch, tmp_pat
             "2",
             "--image-size",
             "64",
-            "--trials",
-            "2",
-            "--trial-seconds",
-            "0.02",
-            "--warmup-seconds",
-            "0",
-            "--device",
-            "cpu",
-            "--db",
-            str(tmp_path / "runs.sqlite"),
-            "--json",
-            str(out),
+            *quick_run_args(tmp_path, out, trials=2),
         ],
         env={"COLUMNS": "250"},
     )

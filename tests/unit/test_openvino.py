@@ -12,6 +12,7 @@ import openvino
 import pytest
 import torch
 from click.testing import CliRunner
+from runtime_helpers import quick_run_args
 
 from mixbench.cli import cli
 from mixbench.errors import InputError
@@ -174,18 +175,7 @@ def test_throughput_through_openvino_at_two_precisions(tmp_path):
             "2",
             "--image-size",
             "64",
-            "--trials",
-            "2",
-            "--trial-seconds",
-            "0.02",
-            "--warmup-seconds",
-            "0",
-            "--device",
-            "cpu",
-            "--db",
-            str(tmp_path / "runs.sqlite"),
-            "--json",
-            str(out),
+            *quick_run_args(tmp_path, out, trials=2),
         ],
         env={"COLUMNS": "250"},
     )

@@ -14,6 +14,7 @@ import torch
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from runtime_helpers import quick_run_args
 
 from mixbench.cli import cli
 from mixbench.errors import InputError
@@ -294,18 +295,7 @@ def test_rows_a_runtime_cannot_run_are_named_not_run(tmp_path):
             "2",
             "--image-size",
             "64",
-            "--trials",
-            "1",
-            "--trial-seconds",
-            "0.02",
-            "--warmup-seconds",
-            "0",
-            "--device",
-            "cpu",
-            "--db",
-            str(tmp_path / "runs.sqlite"),
-            "--json",
-            str(out),
+            *quick_run_args(tmp_path, out, trials=1),
         ],
     )
     assert result.exit_code == 0, result.output
