@@ -46,8 +46,3 @@ class StepCounter:
         self.done += 1
         if self._on_progress is not None:
             self._on_progress(ProgressEvent(self.stage, description, self.done, self.total))
-
-    def starting(self, description: str) -> None:
-        """Report what runs next without counting a step (a stage whose first step is long)."""
-        if self._on_progress is not None:
-            self._on_progress(ProgressEvent(self.stage, description, self.done, self.total))

@@ -32,7 +32,6 @@ from mixbench.runtimes.constants import DEFAULT_IMPLEMENTATION
 from mixbench.store import ResultsStore, RunRecord
 
 # Checks that ran and measured something; "skipped" ones carry no measurement worth exporting.
-MEASURED_STATUSES = frozenset({"pass", "fail", "info"})
 PREPROCESSING_FIELDS = ("image_size", "crop_pct", "interpolation")
 ACCURACY_FIELDS = ("top1", "top5")
 

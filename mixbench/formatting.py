@@ -52,10 +52,6 @@ def fmt_bytes(value: float | int | None) -> str:
     return f"{value:.0f} B"
 
 
-def fmt_ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}×"
-
-
 #: Characters a terminal or a Markdown viewer acts on instead of showing: C0 controls but
 #: newline and tab, DEL, C1 controls, and Unicode's bidirectional overrides (which reorder
 #: what is shown, "Trojan Source").

@@ -97,7 +97,6 @@ CONVENTIONS: dict[str, NamedConvention] = {
         ),
     )
 }
-FVCORE_KEYS = tuple(key for key in CONVENTIONS if key.startswith("fvcore_"))
 
 
 @dataclass(frozen=True)
@@ -123,10 +122,6 @@ class Complexity:
             "fvcore_conv_linear_macs": conv_and_linear,
             "fvcore_conv_linear_flops": 2 * conv_and_linear,
         }
-
-    def conventions(self) -> dict[str, int]:
-        """The same counts by label ("fvcore MACs", "fvcore FLOPs (2 × MACs)", ...)."""
-        return {CONVENTIONS[key].label: value for key, value in self.counts().items()}
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "flops": self.flops}

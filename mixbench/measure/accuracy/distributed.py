@@ -50,14 +50,6 @@ class Distributed:
         dist.gather_object(value, gathered, dst=0)
         return gathered or []
 
-    def broadcast(self, value: Any) -> Any:
-        """Rank 0's ``value`` on every rank."""
-        if not self.enabled:
-            return value
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
 
 def init_distributed(device: str) -> Distributed:
     """Join the process group torchrun describes in the environment, if any.
