@@ -15,6 +15,7 @@ at all could be compared. The models of each side left unpaired are listed (``on
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,14 @@ class DiffOptions:
             metavar="FILE",
         ),
     )
+
+    def __post_init__(self) -> None:
+        # NaN makes every figure differ and infinity every accuracy agree: neither compares
+        if not math.isfinite(self.tolerance) or self.tolerance < 0:
+            raise InputError(
+                f"--tolerance {self.tolerance}: not a tolerance",
+                hint="give percentage points, a finite number ≥ 0 (e.g. --tolerance 0.1)",
+            )
 
 
 @dataclass(frozen=True)

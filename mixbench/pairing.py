@@ -274,10 +274,11 @@ def _by_lines(
     for pair in earlier:
         paired[id(pair.a)].append(pair)
     found: list[Pair] = []
+    unused: list[str] = []
     for line in lines:
         oriented = _orient(line, names_a, names_b)
         if oriented is None:
-            warnings.append(_pairs_nothing(line, names_a, names_b, labels))
+            unused.append(_pairs_nothing(line, names_a, names_b, labels))
             continue
         name_a, name_b = oriented
         for card in names_a[name_a]:
@@ -297,6 +298,15 @@ def _by_lines(
             pair = Pair(card, chosen, "match", line.where)
             paired[id(card)].append(pair)
             found.append(pair)
+    if lines and len(unused) == len(lines):
+        # a file none of whose lines names a model of each side was not what was meant
+        raise InputError(
+            f"--match: none of its {len(lines)} line(s) names a model of both sources: "
+            + unused[0],
+            hint="write 'A name,B name' lines with names as each source spells them "
+            "(`mixbench list --index SOURCE` or --json shows them)",
+        )
+    warnings.extend(unused)
     return found
 
 

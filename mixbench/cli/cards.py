@@ -13,7 +13,7 @@ from mixbench.cli.options import common_options, options_of, strict_option
 from mixbench.cli.output import emit, emit_json, json_to_stdout, print_table, say, warn_notes
 from mixbench.diff import DiffOptions, diff_named_sources
 from mixbench.index import check_index, load_index
-from mixbench.index.said import check_json, check_lines, index_lines
+from mixbench.index.said import check_failed, check_json, check_lines, index_lines
 from mixbench.report.console import diff_markdown, print_diff
 from mixbench.report.tables import card_table, cards_table
 
@@ -73,7 +73,7 @@ def index_check(path: Path | None, strict: bool, json_out: Path | None) -> None:
     shown = str(path) if path else "the packaged index"
     lines = check_lines(index, problems, shown, strict)
     emit(json_out, check_json(index, problems, shown, strict), lambda: say(lines))
-    if problems:
+    if check_failed(index, problems):
         sys.exit(2)
 
 

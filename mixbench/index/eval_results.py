@@ -620,8 +620,13 @@ class _EntryReader:
 
 
 def _top_k(text: str) -> str | None:
-    match = _TOP_K.search(text.lower())
-    return f"top{int(match.group(1) or match.group(2))}" if match else None
+    """``top1`` or ``top5`` named in ``text``; none for an error rate (``top1_error``): its
+    value is 100 minus the accuracy, kept under its own name."""
+    lowered = text.lower()
+    match = _TOP_K.search(lowered)
+    if match is None or re.search(r"err(or)?s?(?![a-z])", lowered):
+        return None
+    return f"top{int(match.group(1) or match.group(2))}"
 
 
 def _results(figures: list[_Figure], read: EvalResultsRead, notes: list[str]) -> tuple[Result, ...]:

@@ -190,6 +190,9 @@ def _problems_in_file_order(found: list[Problem], files: list[str]) -> list[Prob
     return sorted(found, key=lambda p: (rank.get(p.file, len(rank)), p.file, p.line or 0))
 
 
+NO_MODELS_HINT = "a model index lists its models under Models: (each with a Name)"
+
+
 def load_index(path: str | Path | None = None, *, strict: bool = False) -> ModelIndex:
     """Read a model-index source: every model that loads, and what did not.
 
@@ -208,6 +211,10 @@ def load_index(path: str | Path | None = None, *, strict: bool = False) -> Model
         raise IndexProblems(problems, hint=STRICT_HINT if strict_only else None)
     if problems and not index.cards:
         raise IndexProblems(problems)  # nothing to work with: the problems are the answer
+    if not index.cards:  # a source defining no model: every use of it would compare nothing
+        where = index.files[0] if len(index.files) == 1 else str(path or default_index_path())
+        nothing = Problem(where, None, "", "no models: the source defines none")
+        raise IndexProblems([nothing], hint=NO_MODELS_HINT)
     return index
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mixbench.errors import Problem
-from mixbench.index.model_index import ModelIndex
+from mixbench.index.model_index import NO_MODELS_HINT, ModelIndex
 
 #: A line and whether it is a diagnostic (stderr) rather than the result (stdout).
 Line = tuple[str, bool]
@@ -41,7 +41,7 @@ def check_json(
     """``index check --json``."""
     return {
         "source": shown,
-        "ok": not problems,
+        "ok": not check_failed(index, problems),
         "strict": strict,
         "models": len(index),
         "headline": index.headline(),
@@ -57,6 +57,11 @@ def check_json(
     }
 
 
+def check_failed(index: ModelIndex, problems: Sequence[Problem]) -> bool:
+    """``index check`` exits 2: a problem, or no model at all (which checks nothing)."""
+    return bool(problems) or not len(index)
+
+
 def check_lines(
     index: ModelIndex, problems: Sequence[Problem], shown: str, strict: bool
 ) -> list[Line]:
@@ -69,7 +74,10 @@ def check_lines(
     lines += [(f"warning: {warning}", True) for warning in (*misspelled, *empty)]
     warned = len(misspelled) + len(empty)
     counted = f", {warned} warning(s)" if warned else ""
-    if problems:
+    if not problems and not len(index):  # nothing loaded and nothing wrong: nothing checked
+        lines.append((f"error: no models in {shown}: it defines none", True))
+        lines.append((f"hint: {NO_MODELS_HINT}", True))
+    elif problems:
         lines.append((f"{len(problems)} problem(s){counted} in {shown}", True))
         lines.append((f"note: {index.headline()}", True))
         fix = "fix the fields named above"

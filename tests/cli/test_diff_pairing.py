@@ -94,3 +94,10 @@ def test_the_dataset_option_picks_the_archives_leaderboard(tmp_path):
     result = run("diff", ARCHIVE, "index", "--dataset", "ImageNet-21k")
     assert result.exit_code == 2
     assert "error: " in result.output and "no leaderboard rows on ImageNet-21k" in result.output
+
+
+def test_a_match_file_that_pairs_nothing_is_bad_input(tmp_path):
+    match = tmp_path / "m.csv"
+    match.write_text("foo,bar\nbaz,qux\n")
+    result = CliRunner().invoke(cli, ["diff", "index", "index", "--match", str(match)])
+    assert result.exit_code == 2 and "none of its 2 line(s)" in result.output

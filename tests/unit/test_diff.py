@@ -264,3 +264,13 @@ def test_the_sources_warnings_are_carried_into_the_report(tmp_path):
     [warning] = report.warnings
     assert "Paramters" in warning and "did you mean 'Parameters'?" in warning
     assert "params: only in B" in report.not_compared()[0]
+
+
+@pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), -5.0])
+def test_a_tolerance_that_compares_nothing_is_refused(tolerance):
+    """NaN makes every figure differ, infinity every accuracy agree, a negative one agreeing
+    figures differ: the API refuses them as the command line does."""
+    from mixbench.diff import DiffOptions
+
+    with pytest.raises(InputError, match="not a tolerance"):
+        DiffOptions(tolerance=tolerance)

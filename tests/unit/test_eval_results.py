@@ -527,3 +527,12 @@ def test_a_bad_repo_in_an_index_is_left_out_with_its_problem(tmp_path: Path) -> 
     assert result.exit_code == 2 and "imagenet.yaml:4: [0].value: not a number" in result.output
     with pytest.raises(IndexProblems):  # diff reads a source whole or says why not
         load_source(tmp_path)
+
+
+@pytest.mark.parametrize("task", ["top1_error", "Top 1 Error", "imagenet_top5_err"])
+def test_an_error_rate_is_not_read_as_an_accuracy(task):
+    """24.01 % top-1 error is no 24.01 % top-1 accuracy: kept under its own name."""
+    from mixbench.index.eval_results import _top_k
+
+    assert _top_k(task) is None
+    assert _top_k(task.replace("err", "acc").replace("Err", "Acc").replace("accor", "acc"))

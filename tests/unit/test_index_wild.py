@@ -428,3 +428,15 @@ def test_a_broken_value_costs_only_its_model(count, data, broken, null):
     [problem] = left.problems
     assert (problem.line, problem.field) == (broken_line, broken[1].format(i=bad))
     assert len(index.not_published) == count  # every null said, the left-out model's too
+
+
+@pytest.mark.parametrize("text", ["Models: []\n", "Models:\n", "Collections:\n- Name: c\n"])
+def test_a_source_with_no_model_is_refused_never_ok(tmp_path, text):
+    """Zero models checks nothing: `index check` exits 2, and `list` too."""
+    from mixbench.cli import cli
+
+    path = write(tmp_path, "i.yml", text)
+    checked = CliRunner().invoke(cli, ["index", "check", str(path)])
+    assert checked.exit_code == 2 and "no models" in checked.output
+    listed = CliRunner().invoke(cli, ["list", "--index", str(path)])
+    assert listed.exit_code == 2 and "no models" in listed.output

@@ -122,7 +122,8 @@ def test_a_line_for_a_model_already_paired_otherwise_is_not_used_and_said():
 
 def test_a_name_on_neither_side_is_a_warning_with_the_closest_name():
     warnings: list[str] = []
-    lines = [line("MixNet-XL", "mixnet_xl", 4), line("foo", "bar", 5)]
+    pairing = line("MixNet-L", "mixnet_xl", 6)  # one line pairs: the others are warnings
+    lines = [line("MixNet-XL", "mixnet_xl", 4), line("foo", "bar", 5), pairing]
     match_models([card("MixNet-L")], [card("mixnet_xl")], [], lines=lines, warnings=warnings,
                  label_a="paper", label_b="index")  # fmt: skip
     assert warnings == [
@@ -130,6 +131,13 @@ def test_a_name_on_neither_side_is_a_warning_with_the_closest_name():
         "(did you mean 'MixNet-L'?)",
         "m.csv:5: foo,bar pairs nothing: neither 'foo' nor 'bar' is in paper or index",
     ]
+
+
+def test_a_match_file_none_of_whose_lines_pairs_is_bad_input():
+    lines = [line("MixNet-XL", "mixnet_xl", 4), line("foo", "bar", 5)]
+    with pytest.raises(InputError, match="none of its 2 line"):
+        match_models([card("MixNet-L")], [card("mixnet_xl")], [], lines=lines, warnings=[],
+                     label_a="paper", label_b="index")  # fmt: skip
 
 
 def test_a_match_name_without_a_tag_stands_for_its_one_tagged_model():
