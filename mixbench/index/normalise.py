@@ -298,6 +298,8 @@ class EntryReader:
             if result is not None:
                 key = (result.task or "", result.dataset_key)
                 previous = fields.results.get(key)
+                if previous is not None:
+                    self.conflicts((*path, index), previous.metrics, result.metrics)
                 merged = {**previous.metrics, **result.metrics} if previous else result.metrics
                 fields.results[key] = Result(
                     result.task, result.dataset, merged, result.dataset_type
@@ -322,8 +324,21 @@ class EntryReader:
         else:
             key, raw = keys["metrics"]
             for metric in self.metrics((*path, key), raw, fields):
+                self.conflicts((*path, key), metrics, {metric.name: metric})
                 metrics[metric.name] = metric
         return Result(task, dataset, metrics, dataset_type)
+
+    def conflicts(self, path: Path, known: dict[str, Metric], new: dict[str, Metric]) -> None:
+        """One metric published twice (``Top 1 Accuracy`` and ``top1``, or in two results on one
+        dataset) with two values: which one the card means is not for mixbench to pick."""
+        for name, metric in new.items():
+            if name in known and known[name].value != metric.value:
+                first, second = known[name], metric
+                self.problem(
+                    path,
+                    f"{name} published twice: {first.published_name} {first.value!r} and "
+                    f"{second.published_name} {second.value!r}",
+                )
 
     def named(self, path: Path, value: object) -> tuple[str | None, str | None]:
         """A task or dataset: plain text, or Hugging Face's ``{name, type}``."""
@@ -459,7 +474,11 @@ _TOP_K = re.compile(
 
 
 def canonical_metric(name: str | None, kind: str | None) -> str:
-    """``'Top 1 Accuracy'``, ``'top1'``, ``'acc@1'``, HF ``type: accuracy`` → ``'top1'``."""
+    """``'Top 1 Accuracy'``, ``'top1'``, ``'acc@1'``, HF ``type: accuracy`` → ``'top1'``.
+
+    A generic ``type: accuracy`` is top-1 unless its free-form name says which: ``Top-5 acc.
+    on val (%)`` is top-5, and an error rate (``Top-1 error``) is no accuracy at all (kept
+    under its name)."""
     for text in (name, kind):
         if not text:
             continue
@@ -468,5 +487,14 @@ def canonical_metric(name: str | None, kind: str | None) -> str:
         if match:
             return f"top{match.group(1) or match.group(2)}"
         if squashed in ("accuracy", "acc"):
-            return TOP1
+            said = (name or "").lower()
+            if _ERROR.search(said):
+                return (name or "").strip()
+            named = _NAMED_TOP_K.search(said)
+            return f"top{named.group(1) or named.group(2)}" if named else TOP1
     return (name or kind or "").strip()
+
+
+#: a top-k anywhere in a free-form name (``Top-5 acc. on val (%)``), and an error rate
+_NAMED_TOP_K = re.compile(r"(?<![a-z0-9])(?:top[-_ ]?(\d+)|acc(?:uracy)?[-_ ]?@[-_ ]?(\d+))(?!\d)")
+_ERROR = re.compile(r"(?<![a-z])err(or)?s?(?![a-z])")

@@ -191,3 +191,20 @@ def test_json_with_an_integer_python_refuses_to_read_is_malformed_json(tmp_path)
     assert [p.message for p in problems] == [
         "malformed JSON: an integer of thousands of digits (no figure is)"
     ]
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        "  - Dataset: ImageNet\n    Metrics:\n      Top 1 Accuracy: 10.0\n      top1: 75.99\n",
+        "  - Dataset: ImageNet\n    Metrics: {Top 1 Accuracy: 10.0}\n"
+        "  - Dataset: ImageNet\n    Metrics: {Top 1 Accuracy: 75.99}\n",
+    ],
+)
+def test_a_metric_published_twice_with_two_values_is_the_models_problem(tmp_path, results):
+    """Which of two top-1s a card means is not for mixbench to pick (the last one used to win
+    without a word, and the other was never compared)."""
+    path = write(tmp_path, "i.yml", f"Models:\n- Name: m\n  Results:\n{results}")
+    index, problems = check_index(path)
+    assert len(index) == 0 and [left.name for left in index.left_out] == ["m"]
+    assert len(problems) == 1 and "top1 published twice" in problems[0].message

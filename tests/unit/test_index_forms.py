@@ -221,3 +221,15 @@ def test_to_dict_is_json_ready(tmp_path):
     card = load_index(write(tmp_path, "i.yml", MODEL_YAML))["m1"]
     data = json.loads(json.dumps(card.to_dict()))
     assert data["params"] == 2000 and data["results"][0]["metrics"]["top1"]["value"] == 70.5
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Top-5 acc. on val (%)", "top5"), ("Top-1 error", "Top-1 error"), ("val accuracy", "top1")],
+)
+def test_a_generic_accuracy_type_follows_what_its_name_says(name, expected):
+    """``type: accuracy`` is top-1 only where the free-form name says no other top-k: a top-5
+    named so was read as a second top-1, overwriting the first."""
+    from mixbench.index.normalise import canonical_metric
+
+    assert canonical_metric(name, "accuracy") == expected
