@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,8 @@ _TOP_K = re.compile(r"(?<![a-z0-9])(?:top[-_ ]?(\d+)|acc(?:uracy)?[-_ ]?@[-_ ]?(
 # the Hub reads them: ``Task_ID`` is not ``task_id`` there, so it is not here either.
 ENTRY_KEYS = ("dataset", "value", "verifyToken", "date", "source", "notes", "evaluation_framework")
 DATASET_KEYS = ("id", "task_id", "revision", "config", "split")
+#: what a card's figure is on, when an entry names its config and split
+_DEFAULT_SPLITS = {"config": ("default",), "split": ("validation", "val")}
 SOURCE_KEYS = ("url", "name", "user", "org")
 FORMAT_HINT = (
     "each entry is `- dataset: {id: ILSVRC/imagenet-1k, task_id: top1_accuracy}` and "
@@ -462,7 +464,29 @@ class _EntryReader:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             self.problem(path, f"not an eval result: {error}")  # checked above: not expected
             return None
-        return self.figure(path, entry)
+        figure = self.figure(path, entry)
+        return None if figure is None else self.on_its_split(path, figure, item["dataset"])
+
+    def on_its_split(
+        self, path: tuple[Any, ...], figure: _Figure, dataset: dict[str, Any]
+    ) -> _Figure:
+        """A figure on another split than validation (or another config of the dataset) is
+        not the one a card publishes: kept under a dataset name that says so, never compared
+        as ImageNet's."""
+        split, config = dataset.get("split"), dataset.get("config")
+        other = [
+            f"{key} {value}"
+            for key, value in (("config", config), ("split", split))
+            if value is not None and str(value).strip().lower() not in _DEFAULT_SPLITS[key]
+        ]
+        if not other:
+            return figure
+        named = f"{figure.dataset} ({', '.join(other)})"
+        self.notes.append(
+            f"{self.at((*path, 'dataset'))}: on {', '.join(other)}, not the validation set "
+            f"a card publishes: kept as {named!r}"
+        )
+        return replace(figure, dataset=named)
 
     def checked(self, path: tuple[Any, ...], item: dict[Any, Any]) -> dict[str, Any] | None:
         """The entry with its types checked (``None`` when it cannot be read), dates as text."""

@@ -536,3 +536,28 @@ def test_an_error_rate_is_not_read_as_an_accuracy(task):
 
     assert _top_k(task) is None
     assert _top_k(task.replace("err", "acc").replace("Err", "Acc").replace("accor", "acc"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "dataset"),
+    [
+        ("", "ImageNet"),
+        (", split: validation", "ImageNet"),
+        (", split: train", "ImageNet (split train)"),
+        (", config: real", "ImageNet (config real)"),
+    ],
+)
+def test_a_figure_on_another_split_is_never_compared_as_imagenets(tmp_path, extra, dataset):
+    """dataset.split and .config were read as known keys and dropped: a train-split top-1
+    was compared with the card's validation top-1."""
+    from mixbench.index.eval_results import load_eval_results
+
+    folder = tmp_path / "mixnet_s.ft_in1k" / ".eval_results"
+    folder.mkdir(parents=True)
+    (folder / "x.yaml").write_text(
+        f"- dataset: {{id: ILSVRC/imagenet-1k, task_id: top1_accuracy{extra}}}\n  value: 75.99\n"
+    )
+    read = load_eval_results(folder.parent)
+    [card] = read.cards
+    assert [result.dataset for result in card.results] == [dataset]
+    assert any("not the validation set" in note for note in card.notes) == (dataset != "ImageNet")
